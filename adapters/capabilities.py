@@ -1,0 +1,106 @@
+"""What each platform can do, as data, with where each number comes from.
+
+These values are read by the linter (length, images, alt text), the compiler (one post per
+language or one combined post) and the correction planner (edit in place, or reply/comment).
+When a platform changes a limit, change it here and nowhere else.
+"""
+
+from __future__ import annotations
+
+from .base import Capabilities, EditSupport
+from .textlength import (char_length, grapheme_length, mastodon_length, utf16_length,
+                         x_weighted_length)
+
+__all__ = ["X", "FACEBOOK", "MASTODON", "BLUESKY", "TELEGRAM", "ICS", "INSTAGRAM", "LINKEDIN",
+           "COUNTERS"]
+
+#: counting name -> function, so that overrides (and the outbox) can rebuild ``count``
+COUNTERS = {
+    "x-weighted": x_weighted_length,
+    "graphemes": grapheme_length,
+    "mastodon": mastodon_length,
+    "utf16": utf16_length,
+    "chars": char_length,
+}
+
+# X: 280 "weighted" characters, links 23, CJK/emoji 2 (developer.x.com "Counting characters",
+# twitter-text config v3). Edits: 5 edits within 30 minutes of posting, each edit is a new post
+# id (help.x.com "About editing posts"; API: edit_options.previous_post_id). Media: up to 4
+# images per post; alt text up to 1000 characters (media metadata endpoint).
+X = Capabilities(
+    platform="x", text_limit=280, counting="x-weighted", count=x_weighted_length,
+    edit=EditSupport(True, window_s=30 * 60, max_edits=5, new_id=True),
+    max_images=4, alt_text_limit=1000, language_strategy="per_language",
+    correction_fallback="reply",
+)
+
+# Facebook Pages: 63 206 characters per post (long-standing documented page post limit).
+# Page posts can be edited without a time limit (POST /{post-id} with "message"). Pages of
+# bilingual administrations usually publish one combined post.
+FACEBOOK = Capabilities(
+    platform="facebook", text_limit=63206, counting="chars", count=char_length,
+    edit=EditSupport(True), max_images=10, alt_text_limit=None,
+    language_strategy="combined", correction_fallback="comment",
+)
+
+# Mastodon: 500 by default, instances configure more (instance API
+# configuration.statuses.max_characters -> override ``text_limit``). Counting per
+# StatusLengthValidator: grapheme clusters, http(s) links count 23, "@user@domain" counts as
+# "@user". Editing since 3.5 (PUT /api/v1/statuses/:id), no window. 4 attachments
+# (configuration.statuses.max_media_attachments); alt text 1500 (MediaAttachment
+# MAX_DESCRIPTION_LENGTH).
+MASTODON = Capabilities(
+    platform="mastodon", text_limit=500, counting="mastodon", count=mastodon_length,
+    edit=EditSupport(True), max_images=4, alt_text_limit=1500,
+    language_strategy="per_language", correction_fallback="reply",
+)
+
+# Bluesky: 300 graphemes (app.bsky.feed.post lexicon: maxGraphemes 300). Records cannot be
+# edited by the official clients (no edit in the app view), so corrections are replies; posts
+# can be deleted (com.atproto.repo.deleteRecord). Up to 4 images (app.bsky.embed.images),
+# alt text: the lexicon sets no limit; 2000 is the official app's limit.
+BLUESKY = Capabilities(
+    platform="bluesky", text_limit=300, counting="graphemes", count=grapheme_length,
+    edit=EditSupport(False), max_images=4, alt_text_limit=2000,
+    language_strategy="per_language", correction_fallback="reply",
+)
+
+# Telegram channels (Bot API): message text 1-4096 characters after entity parsing, counted in
+# UTF-16 code units like all Bot API offsets; captions of media 0-1024 (the linter applies
+# TELEGRAM_CAPTION_LIMIT when a post has images). editMessageText has no window for channel
+# posts by the bot; deleteMessage only within 48 hours. No alt text for photos.
+TELEGRAM = Capabilities(
+    platform="telegram", text_limit=4096, counting="utf16", count=utf16_length,
+    edit=EditSupport(True), delete=True, delete_window_s=48 * 3600,
+    max_images=10, alt_text=False, alt_text_limit=None,
+    language_strategy="combined", correction_fallback="reply",
+)
+#: caption limit of a Telegram message that carries images (sendPhoto / sendMediaGroup)
+TELEGRAM_CAPTION_LIMIT = 1024
+
+# iCalendar feed (RFC 5545): no practical text limit; an updated event carries a higher
+# SEQUENCE (RFC 5545 3.8.7.4) and a retraction is STATUS:CANCELLED. Images are not attached.
+ICS = Capabilities(
+    platform="ics", text_limit=1_000_000, counting="chars", count=char_length,
+    edit=EditSupport(True), max_images=0, alt_text=False, replies=False,
+    native_events=True, language_strategy="combined", correction_fallback="alert",
+)
+
+# Instagram (Graph API content publishing): captions up to 2200 characters, every post needs
+# an image, links in captions are not clickable, carousels hold up to 10 items. Caption edits
+# are not offered by the publishing API, so we declare no edit and correct with a comment.
+INSTAGRAM = Capabilities(
+    platform="instagram", text_limit=2200, counting="chars", count=char_length,
+    edit=EditSupport(False), max_images=10, alt_text_limit=None,
+    language_strategy="combined", requires_image=True, clickable_links=False,
+    correction_fallback="comment",
+)
+
+# LinkedIn organisation pages (Posts API): commentary up to 3000 characters; posts can be
+# edited (partial update of commentary). Multi-image posts take up to 20 images; alt text
+# ("altText") up to 4086 characters.
+LINKEDIN = Capabilities(
+    platform="linkedin", text_limit=3000, counting="chars", count=char_length,
+    edit=EditSupport(True), max_images=20, alt_text_limit=4086,
+    language_strategy="combined", correction_fallback="comment",
+)

@@ -1,0 +1,104 @@
+"""Fixtures: throwaway redis-servers (free ports, tmp dirs; never 6379, never a server we did
+not start), the store over them, and a whole in-process engine publishing to the outbox."""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from pathlib import Path
+from typing import Callable
+
+import pytest
+
+from worker.redis_server import RedisServerProcess
+from worker.store import Store
+
+
+@pytest.fixture
+def redis_server(tmp_path):
+    server = RedisServerProcess(tmp_path / "redis").start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def store(redis_server):
+    client = redis_server.client()
+    yield Store(client)
+    client.close()
+
+
+@dataclasses.dataclass
+class Engine:
+    """An in-process engine: dispatcher thread + dramatiq worker + outbox adapters."""
+
+    store: Store
+    home: Path
+    publisher: object
+    actors: object
+    worker: object
+    dispatcher: object
+    stop: threading.Event
+    thread: threading.Thread
+    #: set per test: request -> exception to inject (or None)
+    fail_plan: Callable | None = None
+
+    def outbox(self, account: str = "x:ayto-test"):
+        return self.adapter_for_account(account)
+
+    def adapter_for_account(self, account: str):
+        from adapters import capabilities_for
+        from adapters.outbox import OutboxAdapter
+
+        return OutboxAdapter(account, capabilities_for("outbox"), self.home,
+                             fail_plan=lambda request: self.fail_plan(request) if self.fail_plan else None)
+
+    def posts(self, job_id: str | None = None) -> list[dict]:
+        records = [r for r in self.outbox().records() if r.get("action") == "publish"]
+        return [r for r in records if job_id is None or r["job_id"] == job_id]
+
+
+FAST = dict(lead_ms=200, worker_threads=4, worker_timeout_ms=50, lease_ms=3000, heartbeat_s=0.5,
+            dispatch_lease_ms=5000, lookup_delay_ms=200, uncertain_recheck_ms=300,
+            reap_every_s=0.1, backoff_s=(0.3, 0.3), rate_limit_jitter_s=0.05,
+            golive_interval_s=0.3, golive_window_s=30.0, golive_timeout_s=1.0)
+
+
+@pytest.fixture
+def engine_factory(store, tmp_path):
+    from worker.actors import EngineSettings, Publisher, setup, start_worker
+    from worker.dispatcher import Dispatcher
+
+    started: list[Engine] = []
+
+    def make(**overrides) -> Engine:
+        settings = EngineSettings(**{**FAST, **overrides})
+        holder: dict = {}
+        publisher = Publisher(store, lambda job: holder["engine"].adapter_for_account(job.account), settings)
+        actors = setup(store.r, f"test-{len(started)}", publisher)
+        worker = start_worker(actors, settings)
+        dispatcher = Dispatcher(
+            store, lambda c: actors.publish.send(c.job_id, c.token, c.send_at_ms),
+            lambda job_id, attempt: actors.resolve.send(job_id, attempt),
+            lead_ms=settings.lead_ms, dispatch_lease_ms=settings.dispatch_lease_ms,
+            recheck_ms=settings.uncertain_recheck_ms, reap_every_s=settings.reap_every_s)
+        stop = threading.Event()
+        thread = threading.Thread(target=dispatcher.run, args=(stop,), daemon=True)
+        engine = Engine(store, tmp_path / "home", publisher, actors, worker, dispatcher, stop, thread)
+        holder["engine"] = engine
+        thread.start()
+        started.append(engine)
+        return engine
+
+    yield make
+    for engine in started:
+        engine.stop.set()
+        store.wake()
+        engine.thread.join(timeout=10)
+        engine.worker.stop(timeout=10_000)
+        engine.actors.broker.close()
+
+
+@pytest.fixture
+def engine(engine_factory):
+    return engine_factory()

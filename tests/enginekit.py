@@ -1,0 +1,61 @@
+"""Helpers for the engine tests: hand-built jobs and plans, polling with deadlines."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import time
+from typing import Callable
+
+from worker.jobs import Job, job_id
+
+UTC = dt.timezone.utc
+
+
+def utc_in(seconds: float) -> dt.datetime:
+    """An aware UTC instant ``seconds`` from now, on a whole millisecond."""
+    moment = dt.datetime.now(UTC) + dt.timedelta(seconds=seconds)
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+
+
+def make_job(entry: str, due: dt.datetime, *, calendar: str = "cal", account: str = "x:ayto-test",
+             language: str = "es", text: str | None = None, kind: str = "post",
+             department: str = "promocion", official_url: str | None = None) -> Job:
+    return Job(id=job_id(calendar, entry, account, language), calendar=calendar, entry=entry,
+               kind=kind, account=account, platform=account.split(":")[0], department=department,
+               language=language, due_utc=due, due_local=due.isoformat(), timezone="Europe/Madrid",
+               text=text or f"Texto de {entry}", official_url=official_url)
+
+
+@dataclasses.dataclass(frozen=True)
+class FakeSourcePlan:
+    """Stands in for worker.plan.SourcePlan where a test builds plans by hand."""
+
+    path: str
+    ok: bool
+    jobs: tuple[Job, ...]
+    calendar_id: str | None = "cal"
+    findings: tuple = ()
+    archived_entries: frozenset[str] = frozenset()
+
+
+def wait_for(condition: Callable[[], object], timeout_s: float = 10.0, every_s: float = 0.02,
+             what: str = "condition"):
+    """Poll ``condition`` until truthy (returned) or fail after ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
+        time.sleep(every_s)
+
+
+def hold_still(condition: Callable[[], object], for_s: float, every_s: float = 0.05,
+               what: str = "condition") -> None:
+    """Assert ``condition`` stays truthy for ``for_s`` (e.g. 'still not published')."""
+    deadline = time.monotonic() + for_s
+    while time.monotonic() < deadline:
+        assert condition(), f"{what} stopped holding"
+        time.sleep(every_s)

@@ -1,0 +1,198 @@
+"""One test per linter check, each with a fixture that fails it (mutations of a clean base)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from tests.lintkit import BASE, NOW, codes, lint, replace
+
+
+def test_the_base_calendar_lints_clean():
+    result = lint(BASE)
+    assert [f.format() for f in result.findings] == []
+    assert result.ok
+
+
+def test_a_broken_quote_points_at_the_opening_quote():
+    text = replace('at: "2027-03-10 10:00"', 'at: "2027-03-10 10:00')
+    (finding,) = lint(text).findings
+    assert finding.code == "yaml-syntax"
+    line = BASE.splitlines().index('    at: "2027-03-10 10:00"') + 1
+    assert (finding.line, finding.col) == (line, 9)
+
+
+def test_a_duplicate_key_is_reported_with_the_first_line():
+    text = replace("  timezone: Europe/Madrid\n", "  timezone: Europe/Madrid\n  timezone: UTC\n")
+    (finding,) = lint(text).findings
+    assert finding.code == "duplicate-key" and "first written on line 5" in finding.message
+
+
+def test_a_document_that_is_not_a_calendar_says_so():
+    assert codes("- just\n- a list\n") == {"not-a-calendar"}
+    assert codes("title: hola\n") == {"not-a-calendar"}
+
+
+def test_an_unknown_key_suggests_the_right_one():
+    result = lint(replace("    accounts: [x:ayto-test]\n", "    acounts: [x:ayto-test]\n"))
+    unknown = [f for f in result.findings if f.code == "unknown-key"]
+    assert unknown and "did you mean 'accounts'" in unknown[0].message
+
+
+def test_a_wrong_type_is_reported_where_it_is():
+    result = lint(replace("  languages: [es, ca]", "  languages: 3"))
+    (finding,) = [f for f in result.findings if f.code == "wrong-type"]
+    assert (finding.line, finding.col) == (6, 14)
+
+
+def test_an_unknown_time_zone_suggests_the_right_one():
+    result = lint(replace("Europe/Madrid", "Europe/Madird"))
+    (finding,) = [f for f in result.findings if f.code == "unknown-timezone"]
+    assert "Europe/Madrid" in finding.message + finding.hint
+
+
+def test_an_impossible_date_says_why():
+    result = lint(replace("publicacion: 2027-03-12", "publicacion: 2027-02-30"))
+    (finding,) = [f for f in result.findings if f.code == "impossible-date"]
+    assert "28" in finding.message
+
+
+def test_a_local_time_skipped_by_the_spring_dst_change_is_an_error():
+    assert "nonexistent-local-time" in codes(replace('"2027-03-10 10:00"', '"2027-03-28 02:30"'))
+
+
+def test_a_local_time_repeated_by_the_autumn_dst_change_is_an_error():
+    assert "ambiguous-local-time" in codes(replace('"2027-03-10 10:00"', '"2027-10-31 02:30"'))
+
+
+def test_a_post_in_the_past_is_an_error_unless_archived():
+    later = dt.datetime(2027, 3, 11, tzinfo=dt.timezone.utc)
+    assert "in-the-past" in codes(BASE, now=later)
+    archived = replace("    role: announcement\n", "    role: announcement\n    archived: true\n")
+    assert "in-the-past" not in codes(archived, now=later)
+
+
+def test_a_reminder_after_the_close_is_an_error():
+    text = replace("at: {before: plazo_fin, days: 3", "at: {after: plazo_fin, days: 1")
+    assert "after-deadline" in codes(text)
+
+
+def test_a_golive_before_the_period_opens_is_an_error():
+    text = replace('at: {on: plazo_inicio, time: "09:00"}', 'at: {before: plazo_inicio, days: 1, time: "09:00"}')
+    assert "golive-before-open" in codes(text)
+
+
+def test_an_announcement_after_the_period_opened_is_a_warning():
+    result = lint(replace('"2027-03-10 10:00"', '"2027-03-16 10:00"'))
+    (finding,) = [f for f in result.findings if f.code == "announcement-late"]
+    assert finding.severity == "warning"
+
+
+def test_an_unknown_account_suggests_a_known_one():
+    result = lint(replace("[x:ayto-test, bluesky:ayto-test]", "[x:ayto-tset, bluesky:ayto-test]"))
+    (finding,) = [f for f in result.findings if f.code == "unknown-account"]
+    assert "did you mean 'x:ayto-test'" in finding.message
+
+
+def test_an_account_of_another_department_is_refused():
+    assert "account-department" in codes(replace("[x:ayto-test]", "[x:policia-test]"))
+
+
+def test_a_text_too_long_for_x_is_counted_the_x_way():
+    long_text = "Á" * 250
+    text = replace("Ya está abierto el plazo", long_text + " Ya está abierto el plazo")
+    result = lint(text)
+    (finding,) = [f for f in result.findings if f.code == "too-long"]
+    assert "x:ayto-test" in finding.message and "280" in finding.message
+
+
+def test_a_text_too_long_for_bluesky_counts_graphemes():
+    text = replace("Quedan tres días:", "Quedan tres días " + "👍🏽" * 270 + ":")
+    messages = [f.message for f in lint(text).findings if f.code == "too-long"]
+    assert any("bluesky" in m and "300" in m for m in messages)
+
+
+def test_a_missing_language_is_an_error():
+    text = replace('      ca: "Queden tres dies: el termini acaba el {{ plazo_fin }}."\n', "")
+    assert "missing-language" in codes(text)
+
+
+def test_an_image_without_alt_text_in_every_language_is_an_error():
+    text = replace("    link: https://sede.example.org/ayudas\n",
+                   "    link: https://sede.example.org/ayudas\n    images:\n"
+                   "      - {url: https://sede.example.org/cartel.png, alt: {es: Cartel}}\n")
+    assert "missing-alt" in codes(text)
+
+
+def test_a_weekday_that_does_not_match_its_date_is_an_error():
+    # 9 April 2027 is a Friday.
+    text = replace("Ya está abierto el plazo", "El lunes 9 de abril de 2027 ya está abierto el plazo")
+    findings = [f for f in lint(text).findings if f.code.startswith("text-date")]
+    assert findings and findings[0].severity == "error"
+    assert "Friday" in findings[0].message or "viernes" in findings[0].message
+
+
+def test_a_typed_date_that_contradicts_a_fact_is_an_error():
+    # plazo_fin is 14 April 2027 in the Valencian Community; the text says the 12th.
+    text = replace("Quedan tres días:", "Quedan tres días, hasta el 12 de abril:")
+    findings = [f for f in lint(text).findings if f.code.startswith("text-date")]
+    assert any(f.severity == "error" for f in findings)
+
+
+def test_a_post_in_a_quiet_period_is_refused_unless_its_category_is_allowed():
+    text = replace('"2027-03-10 10:00"', '"2027-05-10 10:00"')
+    text = text.replace("role: announcement", "role: closing")
+    assert "quiet-period" in codes(text)
+    allowed = replace("    role: closing\n", "    role: closing\n    category: procedure\n", text)
+    assert "quiet-period" not in codes(allowed)
+
+
+def test_a_forbidden_word_is_reported_at_the_word():
+    text = replace("Ayudas de hasta", "Ayudas a fondo perdido de hasta")
+    (finding,) = [f for f in lint(text).findings if f.code == "style-word"]
+    line = text.splitlines().index([l for l in text.splitlines() if "fondo perdido" in l][0]) + 1
+    assert finding.line == line and text.splitlines()[line - 1][finding.col - 1:].startswith("a fondo")
+
+
+def test_a_missing_required_hashtag_is_reported():
+    assert "style-hashtag" in codes(replace('  hashtags: ["#Test"]\n', ""))
+
+
+def test_duplicate_entry_ids_are_reported():
+    assert "duplicate-id" in codes(replace("  - id: recordatorio", "  - id: abierto"))
+
+
+def test_a_reference_to_an_unknown_fact_suggests_the_right_one():
+    result = lint(replace("{before: plazo_fin,", "{before: plazo_fni,"))
+    (finding,) = [f for f in result.findings if f.code == "unknown-fact"]
+    assert "plazo_fin" in finding.message
+
+
+def test_a_hostile_template_is_a_lint_error_not_a_crash():
+    text = replace("{{ importe }} para", "{{ importe.__class__.__mro__ }} para")
+    assert "template" in codes(text)
+
+
+def test_an_unknown_fact_in_a_template_is_a_lint_error():
+    assert "template" in codes(replace("{{ importe }} para", "{{ importes }} para"))
+
+
+def test_instagram_needs_an_image():
+    assert "image-required" in codes(replace("[x:ayto-test]", "[instagram:ayto-test]"))
+
+
+def test_a_calendar_feed_only_takes_events():
+    assert "feed-needs-event" in codes(replace("[x:ayto-test]", "[ics:ayto-test]"))
+
+
+def test_a_fact_cycle_is_reported():
+    text = replace("publicacion: 2027-03-12", "publicacion: {from: plazo_fin, calendar_days: 1}")
+    assert "fact-cycle" in codes(text)
+
+
+@pytest.mark.parametrize("text", ["", "calendar: 3\nentries: []\n", "calendar:\n  id: x\n",
+                                  "{{{{", "calendar: &a [*a]\n", "\t- tab\n"])
+def test_degenerate_documents_give_findings_not_tracebacks(text):
+    result = lint(text)
+    assert result.findings and not result.ok

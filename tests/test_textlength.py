@@ -1,0 +1,139 @@
+"""Counting text the way each platform counts it, fast paths agreeing with the references."""
+
+from __future__ import annotations
+
+import random
+import time
+
+import pytest
+import regex
+from twitter_text import parse_tweet
+
+from adapters import PLATFORMS, capabilities_for, parse_account_ref
+from adapters.textlength import (char_length, grapheme_length, mastodon_length, utf16_length,
+                                 x_weighted_length)
+
+SAMPLES = [
+    "",
+    "Pleno municipal hoy a las 18:00 en el Ayuntamiento.",
+    "Més informació: https://www.calp.es/ple?any=2025&mes=3. Gràcies!",
+    "Visiteu calp.es o www.ajuntament.cat/agenda per a l'agenda",
+    "Cl·lusió: Sant Antoni, 17.00 h. a la plaça",
+    "Ekitaldia: Donostiako Udala 🎉👍🏽 #Euskara",
+    "Corte de agua ©️ ® ™ 1️⃣ 🇪🇸 👨‍👩‍👧",
+    "línea uno\r\nlínea dos\rtres",
+    "café con e + acento combinado: cafe\u0301",
+    "日本語のテキスト https://example.jp",
+    "@ayto_calp@mastodon.social y @otra@tooting.ch avisan",
+    "versión 2.0 del plan, 3.5 km, a.m. y p.m., S.A.",
+    "mailto y correos info@calp.es, http://192.168.1.1/x",
+]
+
+
+def test_x_weighted_length_agrees_with_twitter_text_on_every_sample():
+    for text in SAMPLES:
+        assert x_weighted_length(text) == parse_tweet(text).weightedLength, text
+
+
+def test_x_weighted_length_agrees_with_twitter_text_on_random_texts():
+    rng = random.Random(20250301)
+    pieces = ["a", "ñ", "é", "ç", "l·l", " ", ".", ". ", "calp.es", "https://www.calp.es/a?b=1",
+              "www.gva.es", "😀", "🇪🇸", "中", "\u0301", "\r\n", "\n", "@ayto", "#Calp", "©",
+              "1.5", "x.y", "(https://t.co/x)", "...", "\u00a0", "—", "«", "»"]
+    for _ in range(1500):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 40)))
+        assert x_weighted_length(text) == parse_tweet(text).weightedLength, repr(text)
+
+
+def test_a_link_counts_23_on_x_whatever_its_length():
+    short, long = "Info: https://a.es", "Info: https://www.calp.es/" + "x" * 200
+    assert x_weighted_length(short) == x_weighted_length(long) == len("Info: ") + 23
+
+
+def test_emoji_and_cjk_weigh_two_on_x():
+    assert x_weighted_length("👍🏽") == 2
+    assert x_weighted_length("日本") == 4
+
+
+def test_grapheme_length_counts_user_perceived_characters():
+    for text in SAMPLES:
+        assert grapheme_length(text) == len(regex.findall(r"\X", text)), text
+    assert grapheme_length("👨‍👩‍👧") == 1
+    assert grapheme_length("🇪🇸") == 1
+    assert grapheme_length("cafe\u0301") == 4
+    assert grapheme_length("a\r\nb") == 3
+
+
+def test_mastodon_counts_links_as_23_and_remote_mentions_as_local_part():
+    assert mastodon_length("Ver https://www.calp.es/" + "x" * 100) == 4 + 23
+    assert mastodon_length("@ayto@mastodon.social") == len("@ayto")
+    assert mastodon_length("hola @ayto_calp@calp.social!") == len("hola @ayto_calp!")
+
+
+def test_mastodon_does_not_shorten_links_without_a_scheme():
+    assert mastodon_length("calp.es/agenda") == len("calp.es/agenda")
+
+
+def test_mastodon_counts_graphemes():
+    assert mastodon_length("🇪🇸 Calp") == 6
+
+
+def test_utf16_length_counts_astral_characters_twice():
+    assert utf16_length("hola") == 4
+    assert utf16_length("año") == 3
+    assert utf16_length("👍") == 2
+    assert utf16_length("👍🏽") == 4
+    for text in SAMPLES:
+        assert utf16_length(text) == len(text.encode("utf-16-le")) // 2
+
+
+def test_char_length_counts_code_points():
+    assert char_length("cafe\u0301") == 5
+
+
+def test_counting_is_fast_enough_for_the_linter_benchmark():
+    texts = [f"Pleno {i}: hoy a las 18:00 en el Ayuntamiento. Más info: https://www.calp.es/pleno"
+             f" #Calp @ayto@calp.social 🎉" for i in range(2000)]
+    start = time.perf_counter()
+    for text in texts:
+        for capabilities in PLATFORMS.values():
+            capabilities.count(text)
+    per_call = (time.perf_counter() - start) / (len(texts) * len(PLATFORMS))
+    # 100k calls must stay in seconds, not minutes (the reference twitter-text takes ~1 ms)
+    assert per_call < 200e-6
+
+
+def test_each_platform_counts_with_its_declared_counting():
+    assert capabilities_for("x").count("👍") == 2
+    assert capabilities_for("bluesky").count("👍🏽") == 1
+    assert capabilities_for("telegram").count("👍🏽") == 4
+    assert capabilities_for("mastodon").count("@a@b.social") == 2
+
+
+def test_capability_overrides_replace_only_the_given_fields():
+    custom = capabilities_for("mastodon", text_limit=1000)
+    assert custom.text_limit == 1000
+    assert custom.edit == PLATFORMS["mastodon"].edit
+    assert PLATFORMS["mastodon"].text_limit == 500
+
+
+def test_overriding_the_counting_switches_the_count_function():
+    assert capabilities_for("linkedin", counting="utf16").count("👍") == 2
+
+
+def test_unknown_capability_overrides_are_refused():
+    with pytest.raises(ValueError, match="text_limt"):
+        capabilities_for("x", text_limt=10)
+
+
+def test_unknown_platforms_get_a_did_you_mean():
+    with pytest.raises(ValueError, match="did you mean 'x'"):
+        parse_account_ref("twitter:ayto-calp")
+    with pytest.raises(ValueError, match="did you mean 'mastodon'"):
+        parse_account_ref("mastodn:ayto-calp")
+
+
+def test_account_refs_split_into_platform_and_handle():
+    assert parse_account_ref("bluesky:calp.bsky.social") == ("bluesky", "calp.bsky.social")
+    with pytest.raises(ValueError, match="platform:handle"):
+        parse_account_ref("ayto-calp")

@@ -1,0 +1,253 @@
+"""The dramatiq side: the broker of a home, and the ``publish_job`` / ``resolve_job`` actors.
+
+``Publisher`` holds the logic (testable without dramatiq); the actors only unwrap messages.
+dramatiq's own retries are OFF (``max_retries=0``): retries are scheduled through the store, so
+a job waiting for its retry survives restarts and is visible in ``status``.
+
+Outcome of one attempt (exactly one structlog line each):
+  published                   -> ``post_published`` (job_id, account, lateness_ms)
+  RateLimited                 -> scheduled again at the platform's reset (+ jitter)
+  Unavailable                 -> scheduled again after a backoff step; ``failed`` after the last
+  OutcomeUnknown / unexpected -> ``uncertain``; the reaper asks ``lookup`` after a delay
+  AuthError, Rejected, ...    -> ``failed`` with ``alert=True``
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import random
+import threading
+import time
+import uuid
+from typing import Callable, Mapping
+
+import dramatiq
+import redis
+import structlog
+from dramatiq.brokers.redis import RedisBroker
+
+from adapters.base import (Adapter, AdapterError, AuthError, Image, NotSupported, OutcomeUnknown,
+                           PostRequest, RateLimited, Rejected, Unavailable)
+from worker import golive, keys
+from worker.jobs import Job
+from worker.store import DISPATCHED, UNCERTAIN, Store, StoredJob, now_ms, to_ms
+
+log = structlog.get_logger("pregonero.publish")
+
+
+@dataclasses.dataclass(frozen=True)
+class EngineSettings:
+    """Timing knobs. Defaults are production values; tests shrink them."""
+
+    lead_ms: int = 200                 # dispatcher hands over this early; actor waits the rest
+    worker_threads: int = 8
+    worker_timeout_ms: int = 100       # dramatiq consumer poll: bounds the queue latency
+    lease_ms: int = 60_000             # a publishing attempt without heartbeat is presumed dead
+    heartbeat_s: float = 15.0
+    dispatch_lease_ms: int = 30_000    # a claimed job whose message never started comes back
+    lookup_delay_ms: int = 5_000       # after OutcomeUnknown, give the platform time to index
+    uncertain_recheck_ms: int = 60_000 # lookup failing -> ask again this much later
+    reap_every_s: float = 1.0
+    backoff_s: tuple[float, ...] = (5, 30, 120, 600)
+    rate_limit_default_s: float = 60.0
+    rate_limit_jitter_s: float = 2.0
+    golive_interval_s: float = 60.0
+    golive_window_s: float = 6 * 3600.0
+    golive_timeout_s: float = 5.0
+    #: expected text on the official page, by official_url (optional)
+    golive_expect_text: Mapping[str, str] = dataclasses.field(default_factory=dict)
+
+
+def idempotency_key(job: Job) -> str:
+    """Same job, same content -> same key: lookup finds the post of any earlier attempt."""
+    return f"{job.id}#{job.content_hash}"
+
+
+def build_request(job: Job) -> PostRequest:
+    return PostRequest(job_id=job.id, account=job.account, action="publish", text=job.text,
+                       language=job.language, idempotency_key=idempotency_key(job),
+                       due=job.due_utc, link=job.link,
+                       images=tuple(Image(i.path, i.alt) for i in job.images),
+                       event=dict(dataclasses.asdict(job.event), calendar=job.calendar, uid=job.id)
+                       if job.event else None)
+
+
+def wait_until(instant_ms: int) -> None:
+    """Sleep until the instant, never returning before it."""
+    while True:
+        remaining_s = (instant_ms - time.time() * 1000) / 1000
+        if remaining_s <= 0:
+            return
+        time.sleep(remaining_s if remaining_s < 0.01 else remaining_s - 0.002)
+
+
+class Heartbeat:
+    """Extends the attempt's lease while the adapter call runs."""
+
+    def __init__(self, store: Store, job_id: str, attempt_id: str, lease_ms: int, every_s: float):
+        self._stop = threading.Event()
+        self._args = (store, job_id, attempt_id, lease_ms, every_s)
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        store, job_id, attempt_id, lease_ms, every_s = self._args
+        while not self._stop.wait(every_s):
+            try:
+                store.heartbeat(job_id, attempt_id, lease_ms)
+            except redis.RedisError:
+                log.warning("heartbeat_failed", job_id=job_id)
+
+    def __enter__(self) -> "Heartbeat":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+class Publisher:
+    """Runs attempts. ``adapter_for(job)`` returns the adapter of the job's account."""
+
+    def __init__(self, store: Store, adapter_for: Callable[[Job], Adapter],
+                 settings: EngineSettings = EngineSettings(), http_session=None):
+        self.store = store
+        self.adapter_for = adapter_for
+        self.settings = settings
+        self.http_session = http_session
+
+    def publish_job(self, job_id: str, token: str, send_at_ms: int) -> None:
+        stored = self.store.get(job_id)
+        if stored is None or stored.state != DISPATCHED or stored.token != token:
+            log.info("publish_message_stale", job_id=job_id,
+                     state=stored.state if stored else None)
+            return
+        wait_until(send_at_ms)
+        if stored.job.kind == "golive" and not self._golive_gate(stored, token):
+            return
+        attempt_id = uuid.uuid4().hex[:16]
+        if not self.store.begin_publish(job_id, token, attempt_id, self.settings.lease_ms):
+            log.info("publish_claim_lost", job_id=job_id)  # moved, paused or cancelled meanwhile
+            return
+        self._attempt(stored, attempt_id)
+
+    def _attempt(self, stored: StoredJob, attempt_id: str) -> None:
+        job, s = stored.job, self.settings
+        started_ms = now_ms()
+        lateness_ms = started_ms - to_ms(job.due_utc)
+        common = {"job_id": job.id, "account": job.account, "attempt_id": attempt_id}
+        try:
+            with Heartbeat(self.store, job.id, attempt_id, s.lease_ms, s.heartbeat_s):
+                ref = self.adapter_for(job).publish(build_request(job))
+        except RateLimited as exc:
+            delay_s = (exc.retry_after_s if exc.retry_after_s is not None else s.rate_limit_default_s)
+            delay_s += random.uniform(0, s.rate_limit_jitter_s)
+            self._retry(stored, attempt_id, delay_s, f"rate limited: {exc}", stored.tries, common)
+        except Unavailable as exc:
+            if stored.tries >= len(s.backoff_s):
+                self._fail(job.id, attempt_id, f"unavailable after {stored.tries + 1} attempts: {exc}", common)
+            else:
+                self._retry(stored, attempt_id, s.backoff_s[stored.tries], f"unavailable: {exc}",
+                            stored.tries + 1, common)
+        except (AuthError, Rejected, NotSupported) as exc:
+            self._fail(job.id, attempt_id, f"{type(exc).__name__}: {exc}", common)
+        except Exception as exc:  # OutcomeUnknown, or anything unexpected mid-call: maybe posted
+            why = f"{type(exc).__name__}: {exc}"[:300]
+            self.store.mark_uncertain(job.id, attempt_id, why, now_ms() + s.lookup_delay_ms)
+            log.warning("publish_uncertain", reason=why, **common)
+        else:
+            self.store.mark_published(job.id, attempt_id, ref, lateness_ms)
+            log.info("post_published", lateness_ms=lateness_ms, post_id=ref.post_id, **common)
+
+    def _retry(self, stored: StoredJob, attempt_id: str, delay_s: float, why: str, tries: int,
+               common: dict) -> None:
+        due_ms = now_ms() + int(delay_s * 1000)
+        if self.store.reschedule(stored.id, attempt_id, due_ms, why, tries):
+            self.store.wake()
+        log.info("publish_retry_scheduled", reason=why, delay_s=round(delay_s, 3), tries=tries, **common)
+
+    def _fail(self, job_id: str, attempt_id: str, why: str, common: dict) -> None:
+        self.store.mark_failed(job_id, why, attempt_id=attempt_id)
+        log.error("publish_failed", reason=why, alert=True, **common)
+
+    def resolve_job(self, job_id: str, attempt_id: str) -> None:
+        """An uncertain attempt: ask the platform whether the post exists. Never repost blindly."""
+        stored = self.store.get(job_id)
+        if stored is None or stored.state != UNCERTAIN or stored.attempt_id != attempt_id:
+            return
+        common = {"job_id": job_id, "account": stored.job.account, "attempt_id": attempt_id}
+        try:
+            ref = self.adapter_for(stored.job).lookup(build_request(stored.job))
+        except Exception as exc:  # stays uncertain; the reaper asks again after the recheck delay
+            log.warning("publish_uncertain", reason=f"lookup failed: {type(exc).__name__}: {exc}",
+                        **common)
+            return
+        if ref is not None:
+            started_ms = int(stored.fields.get("as") or now_ms())
+            lateness_ms = started_ms - to_ms(stored.job.due_utc)
+            self.store.mark_published(job_id, attempt_id, ref, lateness_ms,
+                                      why="lookup found the post")
+            log.info("post_published", lateness_ms=lateness_ms, post_id=ref.post_id,
+                     via="lookup", **common)
+        else:
+            self._retry(stored, attempt_id, 0, "lookup: not posted", stored.tries, common)
+
+    def _golive_gate(self, stored: StoredJob, token: str) -> bool:
+        """True if the official page is live; otherwise hold (or give up) and return False."""
+        s, job = self.settings, stored.job
+        check = golive.check_live(job.official_url, s.golive_expect_text.get(job.official_url or ""),
+                                  s.golive_timeout_s, self.http_session)
+        now = now_ms()
+        since_ms = int(stored.fields.get("gs") or now)
+        decision = golive.decide(check.live, now, since_ms, int(s.golive_interval_s * 1000),
+                                 int(s.golive_window_s * 1000))
+        common = {"job_id": job.id, "account": job.account, "url": job.official_url}
+        if decision.action == "publish":
+            return True
+        if decision.action == "wait":
+            self.store.hold_golive(job.id, token, decision.recheck_ms, since_ms,
+                                   f"official page not live: {check.detail}")
+            self.store.wake()
+            log.info("golive_waiting", detail=check.detail, **common)
+        else:
+            self.store.mark_failed(job.id, f"golive_timeout: {check.detail}", token=token)
+            log.error("publish_failed", reason=f"golive_timeout: {check.detail}", alert=True, **common)
+        return False
+
+
+def home_id(home) -> str:
+    return hashlib.sha256(str(home).encode()).hexdigest()[:12]
+
+
+@dataclasses.dataclass
+class Actors:
+    broker: RedisBroker
+    publish: dramatiq.Actor
+    resolve: dramatiq.Actor
+
+
+def setup(client: redis.Redis, namespace: str, publisher: Publisher, queue: str = "pregonero") -> Actors:
+    """A broker for this home and the two actors bound to ``publisher``."""
+    broker = RedisBroker(client=client, namespace=namespace)
+
+    def publish_job(job_id: str, token: str, send_at_ms: int) -> None:
+        publisher.publish_job(job_id, token, send_at_ms)
+
+    def resolve_job(job_id: str, attempt_id: str) -> None:
+        publisher.resolve_job(job_id, attempt_id)
+
+    options = {"broker": broker, "queue_name": queue, "max_retries": 0}
+    return Actors(broker, dramatiq.actor(publish_job, actor_name="publish_job", **options),
+                  dramatiq.actor(resolve_job, actor_name="resolve_job", **options))
+
+
+def start_worker(actors: Actors, settings: EngineSettings) -> dramatiq.Worker:
+    worker = dramatiq.Worker(actors.broker, worker_threads=settings.worker_threads,
+                             worker_timeout=settings.worker_timeout_ms)
+    worker.start()
+    return worker
+
+
+def namespace_for(home) -> str:
+    return keys.dramatiq_namespace(home_id(home))

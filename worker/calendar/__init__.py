@@ -1,0 +1,1 @@
+"""The calendar language: loading YAML with positions, validating, resolving facts, rendering."""

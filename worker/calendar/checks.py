@@ -1,0 +1,274 @@
+"""The linter's semantic checks on a compiled calendar: accounts and platforms, lengths,
+languages, dates in the past or on the wrong side of a period, dates typed by hand, quiet
+periods and house style. Pure: ``now`` is a parameter."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections import Counter
+from typing import Iterable
+
+from ..config import Config
+from .compile import CompiledEntry, account_capabilities
+from .findings import Finding, did_you_mean
+from .instants import fact_deadline, fact_start
+from .localize import format_date
+from .model import Calendar
+from .source import Document
+from . import textdates
+
+
+class Checker:
+    def __init__(self, doc: Document, cal: Calendar, config: Config | None, now: dt.datetime):
+        self.doc, self.cal, self.config, self.now = doc, cal, config, now
+        self.findings: list[Finding] = []
+
+    def add(self, path, severity, message, code, hint=""):
+        self.findings.append(self.doc.finding(path, severity, message, code, hint))
+
+    def run(self, compiled: Iterable[CompiledEntry]) -> list[Finding]:
+        compiled = list(compiled)
+        self.duplicate_ids()
+        for item in compiled:
+            self.languages(item)
+            self.shape(item)
+            self.accounts(item)
+            self.lengths(item)
+            self.timing(item)
+            self.typed_dates(item)
+            self.quiet_periods(item)
+            self.style(item)
+        return self.findings
+
+    def duplicate_ids(self) -> None:
+        counts = Counter(e.id for e in self.cal.entries)
+        seen: set[str] = set()
+        for entry in self.cal.entries:
+            if counts[entry.id] > 1 and entry.id in seen:
+                self.add(entry.path + ("id",), "error", f"entry id '{entry.id}' is used more than "
+                         "once in this calendar", "duplicate-id",
+                         "give every entry its own id: jobs and corrections are tracked by it")
+            seen.add(entry.id)
+
+    def languages(self, item: CompiledEntry) -> None:
+        entry = item.entry
+        for lang in self.cal.languages:
+            if lang not in entry.text:
+                self.add(entry.path + ("text",), "error", f"entry '{entry.id}' has no text in "
+                         f"'{lang}', a language of this calendar", "missing-language",
+                         f"add {lang}: under text:")
+        for lang in entry.text:
+            if lang not in self.cal.languages:
+                self.add(entry.path + ("text", lang), "error", f"'{lang}' is not a language of "
+                         "this calendar" + did_you_mean(lang, self.cal.languages),
+                         "unknown-language", "add it to calendar.languages or fix the tag")
+        images = list(entry.images) + [img for o in entry.overrides.values() for img in o.images or ()]
+        for img in images:
+            missing = [lang for lang in self.cal.languages if not img.alt.get(lang, "").strip()]
+            if missing:
+                self.add(img.path + ("alt",), "error", "image without alternative text in "
+                         + ", ".join(missing), "missing-alt",
+                         "describe the image in every language for blind citizens")
+            if img.file and not img.url:
+                base = os.path.dirname(self.cal.path)
+                if not os.path.exists(os.path.join(base, img.file)):
+                    self.add(img.path + ("file",), "error", f"image file '{img.file}' not found "
+                             "next to the calendar", "missing-image",
+                             "commit the image or fix the path (relative to this file)")
+
+    def shape(self, item: CompiledEntry) -> None:
+        entry = item.entry
+        if entry.kind == "event" and entry.event is None:
+            self.add(entry.path + ("kind",), "error", "an event entry needs an 'event:' section "
+                     "(start, title)", "missing-event", "add event: {start: ..., title: ...}")
+        if entry.kind != "event" and entry.event is not None:
+            self.add(entry.path + ("event",), "error", "'event:' belongs to entries of kind "
+                     "event", "event-kind", "add kind: event, or remove the event section")
+        if entry.period and entry.period not in self.cal.periods:
+            self.add(entry.path + ("for",), "error", f"unknown period '{entry.period}'"
+                     + did_you_mean(entry.period, self.cal.periods), "unknown-period",
+                     "define it under periods:")
+
+    def accounts(self, item: CompiledEntry) -> None:
+        entry = item.entry
+        for i, ref in enumerate(entry.accounts):
+            path = entry.path + ("accounts", i) if len(entry.accounts) > 1 or \
+                isinstance(self.doc_value(entry.path + ("accounts",)), list) else entry.path + ("accounts",)
+            account = self.config.accounts.get(ref) if self.config else None
+            if self.config is not None and account is None:
+                self.add(path, "error", f"unknown account '{ref}'"
+                         + did_you_mean(ref, self.config.accounts), "unknown-account",
+                         "accounts are declared in config/accounts.yaml")
+            if account is not None and self.cal.department not in (
+                    (account.department,) + tuple(account.also_departments)):
+                self.add(path, "error", f"account '{ref}' belongs to department "
+                         f"'{account.department}', not to '{self.cal.department}'",
+                         "account-department", "ask its owner to list your department under "
+                         "also_departments, or publish on your own account")
+            try:
+                caps = account_capabilities(ref, account.options if account else None)
+            except ValueError:
+                continue
+            images = entry.overrides.get(ref, entry.overrides.get(caps.platform))
+            images = images.images if images is not None and images.images is not None else entry.images
+            if len(images) > caps.max_images:
+                self.add(path, "error", f"{ref} takes at most {caps.max_images} images; this "
+                         f"entry has {len(images)}", "too-many-images", "remove some images")
+            if caps.requires_image and not images:
+                self.add(path, "error", f"{caps.platform} posts need an image", "image-required",
+                         "add images: with alt text, or remove this account")
+            if caps.native_events and entry.kind != "event":
+                self.add(path, "error", f"{ref} is an iCalendar feed: only entries of kind event "
+                         "go there", "feed-needs-event", "use kind: event, or remove this account")
+            if entry.kind == "golive" and caps.native_events:
+                self.add(path, "error", "a go-live announcement cannot go to a calendar feed",
+                         "feed-needs-event")
+            if not caps.clickable_links and entry.link:
+                self.add(path, "warning", f"links are not clickable on {caps.platform}: the post "
+                         "should not rely on its link", "link-not-clickable",
+                         "say where to find it in words ('enlace en la biografía')")
+
+    def doc_value(self, path):
+        value = self.doc.data
+        for key in path:
+            value = value[key]
+        return value
+
+    def lengths(self, item: CompiledEntry) -> None:
+        entry = item.entry
+        for job in item.jobs:
+            account = self.config.accounts.get(job.account) if self.config else None
+            caps = account_capabilities(job.account, account.options if account else None)
+            length = caps.count(job.text)
+            limit = caps.text_limit
+            if job.images and caps.platform == "telegram":
+                limit = min(limit, 1024)  # a caption under a photo, not a message
+            if length > limit:
+                how = {"x-weighted": " (X counts URLs as 23 and some characters double)",
+                       "graphemes": " (graphemes)", "mastodon": " (URLs count 23)"}.get(caps.counting, "")
+                self.add(entry.path + ("text",), "error",
+                         f"'{entry.id}' for {job.account} in {job.language} is {length} characters;"
+                         f" {caps.platform} allows {limit}{how}", "too-long",
+                         f"shorten it by {length - limit}, or add overrides: {{{caps.platform}: "
+                         "{text: ...}} with a shorter text")
+            if caps.alt_text_limit:
+                for img in job.images:
+                    if len(img.alt) > caps.alt_text_limit:
+                        self.add(entry.path + ("images",), "error", f"alt text is {len(img.alt)} "
+                                 f"characters; {caps.platform} allows {caps.alt_text_limit}",
+                                 "alt-too-long", "shorten the description")
+
+    def timing(self, item: CompiledEntry) -> None:
+        entry, instant = item.entry, item.instant
+        if instant is None:
+            return
+        local = instant.strftime("%Y-%m-%d %H:%M")
+        if instant < self.now and not entry.archived:
+            self.add(entry.path + ("at",), "error", f"'{entry.id}' is due {local}, which is in "
+                     "the past", "in-the-past", "fix the date (is the year right?); if it was "
+                     "already published, add archived: true")
+        period = self.cal.periods.get(entry.period or "")
+        if period is None or entry.archived:
+            return
+        opens = self.cal.facts.get(period.opens)
+        closes = self.cal.facts.get(period.closes)
+        if opens is None or closes is None:
+            return
+        start, end = fact_start(opens, self.cal), fact_deadline(closes, self.cal)
+        close_text = closes.value.strftime("%Y-%m-%d") if closes.kind == "date" else \
+            closes.value.strftime("%Y-%m-%d %H:%M")
+        if entry.kind == "golive" and instant < start:
+            self.add(entry.path + ("at",), "error", f"go-live '{entry.id}' at {local} says the "
+                     f"period is open before it opens ({period.opens})", "golive-before-open",
+                     f"publish it at or after {period.opens}: at: {{on: {period.opens}, time: ...}}")
+        if entry.role == "announcement" and instant >= start:
+            self.add(entry.path + ("at",), "warning", f"announcement '{entry.id}' goes out at "
+                     f"{local}, when the period is already open", "announcement-late",
+                     "use role: reminder, or publish it before the period opens")
+        if entry.role != "closing" and instant > end:
+            what = "reminder" if entry.role == "reminder" else "post"
+            self.add(entry.path + ("at",), "error", f"{what} '{entry.id}' goes out at {local}, "
+                     f"after the period closes ({period.closes}: {close_text})",
+                     "after-deadline", "publish it before the deadline, or mark it role: closing")
+
+    def typed_dates(self, item: CompiledEntry) -> None:
+        entry = item.entry
+        if self.config is not None and self.config.typed_dates == "ignore":
+            typed_severity = None
+        else:
+            typed_severity = self.config.typed_dates if self.config else "warning"
+        fact_dates = {name: (f.value.date() if f.kind == "datetime" else f.value)
+                      for name, f in self.cal.facts.items() if f.kind in ("date", "datetime")}
+        year = item.instant.year if item.instant else None
+        for lang, text in entry.text.items():
+            for problem in textdates.check_text_dates(text, lang, fact_dates, year):
+                severity = "error" if problem.kind != "typed-date" else typed_severity
+                if severity is None:
+                    continue
+                line, col = _offset_pos(self.doc, entry.path + ("text", lang), text,
+                                        problem.start)
+                self.findings.append(Finding(self.doc.path, line, col, severity,
+                                             problem.message, f"text-date-{problem.kind}",
+                                             problem.hint))
+
+    def quiet_periods(self, item: CompiledEntry) -> None:
+        if self.config is None or item.instant is None or item.entry.archived:
+            return
+        for qp in self.config.quiet_periods:
+            if qp.covers(item.instant, self.cal.department, item.entry.category):
+                self.add(item.entry.path + ("at",), "error", f"'{item.entry.id}' falls in the "
+                         f"quiet period '{qp.id}': {qp.reason}", "quiet-period",
+                         "move it outside the period" + (", or set category: to one of "
+                                                         + ", ".join(qp.allow) if qp.allow else ""))
+
+    def style(self, item: CompiledEntry) -> None:
+        if self.config is None:
+            return
+        entry = item.entry
+        for lang, text in entry.text.items():
+            lowered = text.lower()
+            for word, hint in self.config.forbidden:
+                at = lowered.find(word.lower())
+                if at >= 0:
+                    line, col = _offset_pos(self.doc, entry.path + ("text", lang), text, at)
+                    self.findings.append(Finding(self.doc.path, line, col, "error",
+                                                 f"house style: avoid '{word}'", "style-word",
+                                                 hint or "rephrase"))
+        for job in item.jobs:
+            required = (self.config.required_hashtags.get(self.cal.department, ())
+                        + self.config.required_hashtags.get(job.account, ()))
+            for tag in required:
+                if tag.lower() not in job.text.lower():
+                    self.add(entry.path + ("text",), "error", f"house style: posts of "
+                             f"{self.cal.department} on {job.account} must carry {tag}",
+                             "style-hashtag", f"add {tag} to the text or to calendar.hashtags")
+
+
+def _offset_pos(doc: Document, path: tuple, text: str, offset: int) -> tuple[int, int]:
+    """Best-effort file position of a character inside a text value: exact for plain and
+    single-line scalars; the value's start for folded block scalars."""
+    line, col = doc.pos(path)
+    lines = doc.text.splitlines()
+    if 0 < line <= len(lines):
+        row = lines[line - 1]
+        if row[col - 1:col] in ("|", ">"):
+            needle = text[offset:offset + 12]
+            for i in range(line, min(len(lines), line + 200)):
+                j = lines[i].find(needle) if needle else -1
+                if j >= 0:
+                    return i + 1, j + 1
+            return line, col
+        quote = row[col - 1:col] in ("'", '"')
+        prefix = text[:offset]
+        if "\n" not in prefix:
+            return line, col + offset + (1 if quote else 0)
+    return line, col
+
+
+def check_calendar(doc: Document, cal: Calendar, compiled: list[CompiledEntry],
+                   config: Config | None, now: dt.datetime) -> list[Finding]:
+    return Checker(doc, cal, config, now).run(compiled)
+
+
+__all__ = ["check_calendar", "format_date"]

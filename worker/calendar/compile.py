@@ -1,0 +1,221 @@
+"""Compile a typed calendar into jobs: pure (no clock, no Redis, no network).
+
+One job per entry, account and language on platforms that post once per language (X, Bluesky,
+Mastodon); one combined job per entry and account on platforms that carry every language in one
+post (Facebook, Telegram, the iCalendar feed). Problems met while compiling (an unknown fact,
+a template that does not render, a time that does not exist) become findings, not exceptions.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from typing import Mapping
+
+from adapters import capabilities_for, parse_account_ref
+from adapters.base import Capabilities
+
+from ..jobs import EventInfo, Job, PlannedImage, job_id
+from . import templates
+from .findings import Finding
+from .holiday_calendar import HolidayCalendar
+from .instants import InstantProblem, entry_instant, point_in_time
+from .localize import base_language
+from .model import Calendar, Entry, Fact, ImageSpec
+from .source import Document
+
+UTC = dt.timezone.utc
+
+
+@dataclasses.dataclass(frozen=True)
+class CompiledEntry:
+    """An entry with its resolved instant: what the checks need besides the jobs."""
+
+    entry: Entry
+    instant: dt.datetime | None
+    jobs: tuple[Job, ...]
+
+
+def fact_values(cal: Calendar) -> dict[str, templates.FactValue]:
+    return {name: templates.FactValue(f.kind, f.value) for name, f in cal.facts.items()}
+
+
+def account_capabilities(account: str, options: Mapping | None = None) -> Capabilities:
+    """The capabilities of an account's platform, with per-account limits (a Mastodon
+    instance's own character limit) applied."""
+    platform, _ = parse_account_ref(account)
+    overrides = {}
+    if options and options.get("text_limit"):
+        overrides["text_limit"] = int(options["text_limit"])
+    return capabilities_for(platform, **overrides)
+
+
+class Compiler:
+    """Compiles one calendar; findings accumulate in ``self.findings``."""
+
+    def __init__(self, doc: Document, cal: Calendar, holidays: HolidayCalendar,
+                 account_options: Mapping[str, Mapping] | None = None):
+        self.doc, self.cal, self.holidays = doc, cal, holidays
+        self.account_options = account_options or {}
+        self.values = fact_values(cal)
+        self.known = {name: f.kind for name, f in cal.facts.items()}
+        self.findings: list[Finding] = []
+
+    def error(self, path, message, code, hint="", severity="error"):
+        self.findings.append(self.doc.finding(path, severity, message, code, hint))
+
+    def compile(self) -> list[CompiledEntry]:
+        return [self._entry(entry) for entry in self.cal.entries]
+
+    # -- one entry -------------------------------------------------------------------------
+    def _entry(self, entry: Entry) -> CompiledEntry:
+        try:
+            instant, deps = entry_instant(self.cal, entry, self.holidays)
+        except InstantProblem as exc:
+            self.error(entry.path + exc.subpath, exc.message, exc.code, exc.hint)
+            return CompiledEntry(entry, None, ())
+        event = self._event(entry)
+        jobs = []
+        for account in entry.accounts:
+            try:
+                caps = account_capabilities(account, self.account_options.get(account))
+            except ValueError as exc:
+                self.error(entry.path + ("accounts",), str(exc), "unknown-platform")
+                continue
+            groups = ([(lang,) for lang in self.cal.languages]
+                      if caps.language_strategy == "per_language" else [self.cal.languages])
+            for langs in groups:
+                job = self._job(entry, account, caps, langs, instant, deps, event)
+                if job is not None:
+                    jobs.append(job)
+        return CompiledEntry(entry, instant, tuple(jobs))
+
+    def _render(self, text: str, lang: str, path: tuple) -> tuple[str | None, tuple[str, ...]]:
+        try:
+            template = templates.parse_template(text)
+        except templates.TemplateError as exc:
+            self.error(path, f"template: {exc.message}", "template", exc.hint)
+            return None, ()
+        problems = templates.check_template(template, self.known)
+        for exc in problems:
+            self.error(path, f"template: {exc.message}", "template", exc.hint)
+        if problems:
+            return None, ()
+        try:
+            return templates.render(template, lang, self.values), tuple(template.references)
+        except templates.TemplateError as exc:
+            self.error(path, f"template: {exc.message}", "template", exc.hint)
+            return None, ()
+
+    def _texts(self, entry: Entry, account: str, platform: str) -> tuple[Mapping[str, str], tuple]:
+        """The texts for an account: an account override wins over a platform override."""
+        for key in (account, platform):
+            override = entry.overrides.get(key)
+            if override is not None and override.text is not None:
+                return override.text, entry.path + ("overrides", key, "text")
+        return entry.text, entry.path + ("text",)
+
+    def _override(self, entry: Entry, account: str, platform: str, attr: str):
+        for key in (account, platform):
+            override = entry.overrides.get(key)
+            if override is not None and getattr(override, attr) is not None:
+                return getattr(override, attr)
+        return getattr(entry, attr)
+
+    def _job(self, entry, account, caps, langs, instant, deps, event) -> Job | None:
+        platform = caps.platform if caps.platform != "outbox" else parse_account_ref(account)[0]
+        texts, text_path = self._texts(entry, account, platform)
+        parts: dict[str, str] = {}
+        refs: list[str] = list(deps)
+        for lang in langs:
+            raw = texts.get(lang)
+            if raw is None:
+                continue  # reported by the language check, once per entry
+            path = text_path + ((lang,) if isinstance(self.doc_value(text_path), dict) else ())
+            rendered, used = self._render(raw, lang, path)
+            if rendered is None:
+                return None
+            parts[lang] = rendered
+            refs.extend(used)
+        if not parts:
+            return None
+        link = self._override(entry, account, platform, "link")
+        body = "\n\n".join(parts[lang] for lang in langs if lang in parts)
+        text = _with_hashtags(body, self.cal.hashtags)
+        if link:
+            text = f"{text}\n{link}"
+        images = tuple(PlannedImage(img.file or img.url or "", _alt(img, langs))
+                       for img in self._override(entry, account, platform, "images"))
+        for name in list(refs):
+            refs.extend(self.cal.facts[name].derived_from if name in self.cal.facts else ())
+        if event is not None:
+            refs.extend(event[1])
+        depends = {name: self.cal.facts[name].display() for name in sorted(set(refs))
+                   if name in self.cal.facts}
+        language = "+".join(lang for lang in langs if lang in parts)
+        return Job(
+            id=job_id(self.cal.id, entry.id, account, language), calendar=self.cal.id,
+            entry=entry.id, kind=entry.kind, account=account, platform=platform,
+            department=self.cal.department, language=language,
+            due_utc=instant.astimezone(UTC), due_local=instant.strftime("%Y-%m-%d %H:%M %Z"),
+            timezone=self.cal.timezone, text=text, link=link, images=images,
+            depends_on=depends,
+            official_url=(entry.check_url or self.cal.sources[0]) if entry.kind == "golive" else None,
+            category=entry.category, event=event[0] if event else None,
+            parts=parts if len(langs) > 1 else {})
+
+    def doc_value(self, path: tuple):
+        value = self.doc.data
+        for key in path:
+            value = value[key]
+        return value
+
+    def _event(self, entry: Entry) -> tuple[EventInfo, tuple[str, ...]] | None:
+        spec = entry.event
+        if spec is None:
+            return None
+        try:
+            start, all_day, deps = point_in_time(self.cal, spec.start, ("event", "start"))
+            end_deps: tuple[str, ...] = ()
+            end = None
+            if spec.end:
+                end, _, end_deps = point_in_time(self.cal, spec.end, ("event", "end"),
+                                                 end_of_day=all_day)
+                if end < start:
+                    self.error(entry.path + ("event", "end"), "the event ends before it starts",
+                               "event-order", "check the start and end dates")
+        except InstantProblem as exc:
+            self.error(entry.path + exc.subpath, exc.message, exc.code, exc.hint)
+            return None
+        primary = self.cal.primary_language
+        title = spec.title.get(primary) or next(iter(spec.title.values()), entry.id)
+        info = EventInfo(
+            start_utc=start.astimezone(UTC).isoformat(timespec="microseconds"),
+            end_utc=end.astimezone(UTC).isoformat(timespec="microseconds") if end else None,
+            all_day=all_day, title=title, place=spec.place.get(primary),
+            stream_url=spec.stream,
+            description="\n\n".join(spec.description.get(lang) or entry.text.get(lang, "")
+                                    for lang in self.cal.languages).strip())
+        return info, deps + end_deps
+
+
+def _with_hashtags(text: str, hashtags: tuple[str, ...]) -> str:
+    missing = [tag for tag in hashtags if tag.lower() not in text.lower()]
+    return f"{text}\n{' '.join(missing)}" if missing else text
+
+
+def _alt(img: ImageSpec, langs: tuple[str, ...]) -> str:
+    return " / ".join(img.alt[lang] for lang in langs if lang in img.alt)
+
+
+def compile_calendar(doc: Document, cal: Calendar, holidays: HolidayCalendar,
+                     account_options: Mapping[str, Mapping] | None = None
+                     ) -> tuple[list[CompiledEntry], list[Finding]]:
+    """Compile ``cal``; returns the compiled entries (with their jobs) and the findings."""
+    compiler = Compiler(doc, cal, holidays, account_options)
+    compiled = compiler.compile()
+    return compiled, compiler.findings
+
+
+def primary_base(cal: Calendar) -> str:
+    return base_language(cal.primary_language)

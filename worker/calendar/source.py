@@ -1,0 +1,231 @@
+"""Load YAML into plain Python values plus a map of where each value sits in the file.
+
+Why not ``yaml.safe_load``: YAML 1.1 resolution turns ``10:00`` into 600 (sexagesimal), ``no``
+into False and ``2027-02-30`` into a crash. Editors write times and dates as plain scalars, so
+we compose the node tree with the C parser (fast: the linter runs in pre-commit) and resolve
+scalars ourselves: only ``true``/``false``, ``null``, decimal integers and floats are typed;
+everything else stays a string and the calendar layer parses dates with messages editors can act
+on. Duplicate keys are reported, not silently overwritten.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from typing import Any
+
+import yaml
+
+from .findings import Finding
+
+try:  # the C composer is ~10x faster; fall back quietly where libyaml is missing
+    _Loader = yaml.CSafeLoader  # type: ignore[attr-defined]
+except AttributeError:  # pragma: no cover
+    _Loader = yaml.SafeLoader
+
+Path = tuple  # a path into the document: ("entries", 3, "at")
+
+_INT = re.compile(r"[-+]?(0|[1-9][0-9_]*)\Z")
+_FLOAT = re.compile(r"[-+]?([0-9][0-9_]*)?\.[0-9_]+([eE][-+]?[0-9]+)?\Z")
+_NULLS = {"", "~", "null", "Null", "NULL"}
+_TRUE = {"true", "True", "TRUE"}
+_FALSE = {"false", "False", "FALSE"}
+
+
+@dataclasses.dataclass
+class Document:
+    """A parsed YAML file: plain values and the 1-based (line, col) of every key and value."""
+
+    path: str
+    data: Any
+    text: str
+    value_pos: dict[Path, tuple[int, int]]
+    key_pos: dict[Path, tuple[int, int]]
+
+    def pos(self, path: Path, *, key: bool = False) -> tuple[int, int]:
+        """Position of the value (or its key) at ``path``; falls back to the nearest parent."""
+        table = self.key_pos if key else self.value_pos
+        p = tuple(path)
+        while p:
+            if p in table:
+                return table[p]
+            if p in self.value_pos:
+                return self.value_pos[p]
+            p = p[:-1]
+        return self.value_pos.get((), (1, 1))
+
+    def finding(self, path: Path, severity: str, message: str, code: str, hint: str = "",
+                *, key: bool = False) -> Finding:
+        line, col = self.pos(path, key=key)
+        return Finding(self.path, line, col, severity, message, code, hint)  # type: ignore[arg-type]
+
+
+class YamlProblem(Exception):
+    """Raised when a file is not valid YAML, or has duplicate keys; carries one Finding."""
+
+    def __init__(self, finding: Finding):
+        super().__init__(finding.format())
+        self.finding = finding
+
+
+def _scalar(node: yaml.ScalarNode) -> Any:
+    value = node.value
+    if node.style:  # quoted or block scalars are always strings
+        return value
+    if value in _NULLS:
+        return None
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    if _INT.match(value):
+        return int(value.replace("_", ""))
+    if _FLOAT.match(value):
+        return float(value.replace("_", ""))
+    return value
+
+
+def _mark(mark: yaml.Mark) -> tuple[int, int]:
+    return mark.line + 1, mark.column + 1
+
+
+#: Limits that keep hostile YAML (recursive aliases, alias bombs, absurd nesting) from
+#: taking the linter or the engine down; real calendars are far below them.
+MAX_NODES = 500_000
+MAX_DEPTH = 40
+
+
+class _Walk:
+    """Per-document state of the conversion: budget and the aliases on the current path."""
+
+    def __init__(self) -> None:
+        self.nodes = 0
+        self.open: set[int] = set()
+
+
+def _too_much(doc_path: str, node: yaml.Node, why: str) -> YamlProblem:
+    line, col = _mark(node.start_mark)
+    return YamlProblem(Finding(doc_path, line, col, "error", f"YAML structure refused: {why}",
+                               "yaml-structure", "write the values out; avoid anchors (&) and "
+                               "aliases (*) that refer to themselves or repeat huge blocks"))
+
+
+def _convert(node: yaml.Node, path: Path, doc_path: str, value_pos: dict, key_pos: dict,
+             walk: _Walk | None = None) -> Any:
+    walk = walk or _Walk()
+    walk.nodes += 1
+    if walk.nodes > MAX_NODES:
+        raise _too_much(doc_path, node, "the document expands to too many values")
+    if len(path) > MAX_DEPTH:
+        raise _too_much(doc_path, node, "the document is nested too deeply")
+    if id(node) in walk.open:
+        raise _too_much(doc_path, node, "an alias refers to a value that contains it")
+    if not isinstance(node, yaml.ScalarNode):
+        walk.open.add(id(node))
+        try:
+            return _convert_collection(node, path, doc_path, value_pos, key_pos, walk)
+        finally:
+            walk.open.discard(id(node))
+    value_pos[path] = _mark(node.start_mark)
+    return _scalar(node)
+
+
+def _convert_collection(node, path, doc_path, value_pos, key_pos, walk) -> Any:
+    value_pos[path] = _mark(node.start_mark)
+    if isinstance(node, yaml.SequenceNode):
+        return [_convert(child, path + (i,), doc_path, value_pos, key_pos, walk)
+                for i, child in enumerate(node.value)]
+    if isinstance(node, yaml.MappingNode):
+        out: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                line, col = _mark(key_node.start_mark)
+                raise YamlProblem(Finding(doc_path, line, col, "error",
+                                          "a key must be a plain word, not a list or mapping",
+                                          "yaml-key", "write the key as a single word followed by ':'"))
+            key = str(key_node.value)
+            if key in out:
+                line, col = _mark(key_node.start_mark)
+                first_line, _ = key_pos[path + (key,)]
+                raise YamlProblem(Finding(
+                    doc_path, line, col, "error",
+                    f"duplicate key '{key}' (first written on line {first_line})", "duplicate-key",
+                    "keep one of the two; YAML would silently use only the last one"))
+            key_pos[path + (key,)] = _mark(key_node.start_mark)
+            out[key] = _convert(value_node, path + (key,), doc_path, value_pos, key_pos, walk)
+        return out
+    raise YamlProblem(Finding(doc_path, *_mark(node.start_mark), "error",  # pragma: no cover
+                              "unsupported YAML construct", "yaml-syntax"))
+
+
+def parse_yaml(text: str, path: str = "<string>") -> Document:
+    """Parse one YAML document with positions; raise YamlProblem with an editor-facing finding."""
+    try:
+        node = yaml.compose(text, Loader=_Loader)
+    except yaml.MarkedYAMLError as exc:
+        # Point at where the broken construct starts (the opening quote or bracket) when the
+        # parser knows it: that is where the editor has to look, not where the parser gave up.
+        mark = exc.context_mark or exc.problem_mark
+        line, col = _mark(mark) if mark else (1, 1)
+        what = " ".join(p for p in (exc.context, exc.problem) if p) or "invalid YAML"
+        unclosed = _unclosed_quote(text, exc.problem_mark.line if exc.problem_mark else None)
+        if unclosed is not None:
+            line, col = unclosed
+            what = f"this quote is never closed on its line ({what})"
+        raise YamlProblem(Finding(path, line, col, "error", f"YAML syntax: {what}", "yaml-syntax",
+                                  _syntax_hint(what))) from None
+    except yaml.YAMLError as exc:
+        raise YamlProblem(Finding(path, 1, 1, "error", f"YAML syntax: {exc}", "yaml-syntax")) from None
+    value_pos: dict = {}
+    key_pos: dict = {}
+    data = None if node is None else _convert(node, (), path, value_pos, key_pos)
+    return Document(path, data, text, value_pos, key_pos)
+
+
+_VALUE_START = re.compile(r"(?:^\s*-\s+|:\s+|[\[{,]\s*)(['\"])")
+
+
+def _unclosed_quote(text: str, last_line: int | None) -> tuple[int, int] | None:
+    """The first quote that opens a value and is not closed on its own line, up to the line
+    where the parser gave up. An unclosed quote swallows the following lines, so the parser's
+    own position is far from the editor's mistake."""
+    lines = text.splitlines()
+    stop = len(lines) if last_line is None else min(len(lines), last_line + 1)
+    for number, row in enumerate(lines[:stop], start=1):
+        for match in _VALUE_START.finditer(row):
+            quote, start = match.group(1), match.end(1)
+            rest = row[start:]
+            closed = (re.search(r'(?<!\\)"', rest) if quote == '"'
+                      else re.search(r"'(?!')", rest.replace("''", "")))
+            if not closed:
+                return number, start
+            break  # only the first value on a line can open a multi-line scalar
+    return None
+
+
+def _syntax_hint(what: str) -> str:
+    if "never closed" in what:
+        return "close the quote at the end of the text, or escape quotes inside it (\\\")"
+    if "quoted scalar" in what:
+        return "close the quote that starts here, or escape quotes inside the text"
+    if "tab" in what.lower():
+        return "indent with spaces, never tabs"
+    if "mapping values are not allowed" in what:
+        return "a text containing ': ' must be quoted, e.g. text: \"Plazo: hasta el lunes\""
+    if "flow" in what:
+        return "close the bracket or brace that starts here"
+    return "check the indentation and quoting around this position"
+
+
+def load_file(path: str) -> Document:
+    """Read and parse a file (UTF-8); unreadable files raise YamlProblem too."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            text = fh.read()
+    except UnicodeDecodeError:
+        raise YamlProblem(Finding(path, 1, 1, "error", "the file is not UTF-8 text", "encoding",
+                                  "save the file as UTF-8")) from None
+    except OSError as exc:
+        raise YamlProblem(Finding(path, 1, 1, "error", f"cannot read file: {exc.strerror}",
+                                  "io")) from None
+    return parse_yaml(text, path)

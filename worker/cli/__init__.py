@@ -1,0 +1,1 @@
+"""The ``pregonero`` command and its subcommands."""

@@ -1,0 +1,80 @@
+"""Editors' commands: lint, plan and schema. None of them needs Redis or the network."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from ..analysis import analyze_file, calendar_files
+from ..calendar.schema import json_schema_text
+from ..plan import all_jobs, compile_paths, plan_json
+from .common import config_option, default_schedules, load_config_or_exit, now_option, now_utc
+
+
+@click.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@config_option
+@now_option
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              help="text for people, json for machines")
+def lint(paths, config_dir, now, fmt):
+    """Check calendars before merge. Exit 0 when clean, 1 on errors, 2 on usage errors.
+
+    Each finding: path:line:col: error|warning: what is wrong [code], then how to fix it.
+    """
+    config = load_config_or_exit(config_dir)
+    now = now or now_utc()
+    files = calendar_files(paths or [default_schedules()])
+    missing = [str(p) for p in (paths or []) if not Path(p).exists()]
+    if missing:
+        raise click.UsageError(f"no such file or directory: {', '.join(missing)}")
+    findings = []
+    for file in files:
+        findings.extend(analyze_file(file, config, now).findings)
+    errors = sum(f.severity == "error" for f in findings)
+    warnings = len(findings) - errors
+    if fmt == "json":
+        click.echo(json.dumps({"files": len(files), "errors": errors, "warnings": warnings,
+                               "findings": [f.as_dict() for f in findings]},
+                              ensure_ascii=False, indent=2))
+    else:
+        for finding in findings:
+            click.echo(finding.format())
+        click.echo(f"{len(files)} file(s): {errors} error(s), {warnings} warning(s)", err=True)
+    raise SystemExit(1 if errors else 0)
+
+
+@click.command()
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@config_option
+@now_option
+@click.option("--json", "as_json", is_flag=True, help='print {"jobs": [...]}, sorted and stable')
+def plan(paths, config_dir, now, as_json):
+    """Show the jobs the calendars compile to: when, where, in which language, what text."""
+    config = load_config_or_exit(config_dir)
+    plans = compile_paths(list(paths) or [default_schedules()], config, now or now_utc())
+    failed = [p for p in plans if not p.ok]
+    for p in failed:
+        click.echo(f"{p.path}: not planned, it has errors (run pregonero lint {p.path})", err=True)
+    if as_json:
+        click.echo(plan_json(plans), nl=False)
+    else:
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table(title="pregonero plan", show_lines=False)
+        for column in ("due (local)", "account", "lang", "kind", "job", "text"):
+            table.add_column(column, overflow="fold")
+        for job in all_jobs(plans):
+            table.add_row(job.due_local, job.account, job.language, job.kind, job.entry,
+                          job.text.replace("\n", " ⏎ ")[:90])
+        Console(width=max(Console().width, 140)).print(table)
+    raise SystemExit(1 if failed else 0)
+
+
+@click.command()
+def schema():
+    """Print the calendar's JSON Schema (for editors' YAML plugins)."""
+    click.echo(json_schema_text(), nl=False)

@@ -1,0 +1,68 @@
+"""Options and helpers shared by the subcommands."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+
+import click
+
+from ..config import Config, ConfigError, load_config
+
+
+class IsoInstant(click.ParamType):
+    """An ISO 8601 instant; a naive one is read as UTC."""
+
+    name = "ISO-INSTANT"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, dt.datetime):
+            return value
+        try:
+            parsed = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+        except ValueError:
+            self.fail(f"'{value}' is not an ISO 8601 instant, e.g. 2027-04-09T08:00:00Z", param, ctx)
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
+
+
+ISO = IsoInstant()
+
+
+def now_utc() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def default_schedules() -> Path:
+    return Path(os.environ.get("PREGONERO_SCHEDULES", "schedules"))
+
+
+def default_config_dir() -> Path:
+    return Path(os.environ.get("PREGONERO_CONFIG", "config"))
+
+
+def home_dir() -> Path:
+    """Where runtime data lives: ``$PREGONERO_HOME`` (default ``./.pregonero``)."""
+    return Path(os.environ.get("PREGONERO_HOME", ".pregonero")).absolute()
+
+
+def load_config_or_exit(config_dir: Path | None) -> Config | None:
+    """The config, None when there is no config directory, exit 1 with findings when broken."""
+    config_dir = config_dir or default_config_dir()
+    if not config_dir.exists():
+        click.echo(f"note: no configuration at {config_dir}/: accounts and policies are not "
+                   "checked (use --config DIR)", err=True)
+        return None
+    try:
+        return load_config(config_dir)
+    except ConfigError as exc:
+        for finding in exc.findings:
+            click.echo(finding.format(), err=True)
+        raise SystemExit(1)
+
+
+config_option = click.option("--config", "config_dir", type=click.Path(path_type=Path),
+                             default=None, help="configuration directory [default: ./config or "
+                             "$PREGONERO_CONFIG]")
+now_option = click.option("--now", type=ISO, default=None,
+                          help="pin the clock, e.g. 2027-01-10T09:00:00Z (default: now)")

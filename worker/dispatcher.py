@@ -1,0 +1,89 @@
+"""The precise timer: hands each job to the workers just before its instant.
+
+The dispatcher sleeps until ``next due - lead`` (the minimum of ``pregonero:due``), woken
+early by a push on ``pregonero:wake`` when sync adds an earlier job. At the instant it claims
+the due jobs atomically (``Store.claim_due``: several dispatchers may run, none hands the
+same job twice) and sends one dramatiq message per job. The message carries the exact
+instant; the actor sleeps until it, so handing over ``lead_ms`` early absorbs the queue
+latency without ever publishing early. Far-future jobs stay in Redis only.
+
+It also runs the reaper: expired leases (lost messages, dead workers, uncertain outcomes due
+for a re-check) are turned into lookups, never into blind reposts.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Callable
+
+import redis
+import structlog
+
+from worker import keys
+from worker.store import Claim, Store, now_ms
+
+log = structlog.get_logger("pregonero.dispatcher")
+
+#: Redis resolves blocking timeouts on its event-loop tick (up to 1/hz s late): short waits
+#: are done locally, long ones wake this much before the target.
+BLPOP_MARGIN_S = 0.15
+
+
+class Dispatcher:
+    """One dispatcher loop. ``send`` enqueues a claim; ``resolve`` enqueues a lookup."""
+
+    def __init__(self, store: Store, send: Callable[[Claim], None],
+                 resolve: Callable[[str, str], None], *, lead_ms: int = 200, batch: int = 100,
+                 dispatch_lease_ms: int = 30_000, recheck_ms: int = 60_000,
+                 reap_every_s: float = 1.0, max_sleep_s: float = 5.0, name: str = "dispatcher"):
+        self.store = store
+        self.send = send
+        self.resolve = resolve
+        self.lead_ms = lead_ms
+        self.batch = batch
+        self.dispatch_lease_ms = dispatch_lease_ms
+        self.recheck_ms = recheck_ms
+        self.reap_every_s = reap_every_s
+        self.max_sleep_s = max_sleep_s
+        self.name = name
+        self._next_reap = 0.0
+
+    def tick(self) -> float:
+        """Reap if it is time, claim and send what is due; returns seconds until next work."""
+        if time.monotonic() >= self._next_reap:
+            self._next_reap = time.monotonic() + self.reap_every_s
+            for job_id, attempt_id in self.store.reap(recheck_ms=self.recheck_ms, by=self.name):
+                log.info("lookup_requested", job_id=job_id, attempt_id=attempt_id)
+                self.resolve(job_id, attempt_id)
+        claims = self.store.claim_due(now_ms() + self.lead_ms, self.batch,
+                                      dispatch_lease_ms=self.dispatch_lease_ms, by=self.name)
+        for claim in claims:
+            try:
+                self.send(claim)
+            except Exception:  # broker down: the dispatch lease brings the job back
+                log.exception("dispatch_send_failed", job_id=claim.job_id)
+        if len(claims) >= self.batch:
+            return 0.0
+        wait_s = self.max_sleep_s
+        next_due = self.store.next_due_ms()
+        if next_due is not None:
+            wait_s = min(wait_s, (next_due - self.lead_ms - now_ms()) / 1000)
+        wait_s = min(wait_s, self._next_reap - time.monotonic())
+        return max(0.0, wait_s)
+
+    def run(self, stop: threading.Event) -> None:
+        """Loop until ``stop`` is set; survives Redis hiccups."""
+        log.info("dispatcher_started", name=self.name, lead_ms=self.lead_ms)
+        while not stop.is_set():
+            try:
+                wait_s = self.tick()
+                if wait_s > BLPOP_MARGIN_S * 2:
+                    # sleep on the wake list: sync pushes to it when it adds an earlier job
+                    self.store.r.blpop([keys.WAKE], timeout=wait_s - BLPOP_MARGIN_S)
+                elif wait_s > 0:
+                    stop.wait(wait_s)
+            except (redis.ConnectionError, redis.TimeoutError):
+                log.warning("dispatcher_redis_unavailable", name=self.name)
+                stop.wait(0.5)
+        log.info("dispatcher_stopped", name=self.name)

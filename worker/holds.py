@@ -1,0 +1,113 @@
+"""Pauses and holds: stopping jobs from going out, and deciding what happens after.
+
+A pause is a row in ``pregonero:pauses`` (``all``, ``account:x`` or ``department:x``). Pausing
+moves the matching pending jobs to ``held``; ``claim_due`` also checks the pauses, so a job
+added or retried while a pause is active is held at its instant rather than sent.
+
+Resuming releases held jobs whose instant is still ahead. Those whose instant passed while
+paused are NOT sent late unless someone decides so (``missed="send"``) or drops them
+(``missed="skip"``); without a decision they stay held with reason ``missed``. The audit
+stream records who decided.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import Literal
+
+from worker import keys
+from worker.store import CANCELLED, HELD, REMOVE, SCHEDULED, Store, now_ms
+
+Scope = Literal["all", "department", "account"]
+Missed = Literal["send", "skip"] | None
+#: hold reasons a resume may release (go-live waits and quiet periods have their own rules)
+PAUSE_REASONS = ("paused", "missed")
+
+
+@dataclasses.dataclass
+class ResumeReport:
+    released: list[str] = dataclasses.field(default_factory=list)
+    sent_late: list[str] = dataclasses.field(default_factory=list)
+    skipped: list[str] = dataclasses.field(default_factory=list)
+    awaiting_decision: list[str] = dataclasses.field(default_factory=list)
+
+
+def pause_field(scope: Scope, value: str | None) -> str:
+    if scope == "all":
+        return "all"
+    if scope not in ("department", "account") or not value:
+        raise ValueError(f"pause scope must be all, department or account (with a value), not {scope!r}")
+    return f"{scope}:{value}"
+
+
+def _matches(field: str, account: str, department: str) -> bool:
+    return field in ("all", f"account:{account}", f"department:{department}")
+
+
+def pause(store: Store, scope: Scope, value: str | None, reason: str, by: str) -> int:
+    """Record the pause and hold every matching pending job. Returns how many were held."""
+    field = pause_field(scope, value)
+    store.r.hset(keys.PAUSES, field, json.dumps({"reason": reason, "by": by, "at": now_ms()}))
+    store.audit_note("*", by, f"pause {field}: {reason}")
+    candidates = dict(store.r.zrange(keys.DUE, 0, -1, withscores=True))
+    candidates.update({m: s for m, s in store.r.zrange(keys.LEASES, 0, -1, withscores=True)
+                       if m not in candidates})
+    held = 0
+    for member, score in candidates.items():
+        job_id = member.decode()
+        info = store.r.hmget(keys.job(job_id), "a", "dp", "d", "s")
+        account, department = (v.decode() if v else "" for v in info[:2])
+        if not _matches(field, account, department):
+            continue
+        # a dispatched job's score is its lease, not its instant: hold it at its planned due
+        due_ms = int(info[2] or score) if info[3] == b"dispatched" else int(score)
+        if store.transition(job_id, "scheduled|dispatched|held", HELD, by, f"paused: {reason}",
+                            check=("r", "~|golive_waiting"), due=REMOVE, lease=REMOVE,
+                            held=due_ms, fields={"r": "paused"}, delete=("t",)):
+            held += 1
+    return held
+
+
+def resume(store: Store, scope: Scope, value: str | None, by: str, missed: Missed = None,
+           grace_ms: int = 0) -> ResumeReport:
+    """Lift the pause and release what it held; missed instants need ``missed`` to move."""
+    field = pause_field(scope, value)
+    store.r.hdel(keys.PAUSES, field)
+    store.audit_note("*", by, f"resume {field} (missed: {missed or 'no decision'})")
+    active = {k.decode() for k in store.r.hkeys(keys.PAUSES)}
+    report = ResumeReport()
+    now = now_ms()
+    for member, score in store.r.zrange(keys.HELD, 0, -1, withscores=True):
+        job_id = member.decode()
+        info = store.r.hmget(keys.job(job_id), "a", "dp", "r")
+        account, department, reason = (v.decode() if v else "" for v in info)
+        if reason not in PAUSE_REASONS or not _matches(field, account, department):
+            continue
+        if any(_matches(other, account, department) for other in active):
+            continue  # still paused by another scope
+        check = ("r", "|".join(PAUSE_REASONS))
+        if score > now - grace_ms:
+            if store.transition(job_id, HELD, SCHEDULED, by, "resumed", check=check,
+                                due=max(int(score), now), held=REMOVE, delete=("r",)):
+                report.released.append(job_id)
+        elif missed == "send":
+            if store.transition(job_id, HELD, SCHEDULED, by, "missed while paused: send late (decided)",
+                                check=check, due=now, held=REMOVE, delete=("r",)):
+                report.sent_late.append(job_id)
+        elif missed == "skip":
+            if store.transition(job_id, HELD, CANCELLED, by, "missed while paused: skipped (decided)",
+                                check=check, held=REMOVE, fields={"r": "skipped_missed"}):
+                report.skipped.append(job_id)
+        else:
+            if reason != "missed":
+                store.transition(job_id, HELD, HELD, by, "missed while paused: awaiting decision",
+                                 check=check, fields={"r": "missed"})
+            report.awaiting_decision.append(job_id)
+    if report.released or report.sent_late:
+        store.wake()
+    return report
+
+
+def pauses(store: Store) -> dict[str, dict]:
+    return {k.decode(): json.loads(v) for k, v in store.r.hgetall(keys.PAUSES).items()}

@@ -1,0 +1,101 @@
+"""A planned job: one thing to send to one account in one language (or combined) at one instant.
+
+The compiled plan is a sorted tuple of these. The store keeps them, the diff compares them by
+``id`` and ``content_hash``, the dispatcher sends them at ``due_utc``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import json
+from typing import Literal, Mapping
+
+Kind = Literal["post", "golive", "event"]
+
+
+@dataclasses.dataclass(frozen=True)
+class PlannedImage:
+    """An image of a job, with alt text already chosen for the job's language(s)."""
+
+    path: str
+    alt: str
+
+
+@dataclasses.dataclass(frozen=True)
+class EventInfo:
+    """What the iCalendar feed needs about an event entry."""
+
+    start_utc: str
+    end_utc: str | None
+    all_day: bool
+    title: str
+    place: str | None
+    stream_url: str | None
+    description: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Job:
+    """A job of the compiled plan.
+
+    ``id`` is deterministic and readable: ``calendar/entry/account/language``, so that every
+    compile of the same calendar yields the same ids and on-call staff can read them.
+    ``depends_on`` maps each fact the job's instant or text uses to the value used, so that
+    the correction path knows which published posts a changed fact touches.
+    """
+
+    id: str
+    calendar: str
+    entry: str
+    kind: Kind
+    account: str
+    platform: str
+    department: str
+    #: the language tag, or tags joined by '+' for a combined post ("es+ca")
+    language: str
+    due_utc: dt.datetime
+    due_local: str
+    timezone: str
+    text: str
+    link: str | None = None
+    images: tuple[PlannedImage, ...] = ()
+    depends_on: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    official_url: str | None = None
+    category: str = "institutional"
+    event: EventInfo | None = None
+    #: texts per language tag for a combined post (so corrections can re-render each part)
+    parts: Mapping[str, str] = dataclasses.field(default_factory=dict)
+
+    @property
+    def content_hash(self) -> str:
+        """A hash of everything that would change what citizens see, or when."""
+        payload = self.as_dict()
+        payload.pop("id")
+        raw = json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()
+        return hashlib.sha256(raw).hexdigest()[:20]
+
+    def as_dict(self) -> dict:
+        """JSON-ready form, stable key order (``plan --json`` must be byte-identical)."""
+        data = dataclasses.asdict(self)
+        data["due_utc"] = self.due_utc.astimezone(dt.timezone.utc).isoformat(timespec="microseconds")
+        data["depends_on"] = dict(sorted(self.depends_on.items()))
+        data["parts"] = dict(sorted(self.parts.items()))
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping) -> "Job":
+        data = dict(data)
+        data.pop("content_hash", None)
+        data["due_utc"] = dt.datetime.fromisoformat(data["due_utc"])
+        data["images"] = tuple(PlannedImage(**img) for img in data.get("images") or ())
+        data["event"] = EventInfo(**data["event"]) if data.get("event") else None
+        data["depends_on"] = dict(data.get("depends_on") or {})
+        data["parts"] = dict(data.get("parts") or {})
+        return cls(**data)
+
+
+def job_id(calendar: str, entry: str, account: str, language: str) -> str:
+    """The deterministic id of a job."""
+    return f"{calendar}/{entry}/{account}/{language}"

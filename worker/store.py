@@ -1,0 +1,364 @@
+"""The job store: every job's state in Redis, changed only through guarded atomic transitions.
+
+States (``s`` field of ``pregonero:job:{id}``)::
+
+    scheduled -> dispatched -> publishing -> published -> needs_correction | orphaned
+        ^  |          |             |  \\-> uncertain -> published | scheduled (lookup said no)
+        |  v          v             v
+        held     (moved/paused)   failed            cancelled (entry removed while pending)
+
+``dispatched`` means "a dramatiq message carries this job with token ``t``": the actor may
+only begin if the token still matches, so moving, pausing or cancelling a dispatched job voids
+the message already in flight. Every transition checks the current state (and attempt id or
+token) and appends to the audit stream in the same Lua call (see ``worker.store_scripts``).
+
+Per-job memory is kept small: short field names, the job JSON without its id and without
+empty fields, and no per-job index besides the zsets the dispatcher needs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from typing import Iterable, Iterator, Mapping
+
+import redis
+
+from adapters.base import PostRef
+from worker import keys
+from worker.jobs import Job
+from worker.store_scripts import CLAIM_DUE, HEARTBEAT, REAP, TRANSITION
+
+SCHEDULED, DISPATCHED, PUBLISHING, PUBLISHED = "scheduled", "dispatched", "publishing", "published"
+HELD, UNCERTAIN, FAILED, CANCELLED = "held", "uncertain", "failed", "cancelled"
+NEEDS_CORRECTION, ORPHANED = "needs_correction", "orphaned"
+#: states in which a job has not reached the platform and may still be changed or cancelled
+PENDING = (SCHEDULED, DISPATCHED, HELD)
+#: states in which a post exists on the platform
+POSTED = (PUBLISHED, NEEDS_CORRECTION, ORPHANED)
+#: states in which an attempt is in flight: nobody but the attempt (or lookup) may decide
+IN_FLIGHT = (PUBLISHING, UNCERTAIN)
+
+AUDIT_MAXLEN = 1_000_000
+KEEP, REMOVE = "", "-"
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def to_ms(moment) -> int:
+    """Epoch milliseconds of an aware datetime."""
+    return int(round(moment.timestamp() * 1000))
+
+
+def compact_job_json(job: Job) -> str:
+    """The job JSON as stored: no id (it is the key), no empty fields (defaults come back)."""
+    data = {k: v for k, v in job.as_dict().items() if k != "id" and v not in (None, "", [], {}, ())}
+    return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+
+
+def job_from_json(job_id: str, raw: str) -> Job:
+    data = json.loads(raw)
+    data["id"] = job_id
+    return Job.from_dict(data)
+
+
+@dataclasses.dataclass(frozen=True)
+class StoredJobSummary:
+    """What the diff needs to know of a stored job (no JSON decoding)."""
+
+    id: str
+    state: str
+    content_hash: str
+    due_ms: int
+    path: str
+    entry: str
+    reason: str = ""
+    #: for needs_correction: the content hash of the plan the correction must bring
+    planned_hash: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class StoredJob:
+    """A job as the store holds it: the planned Job and its engine fields."""
+
+    id: str
+    state: str
+    job: Job
+    fields: Mapping[str, str]
+
+    @property
+    def reason(self) -> str:
+        return self.fields.get("r", "")
+
+    @property
+    def token(self) -> str:
+        return self.fields.get("t", "")
+
+    @property
+    def attempt_id(self) -> str:
+        return self.fields.get("at", "")
+
+    @property
+    def tries(self) -> int:
+        return int(self.fields.get("n", 0))
+
+    @property
+    def ref(self) -> PostRef | None:
+        raw = self.fields.get("ref")
+        return PostRef.from_dict(json.loads(raw)) if raw else None
+
+    @property
+    def lateness_ms(self) -> int | None:
+        raw = self.fields.get("lat")
+        return int(raw) if raw is not None else None
+
+
+@dataclasses.dataclass(frozen=True)
+class Claim:
+    """A job the dispatcher has claimed: send it with this token, to start at ``send_at_ms``."""
+
+    job_id: str
+    token: str
+    send_at_ms: int
+
+
+class Store:
+    """All reads and writes of pregonero's state."""
+
+    def __init__(self, client: redis.Redis, audit_maxlen: int = AUDIT_MAXLEN):
+        self.r = client
+        self.audit_maxlen = audit_maxlen
+        self._transition = client.register_script(TRANSITION)
+        self._claim = client.register_script(CLAIM_DUE)
+        self._reap = client.register_script(REAP)
+        self._heartbeat = client.register_script(HEARTBEAT)
+
+    # --- the generic guarded transition -------------------------------------------------------
+
+    def transition(self, job_id: str, expect: str, to: str, by: str, why: str, *,
+                   check: tuple[str, str] | None = None, due=KEEP, lease=KEEP, held=KEEP,
+                   fields: Mapping[str, object] | None = None, delete: Iterable[str] = (),
+                   client=None) -> bool:
+        """Move ``job_id`` from one of ``expect`` ('a|b') to ``to`` atomically, with audit.
+
+        Returns False (and changes nothing) if the state or the ``check`` field differs.
+        """
+        at = now_ms()
+        pairs: list[str] = ["u", str(at)]
+        for name, value in (fields or {}).items():
+            pairs += [name, str(value)]
+        check_field, check_values = check or ("", "")
+        args = [job_id, expect, to, by, why, at, check_field, check_values,
+                _zop(due), _zop(lease), _zop(held), self.audit_maxlen, len(pairs) // 2,
+                *pairs, *delete]
+        result = self._transition(keys=[keys.job(job_id), keys.AUDIT, keys.DUE, keys.LEASES,
+                                        keys.HELD], args=args, client=client)
+        return result is not None and bool(result[0]) if client is None else True
+
+    # --- plan side (sync) -----------------------------------------------------------------------
+
+    def add_job(self, job: Job, path: str, by: str, why: str = "added", client=None) -> bool:
+        """Store a new job as ``scheduled`` (also revives a cancelled or failed one)."""
+        return self.transition(job.id, "-|cancelled|failed", SCHEDULED, by, why,
+                               due=to_ms(job.due_utc), lease=REMOVE, held=REMOVE,
+                               fields=_job_fields(job, path), client=client,
+                               delete=("t", "at", "r", "ref", "lat", "gs", "n", "pj"))
+
+    def update_job(self, job: Job, path: str, by: str, why: str) -> bool:
+        """Replace a pending job's content and instant. A dispatched one loses its token (the
+        message in flight becomes void) and is scheduled again; a paused one stays held."""
+        due_ms = to_ms(job.due_utc)
+        fields = _job_fields(job, path)
+        if self.transition(job.id, "scheduled|dispatched|held", SCHEDULED, by, why,
+                           check=("r", "~|golive_waiting"), due=due_ms, lease=REMOVE,
+                           held=REMOVE, fields=fields, delete=("t", "r", "gs")):
+            return True
+        return self.transition(job.id, HELD, HELD, by, why, check=("r", "paused|quiet_period|missed"),
+                               held=due_ms, fields=fields)
+
+    def cancel_job(self, job_id: str, by: str, why: str) -> bool:
+        return self.transition(job_id, "scheduled|dispatched|held", CANCELLED, by, why,
+                               due=REMOVE, lease=REMOVE, held=REMOVE, delete=("t",))
+
+    def flag_posted(self, job_id: str, to: str, by: str, why: str,
+                    planned: Job | None = None) -> bool:
+        """Mark a published job ``orphaned`` or ``needs_correction`` (with the new plan)."""
+        fields = {"pj": compact_job_json(planned), "ph": planned.content_hash} if planned else {}
+        return self.transition(job_id, "|".join(POSTED), to, by, why, fields=fields)
+
+    def summaries(self) -> dict[str, StoredJobSummary]:
+        """A summary of every stored job, for the diff."""
+        out: dict[str, StoredJobSummary] = {}
+        names = ("s", "h", "d", "p", "e", "r", "ph")
+        for batch in _batched(self.r.scan_iter(match=keys.JOB_PREFIX + "*", count=1000), 1000):
+            pipe = self.r.pipeline(transaction=False)
+            for key in batch:
+                pipe.hmget(key, names)
+            for key, vals in zip(batch, pipe.execute()):
+                if vals[0] is None:
+                    continue
+                s, h, d, p, e, r, ph = (v.decode() if v is not None else "" for v in vals)
+                job_id = key.decode()[len(keys.JOB_PREFIX):]
+                out[job_id] = StoredJobSummary(job_id, s, h, int(d or 0), p, e, r, ph)
+        return out
+
+    # --- dispatch side ------------------------------------------------------------------------
+
+    def next_due_ms(self) -> int | None:
+        row = self.r.zrange(keys.DUE, 0, 0, withscores=True)
+        return int(row[0][1]) if row else None
+
+    def claim_due(self, upto_ms: int, limit: int = 100, dispatch_lease_ms: int = 30_000,
+                  by: str = "dispatcher") -> list[Claim]:
+        """Atomically claim jobs due at or before ``upto_ms``: two dispatchers never get the
+        same job. Paused ones are held instead."""
+        now = now_ms()
+        flat = self._claim(keys=[keys.DUE, keys.LEASES, keys.HELD, keys.PAUSES, keys.AUDIT,
+                                 keys.TOKEN_SEQ],
+                           args=[upto_ms, limit, keys.JOB_PREFIX, now + dispatch_lease_ms, by, now,
+                                 self.audit_maxlen])
+        return [Claim(flat[i].decode(), flat[i + 1].decode(), int(float(flat[i + 2])))
+                for i in range(0, len(flat), 3)]
+
+    def begin_publish(self, job_id: str, token: str, attempt_id: str, lease_ms: int,
+                      by: str = "worker") -> bool:
+        """dispatched (with this token) -> publishing with ``attempt_id``. False if the job was
+        moved, paused, cancelled or taken by someone else since the message was sent."""
+        at = now_ms()
+        return self.transition(job_id, DISPATCHED, PUBLISHING, by, f"attempt {attempt_id}",
+                               check=("t", token), due=REMOVE, lease=at + lease_ms,
+                               fields={"at": attempt_id, "as": at}, delete=("t",))
+
+    def heartbeat(self, job_id: str, attempt_id: str, lease_ms: int) -> bool:
+        return bool(self._heartbeat(keys=[keys.job(job_id), keys.LEASES],
+                                    args=[job_id, attempt_id, now_ms() + lease_ms]))
+
+    def mark_published(self, job_id: str, attempt_id: str, ref: PostRef, lateness_ms: int,
+                       by: str = "worker", why: str = "published") -> bool:
+        fields = {"ref": json.dumps(ref.as_dict(), separators=(",", ":")), "lat": lateness_ms,
+                  "pa": now_ms()}
+        if self.transition(job_id, "publishing|uncertain", PUBLISHED, by, why,
+                           check=("at", attempt_id), lease=REMOVE, fields=fields):
+            return True
+        # Our attempt lost its lease and the job moved on: the post exists nonetheless, so
+        # record it to stop any further attempt from posting it again.
+        return self.transition(job_id, "scheduled|dispatched|held|uncertain", PUBLISHED, by,
+                               f"late success of attempt {attempt_id}", due=REMOVE,
+                               lease=REMOVE, held=REMOVE, fields=fields, delete=("t",))
+
+    def mark_uncertain(self, job_id: str, attempt_id: str, why: str, recheck_ms: int,
+                       by: str = "worker") -> bool:
+        return self.transition(job_id, PUBLISHING, UNCERTAIN, by, why,
+                               check=("at", attempt_id), lease=recheck_ms)
+
+    def mark_failed(self, job_id: str, why: str, *, attempt_id: str | None = None,
+                    token: str | None = None, by: str = "worker") -> bool:
+        check = ("at", attempt_id) if attempt_id else ("t", token) if token else None
+        return self.transition(job_id, "publishing|uncertain|dispatched|held", FAILED, by, why,
+                               check=check, due=REMOVE, lease=REMOVE, held=REMOVE,
+                               fields={"r": why[:200]}, delete=("t",))
+
+    def reschedule(self, job_id: str, attempt_id: str, due_ms: int, why: str, tries: int,
+                   by: str = "worker") -> bool:
+        """An attempt that did not post (rate limit, outage, lookup said no) -> scheduled."""
+        return self.transition(job_id, "publishing|uncertain", SCHEDULED, by, why,
+                               check=("at", attempt_id), due=due_ms, lease=REMOVE,
+                               fields={"n": tries})
+
+    def hold_golive(self, job_id: str, token: str, recheck_ms: int, since_ms: int,
+                    why: str, by: str = "worker") -> bool:
+        """The official page is not live yet: held, re-checked at ``recheck_ms``."""
+        return self.transition(job_id, DISPATCHED, HELD, by, why, check=("t", token),
+                               due=recheck_ms, lease=REMOVE,
+                               fields={"r": "golive_waiting", "gs": since_ms}, delete=("t",))
+
+    def reap(self, limit: int = 100, recheck_ms: int = 60_000, by: str = "reaper") -> list[tuple[str, str]]:
+        """Expired leases (see ``REAP``): the (job_id, attempt_id) pairs lookup must resolve."""
+        now = now_ms()
+        flat = self._reap(keys=[keys.LEASES, keys.DUE, keys.AUDIT],
+                          args=[now, limit, keys.JOB_PREFIX, now + recheck_ms, by, self.audit_maxlen])
+        return [(flat[i].decode(), flat[i + 1].decode()) for i in range(0, len(flat), 2)]
+
+    def wake(self) -> None:
+        """Wake a sleeping dispatcher (an earlier job may have arrived)."""
+        pipe = self.r.pipeline(transaction=False)
+        pipe.lpush(keys.WAKE, 1)
+        pipe.ltrim(keys.WAKE, 0, 9)
+        pipe.execute()
+
+    # --- reads ------------------------------------------------------------------------------------
+
+    def get(self, job_id: str) -> StoredJob | None:
+        raw = self.r.hgetall(keys.job(job_id))
+        if not raw:
+            return None
+        fields = {k.decode(): v.decode() for k, v in raw.items()}
+        return StoredJob(job_id, fields["s"], job_from_json(job_id, fields["j"]), fields)
+
+    def state(self, job_id: str) -> str | None:
+        raw = self.r.hget(keys.job(job_id), "s")
+        return raw.decode() if raw else None
+
+    def count_by_state(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for summary in self.summaries().values():
+            counts[summary.state] = counts.get(summary.state, 0) + 1
+        return counts
+
+    def audit(self, job_id: str | None = None, count: int = 10_000) -> list[dict]:
+        """Audit entries, oldest first; all of them or those of one job."""
+        out = []
+        for entry_id, data in self.r.xrange(keys.AUDIT, count=None if job_id else count):
+            row = {k.decode(): v.decode() for k, v in data.items()}
+            if job_id is None or row.get("job") == job_id:
+                row["id"] = entry_id.decode()
+                out.append(row)
+        return out[-count:]
+
+    def audit_note(self, job_id: str, by: str, why: str) -> None:
+        """An audit line that is not a transition (decisions, alerts)."""
+        self.r.xadd(keys.AUDIT, {"job": job_id, "from": "", "to": "", "by": by, "why": why,
+                                 "at": now_ms()}, maxlen=self.audit_maxlen, approximate=True)
+
+    # --- calendars and sync status ------------------------------------------------------------
+
+    def set_last_good(self, path: str, summary: Mapping) -> None:
+        self.r.set(keys.calendar(path), json.dumps(summary, separators=(",", ":")))
+
+    def last_good(self) -> dict[str, dict]:
+        out = {}
+        for key in self.r.scan_iter(match=keys.CALENDAR_PREFIX + "*", count=1000):
+            raw = self.r.get(key)
+            if raw:
+                out[key.decode()[len(keys.CALENDAR_PREFIX):]] = json.loads(raw)
+        return out
+
+    def set_sync_status(self, status: Mapping) -> None:
+        self.r.hset(keys.SYNC_STATUS, mapping={"json": json.dumps(status, default=str)})
+
+    def sync_status(self) -> dict | None:
+        raw = self.r.hget(keys.SYNC_STATUS, "json")
+        return json.loads(raw) if raw else None
+
+
+def _zop(op) -> str:
+    return op if isinstance(op, str) else str(int(op))
+
+
+def _job_fields(job: Job, path: str) -> dict[str, object]:
+    return {"j": compact_job_json(job), "h": job.content_hash, "d": to_ms(job.due_utc),
+            "p": path, "e": job.entry, "a": job.account, "dp": job.department}
+
+
+def _batched(items: Iterator, size: int) -> Iterator[list]:
+    batch: list = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch

@@ -1,0 +1,155 @@
+"""Sync: compile the calendars, diff against the store, apply, record the outcome.
+
+Each change is one guarded transition (see ``worker.store``), so a change that races with a
+worker (the job started publishing between the diff and the apply) simply fails its check and
+is retried by the next sync with fresh facts. Adds are pipelined: a first sync of 100k jobs is
+a few round trips, not 100k.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import subprocess
+import threading
+import time
+from pathlib import Path
+from typing import Callable, Iterable
+
+import structlog
+
+from worker.diff import Changes, diff
+from worker.store import NEEDS_CORRECTION, ORPHANED, PENDING, Store, to_ms
+
+log = structlog.get_logger("pregonero.sync")
+BATCH = 500
+
+
+@dataclasses.dataclass
+class SyncReport:
+    at: str
+    counts: dict[str, int]
+    #: transitions that lost a race (the next sync retries them)
+    conflicts: list[str] = dataclasses.field(default_factory=list)
+    #: calendar file -> formatted findings, for files kept at their last good version
+    load_errors: dict[str, list[str]] = dataclasses.field(default_factory=dict)
+    refused: str | None = None
+    duration_ms: int = 0
+
+    def as_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+def sync_once(store: Store, schedules_dir: Path, config_dir: Path, now: dt.datetime | None = None,
+              *, compile_fn: Callable | None = None, by: str = "sync") -> SyncReport:
+    """Compile ``schedules_dir`` with ``config_dir`` and bring the store in line with it."""
+    now = now or dt.datetime.now(dt.timezone.utc)
+    if compile_fn is None:
+        from worker.plan import compile_directory as compile_fn
+    plans = compile_fn(Path(schedules_dir), Path(config_dir), now)
+    return apply_plan(store, plans, now, by=by)
+
+
+def apply_plan(store: Store, plans: Iterable, now: dt.datetime, *, by: str = "sync",
+               grace_ms: int = 60_000) -> SyncReport:
+    started = time.monotonic()
+    plans = list(plans)
+    stored = store.summaries()
+    report = SyncReport(at=now.isoformat(), counts={})
+    for source in plans:
+        if not source.ok:
+            report.load_errors[source.path] = [f.format() for f in source.findings]
+    if not plans and any(s.state in PENDING for s in stored.values()):
+        # an empty checkout or a wrong path must not cancel every scheduled post
+        report.refused = "no calendar files found: refusing to cancel every scheduled job"
+        log.error("sync_refused", reason=report.refused, alert=True)
+        store.set_sync_status(report.as_dict())
+        return report
+    changes = diff(plans, stored, to_ms(now), grace_ms)
+    _apply(store, changes, by, report)
+    for source in plans:
+        if source.ok:
+            store.set_last_good(source.path, {"at": now.isoformat(), "calendar_id": source.calendar_id,
+                                              "jobs": len(source.jobs)})
+    report.counts = changes.counts()
+    report.duration_ms = int((time.monotonic() - started) * 1000)
+    store.set_sync_status(report.as_dict())
+    if changes.adds or changes.moves or changes.rerenders:
+        store.wake()
+    if not changes.empty or report.load_errors:
+        log.info("sync_applied", **{k: v for k, v in report.counts.items() if v},
+                 load_errors=len(report.load_errors), conflicts=len(report.conflicts))
+    return report
+
+
+def _apply(store: Store, changes: Changes, by: str, report: SyncReport) -> None:
+    for start in range(0, len(changes.adds), BATCH):
+        batch = changes.adds[start:start + BATCH]
+        pipe = store.r.pipeline(transaction=False)
+        for placed in batch:
+            store.add_job(placed.job, placed.path, by, "added", client=pipe)
+        for placed, result in zip(batch, pipe.execute()):
+            if not result[0]:
+                report.conflicts.append(placed.job.id)
+    for placed in changes.moves:
+        if not store.update_job(placed.job, placed.path, by, f"moved to {placed.job.due_utc.isoformat()}"):
+            report.conflicts.append(placed.job.id)
+    for placed in changes.rerenders:
+        if not store.update_job(placed.job, placed.path, by, "content changed"):
+            report.conflicts.append(placed.job.id)
+    for job_id in changes.cancels:
+        if not store.cancel_job(job_id, by, "entry removed from its calendar"):
+            report.conflicts.append(job_id)
+    for job_id in changes.orphans:
+        if store.flag_posted(job_id, ORPHANED, by, "published, but its entry was removed"):
+            log.warning("post_orphaned", job_id=job_id, alert=True)
+        else:
+            report.conflicts.append(job_id)
+    for placed in changes.corrections:
+        if store.flag_posted(placed.job.id, NEEDS_CORRECTION, by, "published, but its content changed",
+                             planned=placed.job):
+            log.warning("post_needs_correction", job_id=placed.job.id)
+        else:
+            report.conflicts.append(placed.job.id)
+
+
+def git_pull(repo_dir: Path, timeout_s: float = 60) -> bool:
+    """``git pull --ff-only`` with a timeout; a failure is logged and the old checkout kept."""
+    try:
+        result = subprocess.run(["git", "-C", str(repo_dir), "pull", "--ff-only", "--quiet"],
+                                capture_output=True, text=True, timeout=timeout_s)
+    except (subprocess.TimeoutExpired, OSError) as exc:
+        log.error("git_pull_failed", reason=str(exc), alert=True)
+        return False
+    if result.returncode != 0:
+        log.error("git_pull_failed", reason=result.stderr.strip()[:500], alert=True)
+        return False
+    return True
+
+
+def run_sync_loop(store: Store, schedules_dir: Path, config_dir: Path, stop: threading.Event, *,
+                  every_s: float = 60.0, git_pull_every_s: float | None = None,
+                  compile_fn: Callable | None = None) -> None:
+    """Sync on start, on every file change (watchfiles), and every ``every_s`` (time itself
+    changes plans: relative dates, stale instants), pulling git first when configured."""
+    from watchfiles import watch
+
+    def safe_sync() -> None:
+        try:
+            sync_once(store, schedules_dir, config_dir, compile_fn=compile_fn)
+        except Exception:
+            log.exception("sync_failed", alert=True)
+
+    safe_sync()
+    last_sync = last_pull = time.monotonic()
+    paths = [p for p in (Path(schedules_dir), Path(config_dir)) if p.exists()]
+    for changed in watch(*paths, stop_event=stop, yield_on_timeout=True, rust_timeout=1000,
+                         debounce=300):
+        now = time.monotonic()
+        pulled = False
+        if git_pull_every_s and now - last_pull >= git_pull_every_s:
+            last_pull = now
+            pulled = git_pull(Path(schedules_dir))
+        if changed or pulled or now - last_sync >= every_s:
+            last_sync = now
+            safe_sync()
