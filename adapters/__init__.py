@@ -112,13 +112,13 @@ def make_adapter(account: AccountConfig, transport: str, *,
     ``transport="outbox"`` gives the outbox standing in for the account, with the account's
     capabilities (so dry runs hit the same limits and edit windows); ``"live"`` gives the real
     platform adapter. ``home`` is the state directory (default: ``$PREGONERO_HOME`` or
-    ``./var``); ``fail_plan`` is the outbox's failure-injection hook for tests.
+    ``./.pregonero``); ``fail_plan`` is the outbox's failure-injection hook for tests.
     """
     if transport not in TRANSPORTS:
         raise ValueError(f"unknown transport {transport!r} (known: {', '.join(TRANSPORTS)})")
     parse_account_ref(account.ref)
     home_path = pathlib.Path(home if home is not None
-                             else os.environ.get("PREGONERO_HOME", "var"))
+                             else os.environ.get("PREGONERO_HOME", ".pregonero"))
     capabilities = account_capabilities(account)
     if transport == "outbox" or account.platform == "outbox":
         from .outbox import OutboxAdapter
@@ -126,5 +126,20 @@ def make_adapter(account: AccountConfig, transport: str, *,
     if account.platform == "ics":
         from .ics import IcsAdapter
         return IcsAdapter(account, home_path, capabilities=capabilities)
+    if account.platform == "mastodon":
+        from .mastodon import MastodonAdapter
+        return MastodonAdapter(account)
+    if account.platform == "bluesky":
+        from .bluesky import BlueskyAdapter
+        return BlueskyAdapter(account)
+    if account.platform == "x":
+        from .x import XAdapter
+        return XAdapter(account)
+    if account.platform == "facebook":
+        from .facebook import FacebookAdapter
+        return FacebookAdapter(account)
+    if account.platform == "telegram":
+        from .telegram import TelegramAdapter
+        return TelegramAdapter(account)
     raise NotSupported(f"the live {account.platform} adapter arrives with issue 5 "
                        f"(use transport 'outbox' for {account.ref} meanwhile)")

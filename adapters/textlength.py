@@ -14,7 +14,19 @@ import re
 import unicodedata
 
 import regex
-from twitter_text import extract_urls_with_indices, parse_tweet
+
+def parse_tweet(text: str):
+    # twitter-text compiles a huge TLD regex at import (~0.5 s): import it only when a text
+    # really needs it, so `pregonero lint` in pre-commit stays fast.
+    from twitter_text import parse_tweet as reference
+
+    return reference(text)
+
+
+def extract_urls_with_indices(text: str):
+    from twitter_text import extract_urls_with_indices as reference
+
+    return reference(text)
 
 __all__ = ["x_weighted_length", "grapheme_length", "mastodon_length", "utf16_length",
            "char_length", "URL_LENGTH"]
@@ -27,11 +39,19 @@ URL_LENGTH = 23
 # exhaustively against twitter-text's emoji regex), so a text of such characters without © or
 # ® contains no emoji and needs no call to the (very slow, ~0.5 ms) emoji extractor.
 _X_LIGHT = re.compile(r"[^\u0000-\u00a8\u00aa-\u00ad\u00af-\u10ff]")
+# Characters outside X's weight-1 ranges (twitter-text config v3): each weighs two.
+_X_HEAVY = re.compile(r"[^\u0000-\u10ff\u2000-\u200d\u2010-\u201f\u2032-\u2037]")
+# Anything that could be part of an emoji sequence. Without one, a text with heavy characters
+# (€, «», CJK) can be weighed by ranges alone, without the slow emoji extractor.
+_MAYBE_EMOJI = regex.compile(
+    r"(?V1)[[\p{Emoji}\p{Extended_Pictographic}\p{Emoji_Modifier}\p{Regional_Indicator}"
+    r"\u200d\u20e3\ufe0f]--[0-9#*]]")
 # A URL needs a domain with a TLD, and TLDs start with a letter: without "dot + letter" (or a
 # scheme) twitter-text cannot find a URL and the extractor need not run.
 _MAYBE_URL = regex.compile(r"\.[^\W\d_]|://")
 _LINE_ENDINGS = re.compile(r"\r\n|\r")
-_TOKEN = re.compile(r"\S+")
+#: whitespace-separated tokens that could hold a link, found in one pass
+_CANDIDATES = regex.compile(r"[^\s]*(?:\.[^\W\d_]|://)[^\s]*")
 # Code points that are always a grapheme cluster of their own (Latin, Latin-1, Latin
 # Extended A/B, IPA, modifier letters); combining marks start at U+0300.
 _MULTI_CP_GRAPHEMES = re.compile(r"[^\u0000-\u02ff]|\r\n")
@@ -55,13 +75,29 @@ def x_weighted_length(text: str) -> int:
     if not text:
         return 0
     normalized = _LINE_ENDINGS.sub("\n", unicodedata.normalize("NFC", text))
-    if _X_LIGHT.search(normalized):
-        # emoji or heavy characters: only the reference algorithm gets every case right
+    heavy = _X_LIGHT.search(normalized) is not None
+    if heavy and _MAYBE_EMOJI.search(normalized):
+        # emoji: only the reference algorithm gets every sequence right
         return parse_tweet(text).weightedLength
-    length = len(normalized)
-    if _MAYBE_URL.search(normalized):
-        for start, end in _url_spans(normalized):
-            length += URL_LENGTH - (end - start)
+    if not _MAYBE_URL.search(normalized):
+        spans = []
+    elif heavy and any(_X_LIGHT.search(word) for word in _CANDIDATES.findall(normalized)):
+        # next to CJK and other heavy scripts twitter-text delimits links differently from
+        # whitespace tokens: let it scan the whole text
+        spans = [tuple(e["indices"]) for e in extract_urls_with_indices(normalized)]
+    else:
+        spans = _url_spans(normalized)
+    if spans:
+        # every link weighs 23, whatever characters it holds
+        pieces, last = [], 0
+        for start, end in spans:
+            pieces.append(normalized[last:start])
+            last = end
+        pieces.append(normalized[last:])
+        normalized = "".join(pieces)
+    length = len(normalized) + URL_LENGTH * len(spans)
+    if heavy:
+        length += len(_X_HEAVY.findall(normalized))
     return length
 
 
@@ -72,23 +108,45 @@ def _url_spans(text: str) -> list[tuple[int, int]]:
     tokens that could hold one: its regex costs time in proportion to the text it scans.
     """
     spans = []
-    for token in _TOKEN.finditer(text):
-        word = token.group()
-        if _MAYBE_URL.search(word):
-            offset = token.start()
-            spans.extend((offset + start, offset + end) for start, end in _token_urls(word))
+    for token in _CANDIDATES.finditer(text):
+        offset = token.start()
+        spans.extend((offset + start, offset + end) for start, end in _token_urls(token.group()))
     return spans
+
+
+# The plain case of a whole token that is an https link to a well-known TLD, which is what
+# `link:` appends to nearly every post: recognised without loading twitter-text (whose TLD
+# regex takes half a second to compile, too slow for a pre-commit hook). Anything else goes
+# to twitter-text; tests compare both on random texts.
+_PLAIN_LINK = re.compile(
+    r"https?://(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+(?:es|com|org|net|eus|cat|gal|eu|info|"
+    r"gob|mx|gov|edu|int|io|app|social)(?::[0-9]+)?(?:/[a-z0-9\-._~/?#&=%+]*)?", re.IGNORECASE)
+_LINK_ENDING = "=_#/-+"
 
 
 @functools.lru_cache(maxsize=16384)
 def _token_urls(word: str) -> tuple[tuple[int, int], ...]:
     # cached: the same official links and handles recur in thousands of jobs
+    end = len(word)
+    # twitter-text ends a link on a letter, digit or one of =_#/-+ (trailing '.', ')' ... not)
+    while end and not (word[end - 1].isascii() and (word[end - 1].isalnum()
+                                                    or word[end - 1] in _LINK_ENDING)):
+        end -= 1
+    if _PLAIN_LINK.fullmatch(word, 0, end) and word[end:].isascii() and "(" not in word:
+        return ((0, end),)
     return tuple(tuple(entity["indices"]) for entity in extract_urls_with_indices(word))
+
+
+# Code points that can join a grapheme cluster with a neighbour (UAX #29 rules GB3-GB13):
+# without any of them, every code point is a cluster of its own.
+_JOINERS = regex.compile(
+    r"[\r\p{GCB=Extend}\p{GCB=ZWJ}\p{GCB=SpacingMark}\p{GCB=Prepend}"
+    r"\p{GCB=Regional_Indicator}\p{GCB=L}\p{GCB=V}\p{GCB=T}\p{GCB=LV}\p{GCB=LVT}]")
 
 
 def grapheme_length(text: str) -> int:
     """User-perceived characters (extended grapheme clusters), as Bluesky counts its 300."""
-    if not _MULTI_CP_GRAPHEMES.search(text):
+    if not _MULTI_CP_GRAPHEMES.search(text) or not _JOINERS.search(text):
         # every such code point is a cluster of its own (but CR LF, excluded above)
         return len(text)
     return len(_GRAPHEME.findall(text))

@@ -36,3 +36,299 @@ def test_jobs_due_soon_are_published_exactly_once_and_never_early(engine):
     trail = [(a["from"], a["to"]) for a in engine.store.audit(jobs[0].id)]
     assert trail == [("-", "scheduled"), ("scheduled", "dispatched"),
                      ("dispatched", "publishing"), ("publishing", "published")]
+
+
+def plan(*jobs, ok=True, path="cal.yaml"):
+    return [FakeSourcePlan(path, ok, tuple(jobs))]
+
+
+def test_a_moved_entry_is_published_at_its_new_instant_only(engine):
+    job = make_job("mover", utc_in(1.0))
+    apply_plan(engine.store, plan(job), now())
+    moved = make_job("mover", utc_in(2.0))
+    report = apply_plan(engine.store, plan(moved), now())
+    assert report.counts["moves"] == 1
+    hold_still(lambda: not engine.posts(job.id), 1.5, what="nothing posted at the old instant")
+    stored = wait_for(lambda: published(engine, job.id), what="published at new instant")
+    assert dt.datetime.fromisoformat(engine.posts(job.id)[0]["at"]) >= moved.due_utc
+    assert len(engine.posts(job.id)) == 1 and stored.lateness_ms >= 0
+
+
+def test_an_updated_entry_is_published_with_its_new_text(engine):
+    job = make_job("texto", utc_in(1.2), text="Versión antigua")
+    apply_plan(engine.store, plan(job), now())
+    apply_plan(engine.store, plan(make_job("texto", job.due_utc, text="Versión nueva")), now())
+    wait_for(lambda: published(engine, job.id), what="published")
+    assert [p["text"] for p in engine.posts(job.id)] == ["Versión nueva"]
+
+
+def test_a_removed_entry_is_cancelled_and_never_posted(engine):
+    keep, gone = make_job("keep", utc_in(1.0)), make_job("gone", utc_in(1.0))
+    apply_plan(engine.store, plan(keep, gone), now())
+    report = apply_plan(engine.store, plan(keep), now())
+    assert report.counts["cancels"] == 1
+    wait_for(lambda: published(engine, keep.id), what="kept job published")
+    hold_still(lambda: not engine.posts(gone.id), 0.5, what="removed job not posted")
+    assert engine.store.state(gone.id) == "cancelled"
+
+
+def test_a_broken_calendar_cancels_nothing_and_its_last_good_jobs_still_go_out(engine):
+    job = make_job("sigue", utc_in(1.2))
+    apply_plan(engine.store, plan(job), now())
+    report = apply_plan(engine.store, plan(ok=False), now())
+    assert report.counts["cancels"] == 0 and "cal.yaml" in report.load_errors
+    wait_for(lambda: published(engine, job.id), what="published despite the broken file")
+
+
+def test_a_rate_limit_reschedules_at_the_reset_and_then_publishes_once(engine):
+    calls = []
+
+    def fail(request):
+        calls.append(request)
+        return RateLimited("429", retry_after_s=0.4) if len(calls) == 1 else None
+
+    engine.fail_plan = fail
+    job = make_job("limitado", utc_in(1.0))
+    apply_plan(engine.store, plan(job), now())
+    stored = wait_for(lambda: published(engine, job.id), what="published after the 429")
+    assert len(engine.posts(job.id)) == 1 and len(calls) == 2
+    assert stored.lateness_ms >= 400
+    assert any("rate limited" in a["why"] for a in engine.store.audit(job.id))
+
+
+def test_server_errors_are_retried_with_backoff_then_published(engine):
+    calls = []
+    engine.fail_plan = lambda r: calls.append(r) or (Unavailable("503") if len(calls) <= 2 else None)
+    job = make_job("caido", utc_in(1.0))
+    apply_plan(engine.store, plan(job), now())
+    wait_for(lambda: published(engine, job.id), what="published after two 503s")
+    assert len(engine.posts(job.id)) == 1 and len(calls) == 3
+
+
+def test_server_errors_beyond_the_backoff_schedule_fail_the_job(engine):
+    engine.fail_plan = lambda r: Unavailable("503")
+    job = make_job("siempre-caido", utc_in(1.0))
+    apply_plan(engine.store, plan(job), now())
+    wait_for(lambda: engine.store.state(job.id) == "failed", what="failed")
+    assert "unavailable after 3 attempts" in engine.store.get(job.id).reason
+    assert not engine.posts(job.id)
+
+
+def test_an_unknown_outcome_after_sending_is_resolved_by_lookup_without_a_duplicate(engine):
+    calls = []
+    engine.fail_plan = lambda r: calls.append(r) or (OutcomeUnknown("timeout") if len(calls) == 1 else None)
+    job = make_job("incierto", utc_in(1.0))
+    apply_plan(engine.store, plan(job), now())
+    stored = wait_for(lambda: published(engine, job.id), what="published via lookup")
+    assert len(engine.posts(job.id)) == 1 and len(calls) == 1
+    assert stored.ref.post_id == engine.posts(job.id)[0]["post_id"]
+    states = [a["to"] for a in engine.store.audit(job.id)]
+    assert states[-2:] == ["uncertain", "published"]
+
+
+def test_an_unknown_outcome_that_did_not_post_is_retried_after_lookup_says_no(engine):
+    calls = []
+    # an unexpected error before writing: the engine cannot know, so lookup decides
+    engine.fail_plan = lambda r: calls.append(r) or (RuntimeError("socket closed") if len(calls) == 1 else None)
+    job = make_job("reintento", utc_in(1.0))
+    apply_plan(engine.store, plan(job), now())
+    wait_for(lambda: published(engine, job.id), what="published after lookup said no")
+    assert len(engine.posts(job.id)) == 1 and len(calls) == 2
+    assert "lookup: not posted" in [a["why"] for a in engine.store.audit(job.id)]
+
+
+def test_an_auth_error_fails_the_job_without_retrying(engine):
+    calls = []
+    engine.fail_plan = lambda r: calls.append(r) or AuthError("token expired")
+    job = make_job("sin-token", utc_in(1.0))
+    apply_plan(engine.store, plan(job), now())
+    wait_for(lambda: engine.store.state(job.id) == "failed", what="failed")
+    hold_still(lambda: len(calls) == 1, 0.5, what="a single attempt")
+    assert "AuthError" in engine.store.get(job.id).reason
+
+
+class OfficialPage:
+    """A local http.server the test controls: 404 until ``live`` is set."""
+
+    def __init__(self):
+        import http.server
+        import threading
+
+        page = self
+        self.live = False
+        self.hits = 0
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                page.hits += 1
+                body = b"Tramite abierto" if page.live else b"Proximamente"
+                self.send_response(200 if page.live else 404)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/tramite"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_a_golive_post_waits_for_the_official_page_and_goes_out_once_it_is_live(engine):
+    page = OfficialPage()
+    try:
+        job = make_job("abierto", utc_in(1.0), kind="golive", official_url=page.url)
+        apply_plan(engine.store, plan(job), now())
+        wait_for(lambda: engine.store.get(job.id).reason == "golive_waiting", what="held")
+        assert engine.store.state(job.id) == "held"
+        wait_for(lambda: page.hits >= 3, what="re-checks")
+        assert not engine.posts(job.id)
+        page.live = True
+        wait_for(lambda: published(engine, job.id), what="published once live")
+        assert len(engine.posts(job.id)) == 1
+    finally:
+        page.close()
+
+
+def test_a_golive_post_whose_page_never_goes_live_fails_with_an_alert(engine_factory):
+    engine = engine_factory(golive_window_s=1.0)
+    page = OfficialPage()
+    try:
+        job = make_job("nunca", utc_in(0.8), kind="golive", official_url=page.url)
+        apply_plan(engine.store, plan(job), now())
+        wait_for(lambda: engine.store.state(job.id) == "failed", what="failed after the window")
+        assert engine.store.get(job.id).reason.startswith("golive_timeout")
+        assert not engine.posts(job.id)
+    finally:
+        page.close()
+
+
+def test_a_paused_account_holds_its_jobs_and_resume_releases_those_still_ahead(engine):
+    from worker.holds import pause, resume
+
+    job = make_job("pausado", utc_in(1.5))
+    other = make_job("otra", utc_in(1.0), account="bluesky:ayto-test")
+    apply_plan(engine.store, plan(job, other), now())
+    assert pause(engine.store, "account", "x:ayto-test", "incidencia", by="ana") == 1
+    wait_for(lambda: published(engine, other.id), what="other account unaffected")
+    assert engine.store.state(job.id) == "held"
+    report = resume(engine.store, "account", "x:ayto-test", by="ana")
+    assert report.released == [job.id]
+    wait_for(lambda: published(engine, job.id), what="published after resume")
+    assert engine.store.get(job.id).lateness_ms >= 0
+
+
+def test_jobs_missed_while_paused_wait_for_a_decision_then_send_missed_sends_them(engine):
+    from worker.holds import pause, resume
+
+    job = make_job("perdido", utc_in(0.8))
+    apply_plan(engine.store, plan(job), now())
+    pause(engine.store, "all", None, "luto oficial", by="ana")
+    wait_for(lambda: to_ms(job.due_utc) < to_ms(now()), what="instant passes")
+    report = resume(engine.store, "all", None, by="ana")
+    assert report.awaiting_decision == [job.id]
+    hold_still(lambda: not engine.posts(job.id), 0.5, what="not sent without a decision")
+    assert engine.store.get(job.id).reason == "missed"
+    report = resume(engine.store, "all", None, by="luis", missed="send")
+    assert report.sent_late == [job.id]
+    wait_for(lambda: published(engine, job.id), what="sent late by decision")
+    decision = [a for a in engine.store.audit(job.id) if "decided" in a["why"]]
+    assert decision and decision[0]["by"] == "luis"
+
+
+def test_skip_missed_cancels_jobs_whose_instant_passed_while_paused(engine):
+    from worker.holds import pause, resume
+
+    job = make_job("saltado", utc_in(0.6))
+    apply_plan(engine.store, plan(job), now())
+    pause(engine.store, "department", "promocion", "elecciones", by="ana")
+    wait_for(lambda: to_ms(job.due_utc) < to_ms(now()), what="instant passes")
+    report = resume(engine.store, "department", "promocion", by="ana", missed="skip")
+    assert report.skipped == [job.id]
+    assert engine.store.state(job.id) == "cancelled"
+    hold_still(lambda: not engine.posts(job.id), 0.5, what="never posted")
+
+
+def test_a_job_added_while_paused_is_held_at_its_instant_instead_of_sent(engine):
+    from worker.holds import pause
+
+    pause(engine.store, "all", None, "mantenimiento", by="ana")
+    job = make_job("nuevo", utc_in(0.8))
+    apply_plan(engine.store, plan(job), now())
+    wait_for(lambda: engine.store.state(job.id) == "held", what="held at its instant")
+    assert engine.store.get(job.id).reason == "paused" and not engine.posts(job.id)
+
+
+def test_two_dispatchers_and_many_jobs_still_publish_each_exactly_once(engine_factory):
+    first = engine_factory()
+    engine_factory()
+    jobs = [make_job(f"m{i}", utc_in(1.0 + (i % 5) * 0.05)) for i in range(40)]
+    apply_plan(first.store, plan(*jobs), now())
+    wait_for(lambda: all(first.store.state(j.id) == "published" for j in jobs), what="all published")
+    hold_still(lambda: len(first.posts()) == 40, 0.5, what="forty posts")
+    assert len({p["job_id"] for p in first.posts()}) == 40
+    assert all(first.store.get(j.id).lateness_ms >= 0 for j in jobs)
+
+
+def test_an_attempt_whose_worker_died_after_posting_is_resolved_by_lookup_not_reposted(store, engine_factory, tmp_path):
+    from worker.actors import build_request
+    from worker.store import now_ms
+
+    # stage the crash before any engine runs: claimed, begun, posted, then the worker died
+    job = make_job("huerfano", utc_in(-0.5))
+    store.add_job(job, "cal.yaml", "test")
+    claim = store.claim_due(now_ms() + 1000, 10)[0]
+    assert store.begin_publish(job.id, claim.token, "dead-attempt", lease_ms=-1)
+    from adapters import capabilities_for
+    from adapters.outbox import OutboxAdapter
+
+    OutboxAdapter(job.account, capabilities_for("outbox"), tmp_path / "home").publish(build_request(job))
+    engine = engine_factory()
+    wait_for(lambda: published(engine, job.id), what="resolved by lookup")
+    hold_still(lambda: len(engine.posts(job.id)) == 1, 0.5, what="a single post")
+    assert "lookup found the post" in [a["why"] for a in engine.store.audit(job.id)]
+
+
+def test_the_service_syncs_real_calendars_and_stops_cleanly(tmp_path):
+    import shutil
+    import threading
+    from pathlib import Path
+
+    from worker import service
+    from worker.redis_server import connect
+    from worker.store import Store
+
+    root = Path(__file__).resolve().parents[1]
+    schedules = tmp_path / "schedules"
+    shutil.copytree(root / "schedules", schedules)
+    stop = threading.Event()
+    result = {}
+    home = tmp_path / "home"
+    thread = threading.Thread(target=lambda: result.update(code=service.run(
+        home, schedules, root / "config", stop=stop)), daemon=True)
+    thread.start()
+    try:
+        wait_for(lambda: (home / "redis" / "redis.sock").exists() or (home / "redis" / "port").exists(),
+                 what="embedded redis")
+        client, embedded = wait_for(lambda: connect(home), what="attach")
+        assert embedded is None, "a second process attaches to the running server"
+        observer = Store(client)
+        status = wait_for(observer.sync_status, what="first sync")
+        assert status["counts"]["adds"] > 0
+        scheduled = observer.count_by_state().get("scheduled", 0)
+        # break one calendar: its jobs stay, nothing is cancelled
+        victim = next(p for p in sorted(schedules.rglob("*.yaml")) if "fiestas" not in p.name)
+        victim.write_text("calendar: [unclosed\n")
+        wait_for(lambda: victim.relative_to(schedules).as_posix() in
+                 (observer.sync_status() or {}).get("load_errors", {}), what="sync of the broken file")
+        assert observer.count_by_state().get("scheduled", 0) == scheduled
+        assert observer.sync_status()["counts"]["cancels"] == 0
+    finally:
+        stop.set()
+        thread.join(timeout=30)
+    assert result.get("code") == 0

@@ -126,20 +126,28 @@ class Publisher:
         wait_until(send_at_ms)
         if stored.job.kind == "golive" and not self._golive_gate(stored, token):
             return
+        try:
+            adapter = self.adapter_for(stored.job)
+        except Exception as exc:  # unknown account, missing credentials: nothing was sent
+            why = f"no adapter: {type(exc).__name__}: {exc}"[:300]
+            if self.store.mark_failed(job_id, why, token=token):
+                log.error("publish_failed", job_id=job_id, account=stored.job.account,
+                          reason=why, alert=True)
+            return
         attempt_id = uuid.uuid4().hex[:16]
         if not self.store.begin_publish(job_id, token, attempt_id, self.settings.lease_ms):
             log.info("publish_claim_lost", job_id=job_id)  # moved, paused or cancelled meanwhile
             return
-        self._attempt(stored, attempt_id)
+        self._attempt(stored, attempt_id, adapter)
 
-    def _attempt(self, stored: StoredJob, attempt_id: str) -> None:
+    def _attempt(self, stored: StoredJob, attempt_id: str, adapter: Adapter) -> None:
         job, s = stored.job, self.settings
         started_ms = now_ms()
         lateness_ms = started_ms - to_ms(job.due_utc)
         common = {"job_id": job.id, "account": job.account, "attempt_id": attempt_id}
         try:
             with Heartbeat(self.store, job.id, attempt_id, s.lease_ms, s.heartbeat_s):
-                ref = self.adapter_for(job).publish(build_request(job))
+                ref = adapter.publish(build_request(job))
         except RateLimited as exc:
             delay_s = (exc.retry_after_s if exc.retry_after_s is not None else s.rate_limit_default_s)
             delay_s += random.uniform(0, s.rate_limit_jitter_s)

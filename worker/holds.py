@@ -111,3 +111,28 @@ def resume(store: Store, scope: Scope, value: str | None, by: str, missed: Misse
 
 def pauses(store: Store) -> dict[str, dict]:
     return {k.decode(): json.loads(v) for k, v in store.r.hgetall(keys.PAUSES).items()}
+
+
+def hold_job(store: Store, job_id: str, reason: str, by: str) -> bool:
+    """Hold one pending job (e.g. ``quiet_period``) at its planned instant."""
+    due_ms = int(store.r.hget(keys.job(job_id), "d") or 0)
+    return store.transition(job_id, "scheduled|dispatched", HELD, by, f"held: {reason}",
+                            due=REMOVE, lease=REMOVE, held=due_ms, fields={"r": reason},
+                            delete=("t",))
+
+
+def release_job(store: Store, job_id: str, by: str, send_late: bool = False) -> bool:
+    """Release one held job: at its instant if still ahead; if it passed, only with
+    ``send_late`` (a decision, audited with ``by``)."""
+    score = store.r.zscore(keys.HELD, job_id)
+    if score is None:
+        return False
+    now = now_ms()
+    if score <= now and not send_late:
+        return False
+    why = "released" if score > now else "released after its instant: send late (decided)"
+    done = store.transition(job_id, HELD, SCHEDULED, by, why, due=max(int(score), now),
+                            held=REMOVE, delete=("r",))
+    if done:
+        store.wake()
+    return done

@@ -145,6 +145,8 @@ class Store:
         """Move ``job_id`` from one of ``expect`` ('a|b') to ``to`` atomically, with audit.
 
         Returns False (and changes nothing) if the state or the ``check`` field differs.
+        With ``client`` (a pipeline) the call is only queued and True is returned: read the
+        outcome (``[1, from]`` or ``[0, current]``) from ``pipeline.execute()``.
         """
         at = now_ms()
         pairs: list[str] = ["u", str(at)]

@@ -9,6 +9,7 @@ a template that does not render, a time that does not exist) become findings, no
 from __future__ import annotations
 
 import dataclasses
+import functools
 import datetime as dt
 from typing import Mapping
 
@@ -43,11 +44,14 @@ def fact_values(cal: Calendar) -> dict[str, templates.FactValue]:
 def account_capabilities(account: str, options: Mapping | None = None) -> Capabilities:
     """The capabilities of an account's platform, with per-account limits (a Mastodon
     instance's own character limit) applied."""
+    limit = options.get("text_limit") if options else None
+    return _capabilities(account, int(limit) if limit else None)
+
+
+@functools.lru_cache(maxsize=4096)
+def _capabilities(account: str, text_limit: int | None) -> Capabilities:
     platform, _ = parse_account_ref(account)
-    overrides = {}
-    if options and options.get("text_limit"):
-        overrides["text_limit"] = int(options["text_limit"])
-    return capabilities_for(platform, **overrides)
+    return capabilities_for(platform, **({"text_limit": text_limit} if text_limit else {}))
 
 
 class Compiler:
@@ -60,6 +64,9 @@ class Compiler:
         self.values = fact_values(cal)
         self.known = {name: f.kind for name, f in cal.facts.items()}
         self.findings: list[Finding] = []
+        #: the same text renders once per language, whatever the number of accounts
+        self._rendered: dict[tuple[str, str, tuple], tuple[str | None, tuple[str, ...]]] = {}
+        self._displays = {name: f.display() for name, f in cal.facts.items()}
 
     def error(self, path, message, code, hint="", severity="error"):
         self.findings.append(self.doc.finding(path, severity, message, code, hint))
@@ -84,13 +91,20 @@ class Compiler:
                 continue
             groups = ([(lang,) for lang in self.cal.languages]
                       if caps.language_strategy == "per_language" else [self.cal.languages])
+            when = (instant.astimezone(UTC), instant.strftime("%Y-%m-%d %H:%M %Z"))
             for langs in groups:
-                job = self._job(entry, account, caps, langs, instant, deps, event)
+                job = self._job(entry, account, caps, langs, when, deps, event)
                 if job is not None:
                     jobs.append(job)
         return CompiledEntry(entry, instant, tuple(jobs))
 
     def _render(self, text: str, lang: str, path: tuple) -> tuple[str | None, tuple[str, ...]]:
+        key = (text, lang, path)
+        if key not in self._rendered:
+            self._rendered[key] = self._render_uncached(text, lang, path)
+        return self._rendered[key]
+
+    def _render_uncached(self, text: str, lang: str, path: tuple) -> tuple[str | None, tuple[str, ...]]:
         try:
             template = templates.parse_template(text)
         except templates.TemplateError as exc:
@@ -122,7 +136,7 @@ class Compiler:
                 return getattr(override, attr)
         return getattr(entry, attr)
 
-    def _job(self, entry, account, caps, langs, instant, deps, event) -> Job | None:
+    def _job(self, entry, account, caps, langs, when, deps, event) -> Job | None:
         platform = caps.platform if caps.platform != "outbox" else parse_account_ref(account)[0]
         texts, text_path = self._texts(entry, account, platform)
         parts: dict[str, str] = {}
@@ -131,7 +145,8 @@ class Compiler:
             raw = texts.get(lang)
             if raw is None:
                 continue  # reported by the language check, once per entry
-            path = text_path + ((lang,) if isinstance(self.doc_value(text_path), dict) else ())
+            # a per-language mapping has a position for each language; a plain text has not
+            path = text_path + (lang,) if text_path + (lang,) in self.doc.value_pos else text_path
             rendered, used = self._render(raw, lang, path)
             if rendered is None:
                 return None
@@ -150,25 +165,19 @@ class Compiler:
             refs.extend(self.cal.facts[name].derived_from if name in self.cal.facts else ())
         if event is not None:
             refs.extend(event[1])
-        depends = {name: self.cal.facts[name].display() for name in sorted(set(refs))
-                   if name in self.cal.facts}
+        depends = {name: self._displays[name] for name in sorted(set(refs))
+                   if name in self._displays}
         language = "+".join(lang for lang in langs if lang in parts)
         return Job(
             id=job_id(self.cal.id, entry.id, account, language), calendar=self.cal.id,
             entry=entry.id, kind=entry.kind, account=account, platform=platform,
             department=self.cal.department, language=language,
-            due_utc=instant.astimezone(UTC), due_local=instant.strftime("%Y-%m-%d %H:%M %Z"),
+            due_utc=when[0], due_local=when[1],
             timezone=self.cal.timezone, text=text, link=link, images=images,
             depends_on=depends,
             official_url=(entry.check_url or self.cal.sources[0]) if entry.kind == "golive" else None,
             category=entry.category, event=event[0] if event else None,
             parts=parts if len(langs) > 1 else {})
-
-    def doc_value(self, path: tuple):
-        value = self.doc.data
-        for key in path:
-            value = value[key]
-        return value
 
     def _event(self, entry: Entry) -> tuple[EventInfo, tuple[str, ...]] | None:
         spec = entry.event

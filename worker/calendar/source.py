@@ -18,10 +18,36 @@ import yaml
 
 from .findings import Finding
 
-try:  # the C composer is ~10x faster; fall back quietly where libyaml is missing
-    _Loader = yaml.CSafeLoader  # type: ignore[attr-defined]
-except AttributeError:  # pragma: no cover
-    _Loader = yaml.SafeLoader
+class _Untyped:
+    """A resolver that types nothing: we resolve scalars ourselves (see the module doc), so
+    YAML 1.1's regex-per-scalar resolution would be wasted work."""
+
+    def resolve(self, kind, value, implicit):
+        return "tag:yaml.org,2002:str"
+
+    def descend_resolver(self, current_node, current_index):
+        pass
+
+    def ascend_resolver(self):
+        pass
+
+
+try:  # the C parser and composer are ~10x faster; fall back where libyaml is missing
+    from yaml.cyaml import CParser
+
+    class _Loader(CParser, yaml.constructor.SafeConstructor, _Untyped):  # type: ignore[misc]
+        def __init__(self, stream):
+            CParser.__init__(self, stream)
+            yaml.constructor.SafeConstructor.__init__(self)
+except ImportError:  # pragma: no cover
+    class _Loader(yaml.reader.Reader, yaml.scanner.Scanner, yaml.parser.Parser,  # type: ignore[no-redef]
+                  yaml.composer.Composer, yaml.constructor.SafeConstructor, _Untyped):
+        def __init__(self, stream):
+            yaml.reader.Reader.__init__(self, stream)
+            yaml.scanner.Scanner.__init__(self)
+            yaml.parser.Parser.__init__(self)
+            yaml.composer.Composer.__init__(self)
+            yaml.constructor.SafeConstructor.__init__(self)
 
 Path = tuple  # a path into the document: ("entries", 3, "at")
 

@@ -1,0 +1,343 @@
+"""Bluesky: publish, reply and delete posts of one account through atproto's ``Client``.
+
+atproto talks HTTP through ``httpx``; the timeout is set on its ``httpx.Client`` via
+``Request(timeout=...)`` so that every XRPC call has one. The account logs in with its handle
+and an *app password* (credential ``app_password``), or reuses a session string (credential
+``session_string``, or the ``session_string`` argument): createSession is rate limited by
+handle (30 per 5 minutes, 300 per day), so long-running callers should keep
+``session_string()`` and pass it back.
+
+Bluesky has no edits: ``correct`` raises NotSupported and the engine replies instead. There is
+no idempotency key either: after an unknown outcome ``lookup`` reads the account's recent
+posts and matches the exact text (Bluesky stores plain text), the reply parent and the time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import pathlib
+from typing import Callable, TypeVar
+
+import httpx
+import structlog
+from atproto import Client, client_utils, models
+from atproto_client import exceptions as at_exc
+from atproto_client.request import Request
+from atproto_client.utils import facet_detection
+from atproto_core.exceptions import AtProtocolError
+from atproto_core.uri import AtUri
+
+from .accounts import AccountConfig
+from .base import (AccountStatus, AdapterError, AuthError, Duplicate, NotSupported,
+                   OutcomeUnknown, PostRef, PostRequest, RateLimited, Rejected, Unavailable)
+from .credentials import Secret, mask_secrets
+
+__all__ = ["BlueskyAdapter", "DEFAULT_PDS", "LOOKUP_LIMIT", "LOOKUP_EARLY_S"]
+
+log = structlog.get_logger("pregonero.adapters.bluesky")
+
+T = TypeVar("T")
+
+DEFAULT_PDS = "https://bsky.social"
+#: how many recent posts ``lookup`` reads
+LOOKUP_LIMIT = 30
+#: a post created this long before ``due`` cannot be this request's (recurring texts repeat)
+LOOKUP_EARLY_S = 15 * 60
+#: XRPC error names that mean "log in again", whatever the HTTP status they come with
+_AUTH_ERRORS = {"AuthFactorTokenRequired", "InvalidToken", "ExpiredToken", "AccountTakedown",
+                "AuthenticationRequired", "AuthMissing"}
+
+
+class BlueskyAdapter:
+    """One Bluesky account. Options: ``pds`` (default https://bsky.social). Credentials:
+    ``app_password`` (required for login), ``session_string`` (optional, reused first)."""
+
+    def __init__(self, account: AccountConfig, *, timeout_s: float = 10,
+                 session_string: str | Secret | None = None) -> None:
+        # imported here: the registry imports this module lazily and we need its capabilities
+        from . import account_capabilities
+
+        self.account_config = account
+        self.account: str = account.ref
+        self.capabilities = account_capabilities(account)
+        self.handle = account.handle.lstrip("@")
+        self.pds = str(account.options.get("pds") or DEFAULT_PDS).rstrip("/")
+        self.timeout_s = timeout_s
+        if isinstance(session_string, str):
+            session_string = Secret(session_string, "argument")
+        self._session_string: Secret | None = session_string
+        self._secrets: list[Secret] = [session_string] if session_string else []
+        self._client: Client | None = None
+
+    def __repr__(self) -> str:
+        return f"BlueskyAdapter({self.account!r}, handle={self.handle!r}, pds={self.pds!r})"
+
+    # --- the Adapter protocol -----------------------------------------------------------------
+
+    def publish(self, request: PostRequest) -> PostRef:
+        """Create an app.bsky.feed.post record (a reply when ``request.target`` is set), with
+        link and hashtag facets and images with their alt text."""
+        self._check_content(request)
+        images = [self._read_image(image.path) for image in request.images]
+        reply_to, root = self._reply_ref(request.target) if request.target else (None, None)
+
+        def send(client: Client):
+            text = _rich_text(request.text)
+            kwargs = dict(profile_identify=self._did(), reply_to=reply_to,
+                          langs=[request.language])
+            if images:
+                return client.send_images(text, images=images,
+                                          image_alts=[image.alt for image in request.images],
+                                          **kwargs)
+            return client.send_post(text, **kwargs)
+
+        created = self._call(send, write=True)
+        extra = {"cid": created.cid, "published_at": _now_iso()}
+        if root is not None:
+            extra.update(root_uri=root.uri, root_cid=root.cid)
+        else:
+            extra.update(root_uri=created.uri, root_cid=created.cid)
+        return self._ref(created.uri, extra)
+
+    def correct(self, request: PostRequest) -> PostRef:
+        """Bluesky posts cannot be edited: the engine publishes a reply instead."""
+        raise NotSupported(f"bluesky {self.account}: posts cannot be edited; "
+                           "correct with a reply")
+
+    def reply(self, request: PostRequest) -> PostRef:
+        """Publish ``request.text`` under the target post (root kept from the target's ref)."""
+        if request.target is None:
+            raise ValueError(f"reply of job {request.job_id} needs request.target")
+        return self.publish(request)
+
+    def retract(self, request: PostRequest) -> None:
+        """Delete the target record (com.atproto.repo.deleteRecord; deleting a record that is
+        already gone succeeds, so a retry after a lost answer is harmless)."""
+        if request.target is None:
+            raise ValueError(f"retract of job {request.job_id} needs request.target")
+        uri = request.target.post_id
+        self._call(lambda client: client.delete_post(uri), write=True)
+
+    def lookup(self, request: PostRequest) -> PostRef | None:
+        """After an unknown outcome: our post with exactly this text (and this parent, for a
+        reply) among the account's last 30, created no earlier than ``due`` - 15 min."""
+        if request.action in ("correct", "retract"):
+            return None  # nothing is ever created by these on Bluesky
+        did = self._did()
+        feed = self._call(lambda client: client.get_author_feed(
+            actor=did, limit=LOOKUP_LIMIT, filter="posts_with_replies"), write=False)
+        earliest = _aware(request.due) - dt.timedelta(seconds=LOOKUP_EARLY_S)
+        parent = request.target.post_id if request.target else None
+        for item in feed.feed:
+            post, record = item.post, item.post.record
+            if item.reason is not None or post.author.did != did:
+                continue  # a repost, or someone else's post
+            if getattr(record, "text", None) != request.text:
+                continue
+            created = _parse_time(getattr(record, "created_at", None))
+            if created is not None and created < earliest:
+                continue
+            reply = getattr(record, "reply", None)
+            if parent != (reply.parent.uri if reply else None):
+                continue
+            root = reply.root if reply else post
+            return self._ref(post.uri, {"cid": post.cid, "root_uri": root.uri,
+                                        "root_cid": root.cid,
+                                        "published_at": created.isoformat() if created
+                                        else str(post.indexed_at)})
+        return None
+
+    def verify(self) -> AccountStatus:
+        """Log in with the app password (createSession) and read the profile."""
+        self._client = None
+        self._session_string = None  # verify the password itself, not a cached session
+        try:
+            did = self._did()
+            profile = self._call(lambda client: client.get_profile(did), write=False)
+        except AuthError as exc:
+            return AccountStatus(self.account, False, str(exc))
+        return AccountStatus(self.account, True,
+                             f"logged in as @{profile.handle} ({did}) on {self.pds}")
+
+    # --- Bluesky specifics ----------------------------------------------------------------------
+
+    def session_string(self) -> Secret | None:
+        """The current session (handle, did, JWTs, PDS), to reuse instead of logging in."""
+        if self._client is None:
+            return self._session_string
+        secret = Secret(self._client.export_session_string(), "session")
+        self._secrets.append(secret)
+        return secret
+
+    # --- internals ------------------------------------------------------------------------------
+
+    def _login(self) -> Client:
+        """A logged-in client: the session string first, the app password otherwise."""
+        client = Client(base_url=self.pds, request=Request(timeout=self.timeout_s))
+        if self._session_string is not None:
+            # importing a session makes no request; an expired one fails at the first call
+            client.login(session_string=self._session_string.reveal(), fetch_bsky_profile=False)
+            return client
+        try:
+            password = self.account_config.credential("app_password")
+        except (KeyError, ValueError) as exc:
+            raise AuthError(f"bluesky {self.account}: {exc}") from exc
+        self._secrets.append(password)
+        try:
+            client.login(self.handle, password.reveal(), fetch_bsky_profile=False)
+        except AtProtocolError as exc:
+            raise self._translate(exc, write=False) from exc
+        return client
+
+    def _did(self) -> str:
+        if self._client is None:
+            self._client = self._login()
+        return self._client._session.did  # set by login; the public `me` needs a profile call
+
+    def _call(self, operation: Callable[[Client], T], *, write: bool) -> T:
+        """Run one atproto call, translating errors; a refused *session* is replaced by a fresh
+        login once (a 401 means nothing was done, so repeating the call is safe)."""
+        for attempt in (1, 2):
+            if self._client is None:
+                self._client = self._login()
+            try:
+                return operation(self._client)
+            except (AtProtocolError, httpx.HTTPError) as exc:
+                error = self._translate(exc, write)
+                if (isinstance(error, AuthError) and attempt == 1
+                        and self._session_string is not None):
+                    log.info("bluesky_session_refused_logging_in", account=self.account)
+                    self._client, self._session_string = None, None
+                    continue
+                log.warning("bluesky_call_failed", account=self.account,
+                            error=type(error).__name__, detail=str(error))
+                raise error from exc
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _translate(self, exc: BaseException, write: bool) -> AdapterError:
+        where = f"bluesky {self.account}"
+        uncertain = OutcomeUnknown if write else Unavailable
+        response = getattr(exc, "response", None)
+        if response is None:  # transport failure: look at the httpx exception underneath
+            cause = exc if isinstance(exc, httpx.HTTPError) else exc.__cause__
+            name = type(cause or exc).__name__
+            if isinstance(exc, at_exc.LoginRequiredError):
+                return AuthError(f"{where}: not logged in")
+            if isinstance(cause, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)):
+                return Unavailable(f"{where}: cannot reach {self.pds} ({name})")
+            if isinstance(cause, httpx.TransportError):  # read/write timeouts, dropped answers
+                return uncertain(f"{where}: no answer from {self.pds} after sending ({name})")
+            return uncertain(self._safe(f"{where}: unexpected {name}: {str(exc)[:200]}"))
+        status = response.status_code
+        content = response.content
+        error_name = getattr(content, "error", None) or ""
+        message = self._safe(f"{where}: HTTP {status} {str(exc)[:300]}")
+        if isinstance(exc, at_exc.RateLimitExceededError) or status == 429:
+            return RateLimited(message, _retry_after(exc))
+        if status in (401, 403) or error_name in _AUTH_ERRORS:
+            return AuthError(message)
+        if status >= 500:
+            return Unavailable(message)
+        if "already exists" in message.lower() or error_name == "DuplicateRecord":
+            return Duplicate(message)
+        if status == 409:  # a concurrent write to the repo (swap conflict): nothing was written
+            return Unavailable(message)
+        return Rejected(message)
+
+    def _safe(self, message: str) -> str:
+        """Mask the app password and session JWTs should a server ever echo one back."""
+        return mask_secrets(message, self._secrets)
+
+    def _reply_ref(self, target: PostRef):
+        """(ReplyRef, root StrongRef) for a reply under ``target``: root and cid from the
+        target's ref, read from the repo (getRecord) when an older ref lacks them."""
+        cid = target.extra.get("cid")
+        root_uri, root_cid = target.extra.get("root_uri"), target.extra.get("root_cid")
+        if not cid or not root_uri or not root_cid:
+            uri = AtUri.from_str(target.post_id)
+            record = self._call(lambda client: client.get_post(
+                uri.rkey, profile_identify=uri.hostname), write=False)
+            cid = record.cid
+            reply = getattr(record.value, "reply", None)
+            root_uri, root_cid = (reply.root.uri, reply.root.cid) if reply \
+                else (target.post_id, cid)
+        parent = models.ComAtprotoRepoStrongRef.Main(uri=target.post_id, cid=cid)
+        root = models.ComAtprotoRepoStrongRef.Main(uri=root_uri, cid=root_cid)
+        return models.AppBskyFeedPost.ReplyRef(parent=parent, root=root), root
+
+    def _read_image(self, path: str) -> bytes:
+        try:
+            return pathlib.Path(path).read_bytes()
+        except OSError as exc:
+            raise Rejected(f"bluesky {self.account}: cannot read image {path} "
+                           f"({type(exc).__name__})") from exc
+
+    def _check_content(self, request: PostRequest) -> None:
+        """Refuse locally what the PDS would refuse (300 graphemes, 4 images)."""
+        caps = self.capabilities
+        length = caps.count(request.text)
+        if length > caps.text_limit:
+            raise Rejected(f"bluesky {self.account}: text is {length} graphemes, "
+                           f"at most {caps.text_limit}")
+        if len(request.images) > caps.max_images:
+            raise Rejected(f"bluesky {self.account}: {len(request.images)} images, "
+                           f"at most {caps.max_images}")
+
+    def _ref(self, uri: str, extra: dict) -> PostRef:
+        handle = self._client._session.handle if self._client and self._client._session \
+            else self.handle
+        rkey = AtUri.from_str(uri).rkey
+        return PostRef("bluesky", self.account, uri,
+                       f"https://bsky.app/profile/{handle}/post/{rkey}", extra)
+
+
+# --- helpers ------------------------------------------------------------------------------------
+
+
+def _rich_text(text: str) -> client_utils.TextBuilder:
+    """The text with link and hashtag facets. Detection is atproto's own (the official app's
+    rules: bare domains with known TLDs, trailing punctuation left out); TextBuilder computes
+    the UTF-8 byte offsets the facets need. Mentions are left plain: they need DID lookups."""
+    builder = client_utils.TextBuilder()
+    data = text.encode("utf-8")
+    position = 0
+    for facet in sorted(facet_detection.detect_facets(text), key=lambda f: f.index.byte_start):
+        feature = facet.features[0]
+        start, end = facet.index.byte_start, facet.index.byte_end
+        if start < position or not isinstance(feature, (models.AppBskyRichtextFacet.Link,
+                                                         models.AppBskyRichtextFacet.Tag)):
+            continue  # cashtags ($) are for stock tickers, not municipal notices
+        builder.text(data[position:start].decode("utf-8"))
+        segment = data[start:end].decode("utf-8")
+        if isinstance(feature, models.AppBskyRichtextFacet.Link):
+            builder.link(segment, feature.uri)
+        else:
+            builder.tag(segment, feature.tag)
+        position = end
+    builder.text(data[position:].decode("utf-8"))
+    return builder
+
+
+def _retry_after(exc: BaseException) -> float | None:
+    """Seconds until the ``ratelimit-reset`` epoch (or ``retry-after``), None if absent."""
+    reset_at = getattr(exc, "reset_at", None)
+    if reset_at is not None:
+        return max(0.0, (reset_at - dt.datetime.now(dt.timezone.utc)).total_seconds())
+    return getattr(exc, "retry_after", None)
+
+
+def _now_iso() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat()
+
+
+def _aware(moment: dt.datetime) -> dt.datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
+
+
+def _parse_time(value: str | None) -> dt.datetime | None:
+    if not value:
+        return None
+    try:
+        return _aware(dt.datetime.fromisoformat(value.replace("Z", "+00:00")))
+    except ValueError:
+        return None

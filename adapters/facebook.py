@@ -1,0 +1,294 @@
+"""Facebook Pages through facebook-sdk's ``GraphAPI``, on a current Graph API version.
+
+facebook-sdk 3.1 only accepts Graph versions up to 3.1 in its constructor, so every call goes
+through ``GraphAPI.request`` with a full path (``"v21.0/{page-id}/feed"``); the SDK prefixes
+``https://graph.facebook.com/``.
+
+The page access token travels in an ``Authorization: Bearer`` header set on the session, not in
+the SDK's ``access_token`` query parameter: a token in the URL ends up in urllib3's debug log
+("GET /v21.0/me?access_token=..."), in requests' connection error messages and in proxy logs.
+
+Mapping of Graph errors onto the adapter errors (``adapters.base``):
+
+* codes 4, 17, 32, 613, 80001 (rate limits) -> ``RateLimited``; ``retry_after_s`` from the
+  ``estimated_time_to_regain_access`` (minutes) of X-Business-Use-Case-Usage / X-App-Usage.
+* 190 (expired/invalid token), 102, 10 and 200-299 (permissions) -> ``AuthError``.
+* 506 (duplicate post) -> ``Duplicate``; 100 (invalid parameter) and other 4xx -> ``Rejected``.
+* 1, 2, ``is_transient`` errors and HTTP 5xx -> ``Unavailable``.
+* requests' read timeout (or a connection dropped after sending) on a write ->
+  ``OutcomeUnknown``; connection refused / connect timeout -> ``Unavailable``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import threading
+from typing import Callable
+
+import facebook
+import requests
+import urllib3
+
+from .accounts import AccountConfig
+from .base import (AccountStatus, AdapterError, AuthError, Duplicate, OutcomeUnknown, PostRef,
+                   PostRequest, RateLimited, Rejected, Unavailable)
+from .credentials import mask_secrets
+
+__all__ = ["FacebookAdapter"]
+
+_RATE_LIMIT_CODES = {4, 17, 32, 613, 80001}
+_AUTH_CODES = {190, 102, 10}
+_TRANSIENT_CODES = {1, 2}
+_USAGE_HEADERS = ("x-business-use-case-usage", "x-app-usage", "x-page-usage")
+#: how many recent posts/comments ``lookup`` reads
+LOOKUP_PAGE = 25
+LOOKUP_SLACK = dt.timedelta(minutes=10)
+
+
+def _utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+class FacebookAdapter:
+    """One Facebook Page (``options.page_id``), with its page access token."""
+
+    def __init__(self, account: AccountConfig, *, timeout_s: float = 10,
+                 graph_version: str | None = None,
+                 clock: Callable[[], dt.datetime] = _utc_now) -> None:
+        from . import account_capabilities  # the registry imports this module lazily
+
+        self.account = account.ref
+        self.capabilities = account_capabilities(account)
+        self.clock = clock
+        self.graph_version = str(graph_version or account.options.get("graph_version", "v21.0"))
+        if not re.fullmatch(r"v\d+\.\d+", self.graph_version):
+            raise ValueError(f"account {account.ref}: graph_version must look like 'v21.0'")
+        page_id = account.options.get("page_id")
+        if not page_id:
+            raise ValueError(f"account {account.ref}: options.page_id is required")
+        self.page_id = str(page_id)
+        token = account.credential("page_access_token")
+        self._secrets = (token,)
+        session = requests.Session()
+        session.headers["Authorization"] = f"Bearer {token.reveal()}"
+        # keep each thread's last response: GraphAPIError carries the body, not the headers
+        self._last = threading.local()
+        session.hooks["response"].append(self._remember)
+        self.graph = facebook.GraphAPI(access_token=None, timeout=timeout_s, session=session)
+
+    def __repr__(self) -> str:
+        return f"FacebookAdapter({self.account!r}, page={self.page_id})"
+
+    # --- the Adapter protocol -----------------------------------------------------------------
+
+    def publish(self, request: PostRequest) -> PostRef:
+        """Post to the page's feed (with photos if any); a comment when ``target`` is set."""
+        if request.target is not None:
+            return self.reply(request)
+        if len(request.images) == 1:
+            image = request.images[0]
+            # one photo: /photos publishes it as a post with the text as its description
+            result = self._photo(image, {"message": request.text}, write=True)
+            return self._ref(str(result.get("post_id") or result["id"]))
+        args: dict[str, str] = {"message": request.text}
+        if request.link:
+            args["link"] = request.link
+        for index, image in enumerate(request.images):
+            # several photos: upload unpublished, then one feed post that attaches them all
+            photo = self._photo(image, {"published": "false"}, write=False)
+            args[f"attached_media[{index}]"] = json.dumps({"media_fbid": str(photo["id"])})
+        result = self._call("publish", f"{self.page_id}/feed", post_args=args, write=True)
+        return self._ref(str(result["id"]))
+
+    def correct(self, request: PostRequest) -> PostRef:
+        """Edit the post's text in place (page posts have no edit window)."""
+        target = _require_target(request, "correct")
+        self._call("correct", target.post_id, post_args={"message": request.text}, write=True)
+        return self._edited(target)
+
+    def reply(self, request: PostRequest) -> PostRef:
+        """Comment ``request.text`` under ``request.target`` as the page."""
+        target = _require_target(request, "reply")
+        result = self._call("reply", f"{target.post_id}/comments",
+                            post_args={"message": request.text}, write=True)
+        return self.reply_ref(target, str(result["id"]))
+
+    def retract(self, request: PostRequest) -> None:
+        """Delete ``request.target`` (post or comment)."""
+        target = _require_target(request, "retract")
+        self._call("retract", target.post_id, method="DELETE", write=True)
+
+    def lookup(self, request: PostRequest) -> PostRef | None:
+        """Find what an earlier attempt of ``request`` produced, by its text.
+
+        The Graph API has no idempotency key: a post is found among the page's last
+        ``LOOKUP_PAGE`` feed posts since ``due - LOOKUP_SLACK`` whose message equals the
+        request's text (surrounding whitespace ignored); a reply among the target's last
+        comments; a correction by reading the target's current message. Two identical texts
+        published in that window would be confused (Facebook itself refuses most such
+        duplicates with code 506). A retraction produces nothing: None.
+        """
+        wanted = request.text.strip()
+        if request.action == "retract":
+            return None
+        if request.action == "correct":
+            target = _require_target(request, "correct")
+            post = self._call("lookup", target.post_id, args={"fields": "id,message"})
+            return self._edited(target) if (post.get("message") or "").strip() == wanted \
+                else None
+        since = int((request.due.astimezone(dt.timezone.utc) - LOOKUP_SLACK).timestamp())
+        if request.target is not None:
+            found = self._call("lookup", f"{request.target.post_id}/comments", args={
+                "fields": "id,message,created_time", "limit": str(LOOKUP_PAGE),
+                "order": "reverse_chronological"})
+            for comment in found.get("data") or ():
+                if (comment.get("message") or "").strip() == wanted:
+                    return self.reply_ref(request.target, str(comment["id"]))
+            return None
+        found = self._call("lookup", f"{self.page_id}/feed", args={
+            "fields": "id,message,permalink_url,created_time", "limit": str(LOOKUP_PAGE),
+            "since": str(since)})
+        for post in found.get("data") or ():
+            if (post.get("message") or "").strip() == wanted:
+                return self._ref(str(post["id"]), url=post.get("permalink_url"))
+        return None
+
+    def verify(self) -> AccountStatus:
+        """Ask who the token belongs to: it must be the configured page's token."""
+        try:
+            me = self._call("verify", "me", args={"fields": "id,name"})
+        except AuthError as exc:
+            return AccountStatus(self.account, False, str(exc))
+        if str(me.get("id")) != self.page_id:
+            return AccountStatus(self.account, False,
+                                 f"the token belongs to {me.get('name')!r} ({me.get('id')}), "
+                                 f"not to page {self.page_id}: use the page access token")
+        return AccountStatus(self.account, True, f"page {me.get('name')!r} ({self.page_id})")
+
+    def reply_ref(self, target: PostRef, comment_id: str) -> PostRef:
+        """The ref of comment ``comment_id`` under ``target``."""
+        return PostRef("facebook", self.account, comment_id,
+                       f"https://www.facebook.com/{target.post_id}"
+                       f"?comment_id={comment_id.split('_')[-1]}",
+                       {"published_at": self._now(), "edit_count": "0", "kind": "comment",
+                        "parent": target.post_id})
+
+    # --- internals ------------------------------------------------------------------------------
+
+    def _photo(self, image, args: dict[str, str], *, write: bool) -> dict:
+        args = dict(args)
+        if image.alt:
+            args["alt_text_custom"] = image.alt
+        path = f"{self.page_id}/photos"
+        if re.match(r"https?://", image.path):
+            args["url"] = image.path
+            return self._call("publish", path, post_args=args, write=write)
+        try:
+            with open(image.path, "rb") as handle:
+                return self._call("publish", path, post_args=args, write=write,
+                                  files={"source": handle})
+        except OSError as exc:
+            raise Rejected(f"image {image.path} cannot be read ({type(exc).__name__})") from exc
+
+    def _call(self, operation: str, path: str, *, args: dict | None = None,
+              post_args: dict | None = None, method: str | None = None, files=None,
+              write: bool = False) -> dict:
+        """One Graph request on ``{version}/{path}``, its failures turned into adapter errors."""
+        self._last.response = None
+        try:
+            result = self.graph.request(f"{self.graph_version}/{path}", args=args,
+                                        post_args=post_args, method=method, files=files)
+        except (facebook.GraphAPIError, requests.RequestException, KeyError, ValueError) as exc:
+            raise self._error(operation, exc, write=write) from exc
+        return result if isinstance(result, dict) else {}
+
+    def _remember(self, response: requests.Response, *args, **kwargs) -> None:
+        self._last.response = response
+
+    def _error(self, operation: str, exc: Exception, *, write: bool) -> AdapterError:
+        message = mask_secrets(f"Facebook {operation} failed ({type(exc).__name__}): {exc}",
+                               self._secrets)
+        response = getattr(self._last, "response", None)
+        status = response.status_code if response is not None else None
+        if isinstance(exc, requests.RequestException):
+            if write and _may_have_arrived(exc):
+                return OutcomeUnknown(message)
+            return Unavailable(message)
+        code = getattr(exc, "code", None)
+        error = (exc.result.get("error") if isinstance(getattr(exc, "result", None), dict)
+                 else None) or {}
+        if code in _RATE_LIMIT_CODES:
+            return RateLimited(message, retry_after_s=_regain_access_s(response))
+        if code in _AUTH_CODES or (isinstance(code, int) and 200 <= code <= 299):
+            return AuthError(message)
+        if code == 506:
+            return Duplicate(message)
+        if code in _TRANSIENT_CODES or error.get("is_transient"):
+            return Unavailable(message)
+        if status is not None and status >= 500:
+            return Unavailable(message)
+        if code is None and status is not None and 200 <= status < 300 and write:
+            # accepted but the answer was not readable: the post may well exist
+            return OutcomeUnknown(message)
+        if code is None and status is None:
+            return Unavailable(message)
+        return Rejected(message)
+
+    def _ref(self, post_id: str, *, url: str | None = None) -> PostRef:
+        return PostRef("facebook", self.account, post_id,
+                       url or f"https://www.facebook.com/{post_id}",
+                       {"published_at": self._now(), "edit_count": "0"})
+
+    def _edited(self, target: PostRef) -> PostRef:
+        # edited in place: same id and URL, the original publication time stays
+        extra = dict(target.extra)
+        extra["edit_count"] = str(int(extra.get("edit_count", "0")) + 1)
+        return PostRef("facebook", self.account, target.post_id,
+                       target.url or f"https://www.facebook.com/{target.post_id}", extra)
+
+    def _now(self) -> str:
+        return self.clock().astimezone(dt.timezone.utc).isoformat()
+
+
+def _regain_access_s(response: requests.Response | None) -> float | None:
+    """Seconds until access returns, from the usage headers' ``estimated_time_to_regain_access``
+    (minutes). X-Business-Use-Case-Usage maps ids to lists of usages; X-App-Usage is flat."""
+    if response is None:
+        return None
+    minutes: list[float] = []
+    for name in _USAGE_HEADERS:
+        raw = response.headers.get(name)
+        if not raw:
+            continue
+        try:
+            data = json.loads(raw)
+        except ValueError:
+            continue
+        entries = [data] if isinstance(data, dict) and "call_count" in data else [
+            item for value in (data.values() if isinstance(data, dict) else ())
+            for item in (value if isinstance(value, list) else [value])]
+        for entry in entries:
+            if isinstance(entry, dict) and entry.get("estimated_time_to_regain_access"):
+                minutes.append(float(entry["estimated_time_to_regain_access"]))
+    return max(minutes) * 60 if minutes else None
+
+
+def _may_have_arrived(exc: Exception) -> bool:
+    """Whether a failed request may have reached Facebook (so a write may have happened):
+    read timeouts and connections dropped mid-answer yes; refused connections no."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return False
+    if isinstance(exc, (requests.ReadTimeout, requests.exceptions.ChunkedEncodingError)):
+        return True
+    if isinstance(exc, requests.ConnectionError):
+        reason = exc.args[0] if exc.args else None
+        return isinstance(reason, urllib3.exceptions.ProtocolError)
+    return False
+
+
+def _require_target(request: PostRequest, action: str) -> PostRef:
+    if request.target is None:
+        raise ValueError(f"{action} of job {request.job_id} needs request.target")
+    return request.target

@@ -1,0 +1,297 @@
+"""Telegram channels through python-telegram-bot's ``Bot`` (Bot API), posting as a bot that is
+an administrator of the channel ``options.chat_id`` (``"@AjuntamentCalp"`` or ``-100...``).
+
+PTB is asynchronous; the adapter contract (and the dramatiq worker threads that call it) is
+synchronous. Each operation therefore runs in its own short event loop (``asyncio.run``) with a
+fresh ``Bot`` and httpx client, closed before returning: an httpx ``AsyncClient`` is bound to the
+loop that first used it, so one cannot be kept across ``asyncio.run`` calls, and a private
+long-lived loop would have to be shared safely between worker threads. One TLS handshake per
+post is nothing at a few posts an hour. Called from inside a running loop, the operation runs
+in a helper thread instead (``asyncio.run`` refuses to nest).
+
+The bot token is part of every Bot API URL (``/bot<token>/sendMessage``): PTB logs that URL
+(``telegram.Bot`` at debug) and httpx logs every request URL (``httpx`` at info), and
+``Bot.initialize`` puts the token in its ``InvalidToken`` message. So: a logging filter masks
+the token on those loggers, the adapter never calls ``initialize`` (the Bot methods work
+without it), every error message is masked, and nothing holds the ``Bot`` in a repr.
+
+Mapping of ``telegram.error`` onto the adapter errors (``adapters.base``):
+``RetryAfter`` -> ``RateLimited(retry_after)``; ``TimedOut`` -> ``OutcomeUnknown`` on sends when
+the request went out (read/write timeout), ``Unavailable`` when it never did (connect/pool
+timeout) or for reads; ``Forbidden`` / ``InvalidToken`` -> ``AuthError``; ``BadRequest`` ->
+``Rejected`` (but "message is not modified" on an edit is a successful no-op); other
+``NetworkError`` (5xx, refused connection) -> ``Unavailable``, unless the connection broke after
+sending a write (``OutcomeUnknown``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import datetime as dt
+import logging
+import pathlib
+import re
+import warnings
+from typing import Awaitable, Callable
+
+import httpx
+import telegram
+from telegram import error as tg_error
+from telegram.request import HTTPXRequest
+
+from .accounts import AccountConfig
+from .base import (AccountStatus, AdapterError, AuthError, OutcomeUnknown, PostRef,
+                   PostRequest, RateLimited, Rejected, Unavailable)
+from .capabilities import TELEGRAM_CAPTION_LIMIT
+from .credentials import Secret, mask_secrets
+
+__all__ = ["TelegramAdapter"]
+
+#: loggers that write Bot API URLs (and so the token)
+_URL_LOGGERS = ("httpx", "telegram.Bot", "telegram.request.BaseRequest",
+                "telegram.request.HTTPXRequest")
+_NOT_SENT = (httpx.ConnectTimeout, httpx.PoolTimeout, httpx.ConnectError)
+
+
+def _utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+class _MaskTokens(logging.Filter):
+    """Replaces every registered bot token in a record's message with ``***``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.secrets: set[str] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.secrets:
+            message = record.getMessage()
+            masked = mask_secrets(message, self.secrets)
+            if masked != message:
+                record.msg, record.args = masked, ()
+        return True
+
+
+_FILTER = _MaskTokens()
+for _name in _URL_LOGGERS:
+    logging.getLogger(_name).addFilter(_FILTER)
+
+
+class TelegramAdapter:
+    """One Telegram channel, posted to by one bot."""
+
+    def __init__(self, account: AccountConfig, *, timeout_s: float = 10,
+                 clock: Callable[[], dt.datetime] = _utc_now) -> None:
+        from . import account_capabilities  # the registry imports this module lazily
+
+        self.account = account.ref
+        self.capabilities = account_capabilities(account)
+        self.timeout_s = timeout_s
+        self.clock = clock
+        chat_id = account.options.get("chat_id")
+        if not chat_id:
+            raise ValueError(f"account {account.ref}: options.chat_id is required "
+                             "('@channel' or the numeric -100... id)")
+        self.chat_id: int | str = (int(chat_id) if re.fullmatch(r"-?\d+", str(chat_id))
+                                   else str(chat_id))
+        self._token: Secret = account.credential("bot_token")
+        _FILTER.secrets.add(self._token.reveal())
+
+    def __repr__(self) -> str:
+        return f"TelegramAdapter({self.account!r}, chat={self.chat_id!r})"
+
+    # --- the Adapter protocol -----------------------------------------------------------------
+
+    def publish(self, request: PostRequest) -> PostRef:
+        """Send the message (photos with the text as caption); a reply when ``target`` is set."""
+        reply_to = int(request.target.post_id) if request.target else None
+        reply = telegram.ReplyParameters(reply_to) if reply_to else None
+        if not request.images:
+            message = self._run("publish", lambda bot: bot.send_message(
+                self.chat_id, request.text, reply_parameters=reply), write=True)
+            return self._ref(message.message_id, kind="text")
+        if len(request.text) > TELEGRAM_CAPTION_LIMIT:
+            # the linter checks this with UTF-16 counting; this guard only avoids a 400
+            raise Rejected(f"a caption holds {TELEGRAM_CAPTION_LIMIT} characters, "
+                           f"this text has {len(request.text)}")
+        photos = [_photo_input(image.path) for image in request.images]
+        if len(photos) == 1:
+            message = self._run("publish", lambda bot: bot.send_photo(
+                self.chat_id, photos[0], caption=request.text, reply_parameters=reply),
+                write=True)
+            return self._ref(message.message_id, kind="photo")
+        media = [telegram.InputMediaPhoto(photo, caption=request.text if i == 0 else None)
+                 for i, photo in enumerate(photos)]
+        messages = self._run("publish", lambda bot: bot.send_media_group(
+            self.chat_id, media, reply_parameters=reply), write=True)
+        ids = [m.message_id for m in messages]
+        # the album is one post for us: its first message carries the caption
+        return self._ref(ids[0], kind="photo", message_ids=",".join(map(str, ids)))
+
+    def correct(self, request: PostRequest) -> PostRef:
+        """Edit the message (or its caption) in place; "not modified" counts as done."""
+        target = _require_target(request, "correct")
+        message_id = int(target.post_id)
+        if target.extra.get("kind") == "photo":
+            call = lambda bot: bot.edit_message_caption(  # noqa: E731
+                chat_id=self.chat_id, message_id=message_id, caption=request.text)
+        else:
+            call = lambda bot: bot.edit_message_text(  # noqa: E731
+                request.text, chat_id=self.chat_id, message_id=message_id)
+        try:
+            self._run("correct", call, write=True)
+        except Rejected as exc:
+            if "message is not modified" not in str(exc).lower():
+                raise
+            # an earlier attempt already applied this very text
+        extra = dict(target.extra)
+        extra["edit_count"] = str(int(extra.get("edit_count", "0")) + 1)
+        return PostRef("telegram", self.account, target.post_id, target.url, extra)
+
+    def reply(self, request: PostRequest) -> PostRef:
+        """Send ``request.text`` as a reply to ``request.target``."""
+        _require_target(request, "reply")
+        return self.publish(request)
+
+    def retract(self, request: PostRequest) -> None:
+        """Delete the message within 48 h; past that (Telegram refuses), replace its text with
+        ``request.text``, the withdrawal notice."""
+        target = _require_target(request, "retract")
+        ids = [int(i) for i in (target.extra.get("message_ids") or target.post_id).split(",")]
+        published = _published_at(target)
+        window = self.capabilities.delete_window_s
+        too_old = (published is not None and window is not None
+                   and (self.clock() - published).total_seconds() > window)
+        if not too_old:
+            try:
+                if len(ids) == 1:
+                    self._run("retract", lambda bot: bot.delete_message(self.chat_id, ids[0]),
+                              write=True)
+                else:
+                    self._run("retract", lambda bot: bot.delete_messages(self.chat_id, ids),
+                              write=True)
+                return
+            except Rejected as exc:
+                text = str(exc).lower()
+                if "message to delete not found" in text:
+                    return  # already gone (an earlier attempt, or deleted by hand)
+                if "can't be deleted" not in text:
+                    raise
+        self.correct(request)
+
+    def lookup(self, request: PostRequest) -> PostRef | None:
+        """What an earlier attempt produced - as far as a bot can know.
+
+        Bots cannot read a channel's history, so a sent message cannot be found: for publish
+        and reply this returns None (a retry may then duplicate the message; generous read
+        timeouts keep that rare). When the target is known (correct, retract-by-edit) the
+        edit is re-sent: "message is not modified" proves the earlier attempt landed, success
+        means it has landed now; either way the target shows the text. Deletions: None
+        (deleting again answers "not found", which ``retract`` treats as done).
+        """
+        if request.action == "correct" and request.target is not None:
+            return self.correct(request)
+        return None
+
+    def verify(self) -> AccountStatus:
+        """``getMe``: whether the token is valid and which bot it is."""
+        try:
+            me = self._run("verify", lambda bot: bot.get_me())
+        except AuthError as exc:
+            return AccountStatus(self.account, False, str(exc))
+        return AccountStatus(self.account, True,
+                             f"bot @{me.username} (id {me.id}) for chat {self.chat_id}")
+
+    # --- internals ------------------------------------------------------------------------------
+
+    def _run(self, operation: str, call: Callable[[telegram.Bot], Awaitable], *,
+             write: bool = False):
+        """Run ``call(bot)`` in a fresh event loop; errors become adapter errors."""
+        async def go():
+            timeout = self.timeout_s
+            request = HTTPXRequest(connect_timeout=timeout, read_timeout=timeout,
+                                   write_timeout=timeout, pool_timeout=timeout,
+                                   media_write_timeout=timeout * 3)
+            bot = telegram.Bot(self._token.reveal(), request=request,
+                               get_updates_request=request)
+            try:
+                return await call(bot)
+            finally:
+                await request.shutdown()
+
+        try:
+            try:
+                asyncio.get_running_loop()
+            except RuntimeError:
+                return asyncio.run(go())
+            with concurrent.futures.ThreadPoolExecutor(1) as pool:
+                return pool.submit(asyncio.run, go()).result()
+        except tg_error.TelegramError as exc:
+            raise self._error(operation, exc, write=write) from exc
+
+    def _error(self, operation: str, exc: tg_error.TelegramError, *,
+               write: bool) -> AdapterError:
+        message = mask_secrets(f"Telegram {operation} failed ({type(exc).__name__}): "
+                               f"{exc.message}", [self._token])
+        if isinstance(exc, tg_error.RetryAfter):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # PTB 22 deprecates the int form
+                after = exc.retry_after
+            seconds = after.total_seconds() if isinstance(after, dt.timedelta) else float(after)
+            return RateLimited(message, retry_after_s=seconds)
+        if isinstance(exc, (tg_error.Forbidden, tg_error.InvalidToken)):
+            return AuthError(message)
+        if isinstance(exc, tg_error.TimedOut):
+            sent = not isinstance(exc.__cause__, _NOT_SENT)
+            return OutcomeUnknown(message) if write and sent else Unavailable(message)
+        if isinstance(exc, (tg_error.BadRequest, tg_error.ChatMigrated)):
+            return Rejected(message)
+        if isinstance(exc, tg_error.NetworkError) and write and isinstance(
+                exc.__cause__, (httpx.ReadError, httpx.RemoteProtocolError)):
+            return OutcomeUnknown(message)  # the connection broke after the request went out
+        return Unavailable(message)
+
+    def _ref(self, message_id: int, *, kind: str, message_ids: str | None = None) -> PostRef:
+        extra = {"published_at": self.clock().astimezone(dt.timezone.utc).isoformat(),
+                 "edit_count": "0", "kind": kind, "chat_id": str(self.chat_id)}
+        if message_ids:
+            extra["message_ids"] = message_ids
+        return PostRef("telegram", self.account, str(message_id),
+                       _message_url(self.chat_id, message_id), extra)
+
+
+def _message_url(chat_id: int | str, message_id: int) -> str | None:
+    """t.me link: public channels by username, private ones by their internal id."""
+    if isinstance(chat_id, str) and chat_id.startswith("@"):
+        return f"https://t.me/{chat_id[1:]}/{message_id}"
+    text = str(chat_id)
+    if text.startswith("-100"):
+        return f"https://t.me/c/{text[4:]}/{message_id}"
+    return None
+
+
+def _photo_input(path: str):
+    """A URL is passed for Telegram to fetch; a local file is read here (PTB would open it
+    and never close it)."""
+    if re.match(r"https?://", path):
+        return path
+    try:
+        return pathlib.Path(path).read_bytes()
+    except OSError as exc:
+        raise Rejected(f"image {path} cannot be read ({type(exc).__name__})") from exc
+
+
+def _published_at(target: PostRef) -> dt.datetime | None:
+    value = target.extra.get("published_at")
+    if not value:
+        return None
+    moment = dt.datetime.fromisoformat(str(value))
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
+
+
+def _require_target(request: PostRequest, action: str) -> PostRef:
+    if request.target is None:
+        raise ValueError(f"{action} of job {request.job_id} needs request.target")
+    return request.target

@@ -1,0 +1,297 @@
+"""X (Twitter) through tweepy: API v2 ``Client`` for posts, v1.1 ``API`` for media upload.
+
+Mapping of X's answers onto the adapter errors (``adapters.base``):
+
+* 429 -> ``RateLimited``; ``retry_after_s`` is ``x-rate-limit-reset`` (epoch seconds) - now.
+* 5xx, refused/unreachable connection, connect timeout -> ``Unavailable`` (nothing was done).
+* read timeout, or a connection dropped after the request went out, on a *write* ->
+  ``OutcomeUnknown`` (the tweet may exist: ``lookup`` decides). On reads -> ``Unavailable``.
+* 401 -> ``AuthError``; 403 "duplicate content" -> ``Duplicate``; 403 about the reply target
+  -> ``Rejected``; any other 403 (app without write access, suspended account, ...) ->
+  ``AuthError``; 400 / 404 / other 4xx -> ``Rejected``.
+
+X has no idempotency key, so ``lookup`` searches the account's recent tweets for the request's
+text (see ``lookup`` for the limits). Edits (``correct``) produce a new tweet id and are only
+possible within 30 minutes of the original and 5 times; outside that, ``NotSupported`` tells the
+engine to reply instead.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import re
+import time
+from typing import Callable
+
+import requests
+import tweepy
+import urllib3
+
+from .accounts import AccountConfig
+from .base import (AccountStatus, AdapterError, AuthError, Duplicate, NotSupported,
+                   OutcomeUnknown, PostRef, PostRequest, RateLimited, Rejected, Unavailable)
+from .credentials import mask_secrets
+
+__all__ = ["XAdapter"]
+
+_CREDENTIALS = ("consumer_key", "consumer_secret", "access_token", "access_token_secret")
+#: how many recent tweets ``lookup`` reads (one page; X allows 5..100)
+LOOKUP_PAGE = 50
+#: lookup ignores tweets older than the request's due time minus this (clock skew, early sends)
+LOOKUP_SLACK = dt.timedelta(minutes=10)
+_URL = re.compile(r"https?://\S+")
+
+
+def _utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+class _TimeoutSession(requests.Session):
+    """A session that applies a default timeout: ``tweepy.Client.request`` passes none, and a
+    request without a timeout can hang a worker thread forever."""
+
+    def __init__(self, timeout_s: float) -> None:
+        super().__init__()
+        self.timeout_s = timeout_s
+
+    def request(self, method, url, *args, **kwargs):  # type: ignore[override]
+        if kwargs.get("timeout") is None:
+            kwargs["timeout"] = self.timeout_s
+        return super().request(method, url, *args, **kwargs)
+
+
+class XAdapter:
+    """One X account, authenticated as the user with OAuth 1.0a (the four credentials)."""
+
+    def __init__(self, account: AccountConfig, *, timeout_s: float = 10,
+                 clock: Callable[[], dt.datetime] = _utc_now) -> None:
+        from . import account_capabilities  # the registry imports this module lazily
+
+        self.account = account.ref
+        self.capabilities = account_capabilities(account)
+        self.timeout_s = timeout_s
+        self.clock = clock
+        secrets = {name: account.credential(name) for name in _CREDENTIALS}
+        # kept only to mask them out of messages; revealed once, into the client libraries
+        self._secrets = tuple(secrets.values())
+        values = {name: secret.reveal() for name, secret in secrets.items()}
+        self.client = tweepy.Client(**values, wait_on_rate_limit=False)
+        self.client.session = _TimeoutSession(timeout_s)
+        # v1.1 is still the documented way to upload images and set their alt text
+        self.api = tweepy.API(tweepy.OAuth1UserHandler(*values.values()), timeout=timeout_s,
+                              wait_on_rate_limit=False)
+        self._user_id: str | None = None
+
+    def __repr__(self) -> str:
+        return f"XAdapter({self.account!r})"
+
+    # --- the Adapter protocol -----------------------------------------------------------------
+
+    def publish(self, request: PostRequest) -> PostRef:
+        """Tweet ``request.text`` (with its images); a reply when ``request.target`` is set."""
+        media_ids = self._upload_images(request)
+        target = request.target.post_id if request.target else None
+        response = self._call("publish", lambda: self.client.create_tweet(
+            text=request.text, in_reply_to_tweet_id=target, media_ids=media_ids or None),
+            write=True)
+        return self._ref(str(response.data["id"]), published_at=self.clock())
+
+    def correct(self, request: PostRequest) -> PostRef:
+        """Edit ``request.target`` (a new tweet id); NotSupported past 30 min or 5 edits."""
+        target = _require_target(request, "correct")
+        edit = self.capabilities.edit
+        published = _published_at(target)
+        edits = int(target.extra.get("edit_count", "0"))
+        if published is not None and edit.window_s is not None:
+            age = (self.clock() - published).total_seconds()
+            if age > edit.window_s:
+                raise NotSupported(f"X edit window of {edit.window_s // 60} min has passed "
+                                   f"({int(age // 60)} min since publication): reply instead")
+        if edit.max_edits is not None and edits >= edit.max_edits:
+            raise NotSupported(f"X allows {edit.max_edits} edits and tweet {target.post_id} "
+                               f"has had {edits}: reply instead")
+        if request.images:
+            raise NotSupported("X edits cannot change images: reply instead")
+        body = {"text": request.text, "edit_options": {"previous_post_id": target.post_id}}
+        try:
+            # tweepy's create_tweet has no edit_options: same endpoint through Client.request
+            response = self._call("correct", lambda: self.client.request(
+                "POST", "/2/tweets", json=body, user_auth=True), write=True)
+        except (Rejected, AuthError) as exc:
+            # X refuses edits of non-editable tweets (too old, too many edits, not ours) with a
+            # 4xx; the engine should then reply rather than give up on the correction
+            if "edit" in str(exc).lower():
+                raise NotSupported(f"X refused the edit of {target.post_id}: {exc}") from exc
+            raise
+        new_id = str(response.json()["data"]["id"])
+        # the window counts from the original publication: it does not restart with an edit
+        return self._ref(new_id, published_at=published or self.clock(), edit_count=edits + 1,
+                         previous_post_id=target.post_id)
+
+    def reply(self, request: PostRequest) -> PostRef:
+        """Tweet ``request.text`` in reply to ``request.target``."""
+        _require_target(request, "reply")
+        return self.publish(request)
+
+    def retract(self, request: PostRequest) -> None:
+        """Delete ``request.target``; a tweet that is already gone counts as deleted."""
+        target = _require_target(request, "retract")
+        try:
+            self._call("retract", lambda: self.client.delete_tweet(target.post_id), write=True)
+        except Rejected as exc:
+            if isinstance(exc.__cause__, tweepy.NotFound):
+                return  # deleted by an earlier attempt or by hand: the goal is reached
+            raise
+
+    def lookup(self, request: PostRequest) -> PostRef | None:
+        """Find the tweet an earlier attempt of ``request`` produced, by its text.
+
+        Limits, because X has no idempotency key: only the last ``LOOKUP_PAGE`` tweets created
+        since ``request.due - LOOKUP_SLACK`` are read (X's search index can lag a few seconds,
+        hence the engine's lookup delay); text is compared after undoing X's changes (links
+        become t.co, ``&`` becomes ``&amp;``), so two tweets differing only in their links
+        would be confused - X's own duplicate-content rule makes that unlikely. Replies must
+        answer ``request.target``; corrections must list it in their edit history. A
+        retraction produces no tweet: None (deleting again is harmless, see ``retract``).
+        """
+        if request.action == "retract":
+            return None
+        user_id = self._authenticated_user_id()
+        since = request.due.astimezone(dt.timezone.utc) - LOOKUP_SLACK
+        response = self._call("lookup", lambda: self.client.get_users_tweets(
+            user_id, max_results=LOOKUP_PAGE, start_time=since, user_auth=True,
+            tweet_fields=["created_at", "referenced_tweets", "edit_history_tweet_ids"]))
+        wanted = _comparable(request.text)
+        target = request.target.post_id if request.target else None
+        for tweet in response.data or ():
+            if _comparable(tweet.text) != wanted:
+                continue
+            if request.action == "correct":
+                if target not in [str(i) for i in (tweet.edit_history_tweet_ids or ())]:
+                    continue
+            elif target is not None:
+                replied = [str(ref.id) for ref in (tweet.referenced_tweets or ())
+                           if ref.type == "replied_to"]
+                if target not in replied:
+                    continue
+            created = tweet.created_at or self.clock()
+            return self._ref(str(tweet.id), published_at=created)
+        return None
+
+    def verify(self) -> AccountStatus:
+        """Ask X who the credentials belong to; refused credentials give ``ok=False``."""
+        try:
+            response = self._call("verify", lambda: self.client.get_me(
+                user_fields=["username"]))
+        except AuthError as exc:
+            return AccountStatus(self.account, False, str(exc))
+        self._user_id = str(response.data.id)
+        return AccountStatus(self.account, True,
+                             f"@{response.data.username} (user id {response.data.id})")
+
+    # --- internals ------------------------------------------------------------------------------
+
+    def _authenticated_user_id(self) -> str:
+        if self._user_id is None:
+            response = self._call("lookup", lambda: self.client.get_me())
+            self._user_id = str(response.data.id)
+        return self._user_id
+
+    def _upload_images(self, request: PostRequest) -> list[str]:
+        """Upload each image (v1.1) and set its alt text; returns the media ids."""
+        media_ids = []
+        for image in request.images:
+            if re.match(r"https?://", image.path):
+                raise Rejected(f"X needs a local image file, not a URL ({image.path})")
+            # failures here happen before any tweet exists: never OutcomeUnknown
+            media = self._call("upload", lambda: self.api.media_upload(image.path))
+            media_id = str(media.media_id_string if hasattr(media, "media_id_string")
+                           else media.media_id)
+            if image.alt:
+                self._call("upload", lambda: self.api.create_media_metadata(media_id,
+                                                                            image.alt))
+            media_ids.append(media_id)
+        return media_ids
+
+    def _call(self, operation: str, call: Callable, *, write: bool = False):
+        """Run one tweepy call, turning its failures into adapter errors."""
+        try:
+            return call()
+        except (tweepy.TweepyException, requests.RequestException) as exc:
+            raise self._error(operation, exc, write=write) from exc
+
+    def _error(self, operation: str, exc: Exception, *, write: bool) -> AdapterError:
+        message = mask_secrets(f"X {operation} failed ({type(exc).__name__}): {exc}",
+                               self._secrets)
+        if isinstance(exc, tweepy.TooManyRequests):
+            retry = (max(0.0, exc.reset_time - time.time())
+                     if exc.reset_time is not None else None)
+            return RateLimited(message, retry_after_s=retry)
+        if isinstance(exc, tweepy.TwitterServerError):
+            return Unavailable(message)
+        if isinstance(exc, tweepy.Unauthorized):
+            return AuthError(message)
+        if isinstance(exc, tweepy.Forbidden):
+            text = " ".join(exc.api_messages).lower()
+            if "duplicate" in text:
+                return Duplicate(message)
+            if "reply" in text or "not visible" in text or "deleted" in text:
+                return Rejected(message)
+            return AuthError(message)
+        if isinstance(exc, tweepy.HTTPException):
+            return Rejected(message)
+        if isinstance(exc, tweepy.TweepyException):
+            # the v1.1 API wraps requests' errors: classify the wrapped one
+            inner = exc.__context__
+            if isinstance(inner, requests.RequestException):
+                return self._error(operation, inner, write=write)
+            return Unavailable(message)
+        if write and _may_have_arrived(exc):
+            return OutcomeUnknown(message)
+        return Unavailable(message)
+
+    def _ref(self, post_id: str, *, published_at: dt.datetime, edit_count: int = 0,
+             previous_post_id: str | None = None) -> PostRef:
+        extra = {"published_at": published_at.astimezone(dt.timezone.utc).isoformat(),
+                 "edit_count": str(edit_count)}
+        if previous_post_id:
+            extra["previous_post_id"] = previous_post_id
+        # i/web/status works without knowing the account's screen name
+        return PostRef("x", self.account, post_id, f"https://x.com/i/web/status/{post_id}",
+                       extra)
+
+
+def _may_have_arrived(exc: Exception) -> bool:
+    """Whether a failed request may have reached X (so a write may have taken effect).
+
+    Connect timeouts and refused/unresolvable connections never sent anything; a read timeout,
+    a connection dropped mid-answer ("Connection aborted") or a truncated answer did.
+    """
+    if isinstance(exc, requests.ConnectTimeout):
+        return False
+    if isinstance(exc, (requests.ReadTimeout, requests.exceptions.ChunkedEncodingError)):
+        return True
+    if isinstance(exc, requests.ConnectionError):
+        reason = exc.args[0] if exc.args else None
+        return isinstance(reason, urllib3.exceptions.ProtocolError)
+    return False
+
+
+def _comparable(text: str) -> str:
+    """Text as X gives it back and as we sent it, made comparable (links, entities, spaces)."""
+    return " ".join(_URL.sub("<link>", html.unescape(text)).split())
+
+
+def _published_at(target: PostRef) -> dt.datetime | None:
+    value = target.extra.get("published_at")
+    if not value:
+        return None
+    moment = dt.datetime.fromisoformat(str(value))
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
+
+
+def _require_target(request: PostRequest, action: str) -> PostRef:
+    if request.target is None:
+        raise ValueError(f"{action} of job {request.job_id} needs request.target")
+    return request.target

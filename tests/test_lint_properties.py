@@ -1,0 +1,60 @@
+"""Whatever an editor (or a fuzzer) writes, the linter answers with findings, never a
+traceback, and a calendar it rejects is never planned."""
+
+from __future__ import annotations
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.lintkit import BASE, NOW, config
+from worker.analysis import analyze_text
+
+CONFIG = config()
+LINES = BASE.splitlines(keepends=True)
+
+yaml_scalars = st.one_of(
+    st.text(max_size=30), st.integers(-10**6, 10**6), st.booleans(), st.none(),
+    st.sampled_from(["2027-02-30", "2027-03-28 02:30", "25:00", "{{ x.__class__ }}", "{{",
+                     "Europe/Madird", "x:nadie", "[1, 2", "'unclosed", "*alias", "&a [*a]",
+                     "{before: nada}", "- a\n- b", "\t", "~", "no", "10:00"]))
+
+
+def lint(text: str):
+    return analyze_text(text, CONFIG, NOW, path="fuzz.yaml")
+
+
+def _check(text: str) -> None:
+    result = lint(text)
+    for finding in result.findings:
+        assert finding.line >= 1 and finding.col >= 1
+        assert finding.severity in ("error", "warning")
+        assert finding.message and finding.code
+    if not result.ok:
+        assert any(f.severity == "error" for f in result.findings) or result.calendar is None
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.text(max_size=400))
+def test_random_text_gives_findings_never_tracebacks(text):
+    _check(text)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(0, len(LINES) - 1), yaml_scalars)
+def test_a_calendar_with_one_value_replaced_gives_findings_never_tracebacks(index, value):
+    line = LINES[index]
+    if ":" in line:
+        key, _, _ = line.partition(":")
+        mutated = LINES[:index] + [f"{key}: {value}\n"] + LINES[index + 1:]
+    else:
+        mutated = LINES[:index] + [f"{value}\n"] + LINES[index + 1:]
+    _check("".join(mutated))
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(0, len(LINES) - 1), st.integers(0, len(LINES) - 1), st.integers(0, 80))
+def test_a_calendar_with_lines_dropped_or_cut_gives_findings_never_tracebacks(drop, cut, at):
+    mutated = list(LINES)
+    mutated[cut] = mutated[cut][:at] + "\n"
+    del mutated[drop]
+    _check("".join(mutated))

@@ -1,0 +1,149 @@
+"""Running the engine: one process with everything, or separate workers and dispatchers.
+
+``run`` = embedded Redis (when no REDIS_URL) + sync loop + dispatcher thread(s) + in-process
+dramatiq worker. ``run_worker`` and ``run_dispatcher`` are the halves, for scaling out against
+a shared ``REDIS_URL``. SIGTERM/SIGINT: stop claiming, let in-flight attempts finish (their
+state is recorded), exit 0. A job claimed but not yet begun simply comes back through its
+dispatch lease.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import signal
+import threading
+from pathlib import Path
+from typing import Callable
+
+import structlog
+
+from worker.actors import EngineSettings, Publisher, namespace_for, setup, start_worker
+from worker.dispatcher import Dispatcher
+from worker.holds import pause, pauses, resume  # noqa: F401  (the service's pause/resume API)
+from worker.jobs import Job
+from worker.redis_server import connect
+from worker.store import Store
+from worker.sync import run_sync_loop
+
+log = structlog.get_logger("pregonero.service")
+
+
+def adapter_factory(home: Path, config_dir: Path, transport: str | None = None) -> Callable[[Job], object]:
+    """Adapters per account from ``config/accounts.yaml``, built once and reused."""
+    from adapters import make_adapter
+    from worker.config import load_config
+
+    config = load_config(config_dir)
+    chosen = transport or os.environ.get("PREGONERO_TRANSPORT") or config.transport_default
+    cache: dict[str, object] = {}
+    lock = threading.Lock()
+
+    def adapter_for(job: Job):
+        with lock:
+            if job.account not in cache:
+                if job.account not in config.accounts:
+                    raise KeyError(f"account {job.account} is not in accounts.yaml")
+                cache[job.account] = make_adapter(config.accounts[job.account], chosen, home=home)
+            return cache[job.account]
+
+    return adapter_for
+
+
+def settings_from_config(config_dir: Path, base: EngineSettings = EngineSettings()) -> EngineSettings:
+    """The go-live knobs live in config/policies.yaml; the rest are engine defaults."""
+    try:
+        from worker.config import load_config
+
+        config = load_config(config_dir)
+    except Exception:  # a broken config must not stop publishing what is already scheduled
+        log.exception("config_unreadable_using_defaults")
+        return base
+    return dataclasses.replace(base, golive_interval_s=config.golive_recheck_s,
+                               golive_window_s=config.golive_window_s,
+                               golive_timeout_s=config.golive_timeout_s)
+
+
+def _install_signals(stop: threading.Event) -> None:
+    def handler(signum, _frame):
+        log.info("shutdown_requested", signal=signal.Signals(signum).name)
+        stop.set()
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, handler)
+        signal.signal(signal.SIGINT, handler)
+
+
+def _dispatchers(store: Store, actors, settings: EngineSettings, count: int) -> list[Dispatcher]:
+    return [Dispatcher(store, lambda c: actors.publish.send(c.job_id, c.token, c.send_at_ms),
+                       lambda job_id, attempt: actors.resolve.send(job_id, attempt),
+                       lead_ms=settings.lead_ms, dispatch_lease_ms=settings.dispatch_lease_ms,
+                       recheck_ms=settings.uncertain_recheck_ms, reap_every_s=settings.reap_every_s,
+                       name=f"dispatcher-{os.getpid()}-{i}") for i in range(count)]
+
+
+def _serve(home: Path, schedules_dir: Path | None, config_dir: Path, *, redis_url: str | None,
+           settings: EngineSettings | None, with_worker: bool, dispatchers: int,
+           transport: str | None, git_pull_every_s: float | None,
+           stop: threading.Event | None) -> int:
+    home = Path(home)
+    stop = stop or threading.Event()
+    _install_signals(stop)
+    settings = settings or settings_from_config(config_dir)
+    client, embedded = connect(home, redis_url or os.environ.get("REDIS_URL"))
+    store = Store(client)
+    adapter_for = adapter_factory(home, config_dir, transport) if with_worker else _no_adapter
+    actors = setup(client, namespace_for(home), Publisher(store, adapter_for, settings))
+    worker = start_worker(actors, settings) if with_worker else None
+    threads = [threading.Thread(target=d.run, args=(stop,), name=d.name, daemon=True)
+               for d in _dispatchers(store, actors, settings, dispatchers)]
+    if schedules_dir is not None:
+        threads.append(threading.Thread(
+            target=run_sync_loop, args=(store, Path(schedules_dir), Path(config_dir), stop),
+            kwargs={"git_pull_every_s": git_pull_every_s}, name="sync", daemon=True))
+    for thread in threads:
+        thread.start()
+    log.info("service_started", home=str(home), worker=with_worker, dispatchers=dispatchers,
+             embedded_redis=embedded is not None)
+    stop.wait()
+    store.wake()  # unblock a dispatcher sleeping on the wake list
+    for thread in threads:
+        thread.join(timeout=10)
+    if worker is not None:
+        worker.stop(timeout=int(settings.lease_ms))  # in-flight attempts finish and record
+    actors.broker.close()
+    if embedded is not None:
+        embedded.stop()
+    log.info("service_stopped")
+    return 0
+
+
+def _no_adapter(job: Job):
+    raise RuntimeError("this process only dispatches")
+
+
+def run(home: Path, schedules_dir: Path, config_dir: Path, *, redis_url: str | None = None,
+        settings: EngineSettings | None = None, dispatchers: int = 1, transport: str | None = None,
+        git_pull_every_s: float | None = None, stop: threading.Event | None = None) -> int:
+    """Everything in one process. Returns the exit code (0 after a clean shutdown)."""
+    return _serve(home, schedules_dir, config_dir, redis_url=redis_url, settings=settings,
+                  with_worker=True, dispatchers=dispatchers, transport=transport,
+                  git_pull_every_s=git_pull_every_s, stop=stop)
+
+
+def run_worker(home: Path, config_dir: Path, *, redis_url: str | None = None,
+               settings: EngineSettings | None = None, transport: str | None = None,
+               stop: threading.Event | None = None) -> int:
+    """Only the dramatiq worker (publish and lookup actors)."""
+    return _serve(home, None, config_dir, redis_url=redis_url, settings=settings, with_worker=True,
+                  dispatchers=0, transport=transport, git_pull_every_s=None, stop=stop)
+
+
+def run_dispatcher(home: Path, config_dir: Path, schedules_dir: Path | None = None, *,
+                   redis_url: str | None = None, settings: EngineSettings | None = None,
+                   dispatchers: int = 1, git_pull_every_s: float | None = None,
+                   stop: threading.Event | None = None) -> int:
+    """Only dispatcher(s) and reaper, plus the sync loop when ``schedules_dir`` is given."""
+    return _serve(home, schedules_dir, config_dir, redis_url=redis_url, settings=settings,
+                  with_worker=False, dispatchers=dispatchers, transport=None,
+                  git_pull_every_s=git_pull_every_s, stop=stop)
