@@ -176,8 +176,14 @@ class BlueskyAdapter:
         client = Client(base_url=self.pds, request=Request(timeout=self.timeout_s))
         if self._session_string is not None:
             # importing a session makes no request; an expired one fails at the first call
-            client.login(session_string=self._session_string.reveal(), fetch_bsky_profile=False)
-            return client
+            try:
+                client.login(session_string=self._session_string.reveal(),
+                             fetch_bsky_profile=False)
+                return client
+            except (ValueError, AtProtocolError) as exc:
+                log.warning("bluesky_session_unusable", account=self.account,
+                            error=type(exc).__name__)
+                self._session_string = None
         try:
             password = self.account_config.credential("app_password")
         except (KeyError, ValueError) as exc:
@@ -231,7 +237,7 @@ class BlueskyAdapter:
         status = response.status_code
         content = response.content
         error_name = getattr(content, "error", None) or ""
-        message = self._safe(f"{where}: HTTP {status} {str(exc)[:300]}")
+        message = self._safe(f"{where}: HTTP {str(exc)[:300]}")  # str() starts with status
         if isinstance(exc, at_exc.RateLimitExceededError) or status == 429:
             return RateLimited(message, _retry_after(exc))
         if status in (401, 403) or error_name in _AUTH_ERRORS:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import logging
 import re
 import time
 from typing import Callable
@@ -41,6 +42,31 @@ LOOKUP_PAGE = 50
 #: lookup ignores tweets older than the request's due time minus this (clock skew, early sends)
 LOOKUP_SLACK = dt.timedelta(minutes=10)
 _URL = re.compile(r"https?://\S+")
+#: loggers that print the OAuth 1.0a client (consumer key, access token) at debug level
+_OAUTH_LOGGERS = ("requests_oauthlib.oauth1_auth", "oauthlib.oauth1.rfc5849")
+
+
+class _MaskCredentials(logging.Filter):
+    """Replaces every registered credential in a record's message with ``***``: requests-oauthlib
+    logs "Signing request ... using client <Client client_key=..., resource_owner_key=...>"
+    and the signed Authorization header."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.secrets: set[str] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.secrets:
+            message = record.getMessage()
+            masked = mask_secrets(message, self.secrets)
+            if masked != message:
+                record.msg, record.args = masked, ()
+        return True
+
+
+_FILTER = _MaskCredentials()
+for _name in _OAUTH_LOGGERS:
+    logging.getLogger(_name).addFilter(_FILTER)
 
 
 def _utc_now() -> dt.datetime:
@@ -76,6 +102,7 @@ class XAdapter:
         # kept only to mask them out of messages; revealed once, into the client libraries
         self._secrets = tuple(secrets.values())
         values = {name: secret.reveal() for name, secret in secrets.items()}
+        _FILTER.secrets.update(values.values())
         self.client = tweepy.Client(**values, wait_on_rate_limit=False)
         self.client.session = _TimeoutSession(timeout_s)
         # v1.1 is still the documented way to upload images and set their alt text

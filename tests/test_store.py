@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 
 from adapters.base import PostRef
-from tests.enginekit import make_job, utc_in
+from tests.enginekit import make_job, utc_in, wait_for
 from worker import keys
 from worker.jobs import EventInfo, PlannedImage
 from worker.store import Store, compact_job_json, job_from_json, now_ms, to_ms
@@ -178,9 +178,7 @@ def test_a_held_job_whose_instant_passed_is_released_only_by_a_decision(store):
     job = add(store, "quieto", due_s=0.2)
     assert hold_job(store, job.id, "quiet_period", by="policy")
     assert store.claim_due(now_ms() + 1000, 10) == []
-    deadline = to_ms(job.due_utc)
-    while now_ms() <= deadline:  # let the instant pass (bounded: 0.2 s)
-        pass
+    wait_for(lambda: now_ms() > to_ms(job.due_utc), what="the instant passes")
     assert not release_job(store, job.id, by="ana")
     assert release_job(store, job.id, by="ana", send_late=True)
     assert store.state(job.id) == "scheduled"

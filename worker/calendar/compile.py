@@ -156,7 +156,8 @@ class Compiler:
             return None
         link = self._override(entry, account, platform, "link")
         body = "\n\n".join(parts[lang] for lang in langs if lang in parts)
-        text = _with_hashtags(body, self.cal.hashtags)
+        # a calendar feed is not a social post: no hashtags in event descriptions
+        text = body if caps.native_events else _with_hashtags(body, self.cal.hashtags)
         if link:
             text = f"{text}\n{link}"
         images = tuple(PlannedImage(img.file or img.url or "", _alt(img, langs))

@@ -70,7 +70,13 @@ def plan(paths, config_dir, now, as_json):
         for job in all_jobs(plans):
             table.add_row(job.due_local, job.account, job.language, job.kind, job.entry,
                           job.text.replace("\n", " ⏎ ")[:90])
-        Console(width=max(Console().width, 140)).print(table)
+        console = Console(width=max(Console().width, 140))
+        console.print(table)
+        for file in calendar_files(list(paths) or [default_schedules()]):
+            calendar = analyze_file(file, config, now or now_utc()).calendar
+            derived = [f for f in (calendar.facts.values() if calendar else ()) if f.explanation]
+            for fact in derived:
+                console.print(f"{calendar.id}: {fact.name} = {fact.display()}: {fact.explanation}")
     raise SystemExit(1 if failed else 0)
 
 

@@ -1,0 +1,1 @@
+"""The correction-and-retraction path: when a published date changes, every post follows."""
