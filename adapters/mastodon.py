@@ -321,13 +321,11 @@ class MastodonAdapter:
                            f"at most {caps.max_images}")
 
     def _ref(self, status, extra=None) -> PostRef:
-        created = status.get("created_at")
-        details = dict(extra or {})
-        if isinstance(created, dt.datetime) and "published_at" not in details:
-            details["published_at"] = _aware(created).isoformat()
-        if status.get("edited_at"):
-            details["edited_at"] = _aware(status["edited_at"]).isoformat() \
-                if isinstance(status["edited_at"], dt.datetime) else str(status["edited_at"])
+        details = dict(extra or {})  # an edit keeps the target's original publication time
+        for key, field in (("published_at", "created_at"), ("edited_at", "edited_at")):
+            moment = status.get(field)  # Mastodon.py parses these into datetimes
+            if isinstance(moment, dt.datetime) and key not in details:
+                details[key] = _aware(moment).isoformat()
         return PostRef("mastodon", self.account, str(status["id"]),
                        status.get("url") or status.get("uri"), details)
 
@@ -352,19 +350,18 @@ def _aware(moment: dt.datetime) -> dt.datetime:
 
 def _status_code(exc: MastodonAPIError) -> int | None:
     # Mastodon.py raises ex_type('Mastodon API returned error', status, reason, error_msg)
-    return exc.args[1] if len(exc.args) > 1 and isinstance(exc.args[1], int) else None
+    return exc.args[1] if len(exc.args) > 3 and isinstance(exc.args[1], int) else None
 
 
 def _server_message(exc: MastodonAPIError) -> str:
-    return str(exc.args[3]) if len(exc.args) > 3 and exc.args[3] else ""
+    return str(exc.args[3] or "") if _status_code(exc) else ""
 
 
 def _describe(exc: MastodonAPIError) -> str:
     if _status_code(exc) is None:
         return f"{type(exc).__name__}: {str(exc)[:200]}"
-    reason = exc.args[2] if len(exc.args) > 2 else ""
     message = _server_message(exc)
-    return f"HTTP {exc.args[1]} {reason}" + (f": {message[:300]}" if message else "")
+    return f"HTTP {exc.args[1]} {exc.args[2]}" + (f": {message[:300]}" if message else "")
 
 
 def _root_requests_error(exc: BaseException) -> BaseException | None:
