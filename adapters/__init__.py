@@ -111,9 +111,11 @@ def make_adapter(account: AccountConfig, transport: str, *,
 
     ``transport="outbox"`` gives the outbox standing in for the account, with the account's
     capabilities (so dry runs hit the same limits and edit windows); ``"live"`` gives the real
-    platform adapter. ``home`` is the state directory (default: ``$PREGONERO_HOME`` or
+    platform adapter. ``transport`` is the deployment's default: an account that sets its own
+    (``transport:`` in accounts.yaml) keeps it, so accounts can go live one at a time. ``home`` is the state directory (default: ``$PREGONERO_HOME`` or
     ``./.pregonero``); ``fail_plan`` is the outbox's failure-injection hook for tests.
     """
+    transport = account.transport or transport
     if transport not in TRANSPORTS:
         raise ValueError(f"unknown transport {transport!r} (known: {', '.join(TRANSPORTS)})")
     parse_account_ref(account.ref)
@@ -141,5 +143,5 @@ def make_adapter(account: AccountConfig, transport: str, *,
     if account.platform == "telegram":
         from .telegram import TelegramAdapter
         return TelegramAdapter(account)
-    raise NotSupported(f"the live {account.platform} adapter arrives with issue 5 "
+    raise NotSupported(f"there is no live {account.platform} adapter yet "
                        f"(use transport 'outbox' for {account.ref} meanwhile)")

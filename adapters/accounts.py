@@ -49,6 +49,8 @@ class AccountConfig:
     credentials: Mapping[str, Mapping] = dataclasses.field(default_factory=dict)
     #: platform options: mastodon instance/text_limit, facebook page_id/graph_version, ...
     options: Mapping[str, object] = dataclasses.field(default_factory=dict)
+    #: "live" or "outbox" for this account alone; None follows the deployment's default
+    transport: str | None = None
 
     def credential(self, name: str) -> Secret:
         """Resolve the credential ``name`` now (env or file); errors name the account."""
@@ -106,10 +108,14 @@ class AccountConfig:
         if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int)
                                   or limit <= 0):
             raise ValueError(f"account {ref}: options.text_limit must be a positive integer")
+        transport = data.get("transport")
+        if transport is not None and transport not in ("live", "outbox"):
+            raise ValueError(f"account {ref}: transport must be 'live' or 'outbox', "
+                             f"not {transport!r}")
         return cls(ref=ref, platform=platform, handle=handle, department=department,
                    also_departments=also, languages=languages,
                    credentials=MappingProxyType(credentials),
-                   options=MappingProxyType(dict(options)))
+                   options=MappingProxyType(dict(options)), transport=transport)
 
 
 def _str_tuple(ref: str, key: str, value: object) -> tuple[str, ...]:

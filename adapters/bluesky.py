@@ -60,7 +60,8 @@ class BlueskyAdapter:
         self.account_config = account
         self.account: str = account.ref
         self.capabilities = account_capabilities(account)
-        self.handle = account.handle.lstrip("@")
+        # the login identifier: options.identifier where the public handle differs from it
+        self.handle = str(account.options.get("identifier") or account.handle).lstrip("@")
         self.pds = str(account.options.get("pds") or DEFAULT_PDS).rstrip("/")
         self.timeout_s = timeout_s
         if isinstance(session_string, str):

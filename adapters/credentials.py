@@ -12,9 +12,16 @@ import os
 import pathlib
 from typing import Iterable, Mapping
 
-__all__ = ["Secret", "SecretError", "resolve_secret", "mask_secrets"]
+__all__ = ["Secret", "SecretError", "resolve_secret", "mask_secrets", "resolved_secrets"]
 
 _MASK = "***"
+#: every value resolve_secret has handed out in this process, for the log masking processor
+_RESOLVED: set[str] = set()
+
+
+def resolved_secrets() -> frozenset[str]:
+    """The values of every credential resolved so far (for masking, never for display)."""
+    return frozenset(_RESOLVED)
 
 
 class SecretError(ValueError):
@@ -80,6 +87,7 @@ def resolve_secret(spec: Mapping[str, object]) -> Secret:
             raise SecretError(f"environment variable {name} is not set")
         if not value.strip():
             raise SecretError(f"environment variable {name} is empty")
+        _RESOLVED.add(value)
         return Secret(value, f"env:{name}")
     path = pathlib.Path(str(spec["file"]))
     try:
@@ -94,6 +102,7 @@ def resolve_secret(spec: Mapping[str, object]) -> Secret:
     value = value.rstrip("\r\n")
     if not value.strip():
         raise SecretError(f"secret file {path} is empty")
+    _RESOLVED.add(value)
     return Secret(value, f"file:{path}")
 
 

@@ -2,7 +2,8 @@
 
 Mastodon.py talks HTTP through ``requests``. The client is built with ``ratelimit_method="throw"``
 (the engine, not a sleeping worker thread, decides when to come back), ``request_timeout`` (every
-call has one) and ``version_check_mode="none"`` (no extra instance request per call).
+call has one) and ``version_check_mode="none"`` (no version probe per call; only
+``media_post`` reads /api/v1/instance once, to choose between /api/v1 and /api/v2/media).
 
 Idempotency: every new status carries the request's ``Idempotency-Key`` header. Mastodon keeps
 the key for one hour per account and answers a repeated POST with the status it already created,
@@ -63,8 +64,7 @@ class MastodonAdapter:
     Credential: ``access_token`` (an app token with the ``write:statuses``/``write:media``
     and ``read:accounts``/``read:statuses`` scopes)."""
 
-    def __init__(self, account: AccountConfig, *, timeout_s: float = 10,
-                 api: Mastodon | None = None) -> None:
+    def __init__(self, account: AccountConfig, *, timeout_s: float = 10) -> None:
         # imported here: the registry imports this module lazily and we need its capabilities
         from . import account_capabilities
 
@@ -76,8 +76,11 @@ class MastodonAdapter:
             raise ValueError(f"account {account.ref}: options.instance must be the instance's "
                              "base URL, e.g. https://social.example.org")
         self.instance = instance.rstrip("/")
+        if account.options.get("visibility") not in (None, "public", "unlisted", "private"):
+            raise ValueError(f"account {account.ref}: options.visibility must be public, "
+                             "unlisted or private")
         self.timeout_s = timeout_s
-        self._api = api  # tests may inject one; otherwise built on first use
+        self._api: Mastodon | None = None  # built on first use: reading config reads no secret
         self._token: Secret | None = None
         self._own_id: str | None = None
 

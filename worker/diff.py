@@ -12,7 +12,9 @@ Rules (they protect citizens from wrong, late or double posts):
 * A published job whose entry disappeared -> ``orphans``; whose content changed ->
   ``corrections`` (flagged for the correction path, never forgotten, never reposted).
 * A job in flight (publishing / uncertain) is left alone and reported in ``deferred``: the
-  next sync sees its outcome.
+  next sync sees its outcome. So is a published job whose correction is on its way
+  (``correcting``): the next change is compared with the text the correction brings.
+* Correction jobs (``of`` set) are not planned by calendars: the diff never touches them.
 * Entries marked archived are neither scheduled nor removed: their published jobs stay as they
   are; pending ones are cancelled (archiving means "this is over").
 * A stored job whose file is gone (not in the plan at all) counts as removed.
@@ -26,8 +28,8 @@ import dataclasses
 from typing import Iterable, Mapping, Protocol
 
 from worker.jobs import Job
-from worker.store import (CANCELLED, FAILED, IN_FLIGHT, NEEDS_CORRECTION, ORPHANED, PENDING,
-                          PUBLISHED, StoredJobSummary, to_ms)
+from worker.store import (CANCELLED, CORRECTING, FAILED, IN_FLIGHT, NEEDS_CORRECTION, ORPHANED,
+                          PENDING, PUBLISHED, StoredJobSummary, to_ms)
 
 
 class SourcePlanLike(Protocol):
@@ -87,6 +89,7 @@ def diff(plan: Iterable[SourcePlanLike], stored: Mapping[str, StoredJobSummary],
     # a job planned by a good file but stored under a failed one: the failed file may still
     # own it (its last good version) -- leave it alone until both files agree
     protected = {job_id for job_id, s in stored.items() if s.path in failed_paths}
+    stored = {job_id: s for job_id, s in stored.items() if not s.of}
 
     for job_id in sorted(planned):
         placed = planned[job_id]
@@ -105,7 +108,7 @@ def diff(plan: Iterable[SourcePlanLike], stored: Mapping[str, StoredJobSummary],
             changes.cancels.append(job_id)
         elif why_gone == PUBLISHED or why_gone == NEEDS_CORRECTION:
             changes.orphans.append(job_id)
-        elif why_gone in IN_FLIGHT:
+        elif why_gone in IN_FLIGHT or why_gone == CORRECTING:
             changes.deferred.append(job_id)
     return changes
 
@@ -132,5 +135,6 @@ def _diff_planned(placed: Placed, summary: StoredJobSummary | None, now_ms: int,
     elif summary.state in (PUBLISHED, NEEDS_CORRECTION, ORPHANED):
         if summary.content_hash != job.content_hash and summary.planned_hash != job.content_hash:
             changes.corrections.append(placed)
-    elif summary.state in IN_FLIGHT:
-        changes.deferred.append(job.id)
+    elif summary.state in IN_FLIGHT or summary.state == CORRECTING:
+        if summary.planned_hash != job.content_hash:
+            changes.deferred.append(job.id)

@@ -36,7 +36,8 @@ class Dispatcher:
     def __init__(self, store: Store, send: Callable[[Claim], None],
                  resolve: Callable[[str, str], None], *, lead_ms: int = 200, batch: int = 100,
                  dispatch_lease_ms: int = 30_000, recheck_ms: int = 60_000,
-                 reap_every_s: float = 1.0, max_sleep_s: float = 5.0, name: str = "dispatcher"):
+                 reap_every_s: float = 1.0, max_sleep_s: float = 5.0, name: str = "dispatcher",
+                 gate: Callable[[Claim], bool] | None = None):
         self.store = store
         self.send = send
         self.resolve = resolve
@@ -47,6 +48,8 @@ class Dispatcher:
         self.reap_every_s = reap_every_s
         self.max_sleep_s = max_sleep_s
         self.name = name
+        #: asked about every claim before it is sent (quiet periods): False = held, not sent
+        self.gate = gate
         self._next_reap = 0.0
 
     def tick(self) -> float:
@@ -60,6 +63,8 @@ class Dispatcher:
                                       dispatch_lease_ms=self.dispatch_lease_ms, by=self.name)
         for claim in claims:
             try:
+                if self.gate is not None and not self.gate(claim):
+                    continue
                 self.send(claim)
             except Exception:  # broker down: the dispatch lease brings the job back
                 log.exception("dispatch_send_failed", job_id=claim.job_id)

@@ -8,6 +8,10 @@ Resuming releases held jobs whose instant is still ahead. Those whose instant pa
 paused are NOT sent late unless someone decides so (``missed="send"``) or drops them
 (``missed="skip"``); without a decision they stay held with reason ``missed``. The audit
 stream records who decided.
+
+Jobs held by a quiet period (``worker.quiet``) are released the same way, by a resume of a
+scope that covers them, but only once their period has ended: until then they are reported
+in ``still_quiet`` and stay held whatever the decision.
 """
 
 from __future__ import annotations
@@ -21,8 +25,10 @@ from worker.store import CANCELLED, HELD, REMOVE, SCHEDULED, Store, now_ms
 
 Scope = Literal["all", "department", "account"]
 Missed = Literal["send", "skip"] | None
-#: hold reasons a resume may release (go-live waits and quiet periods have their own rules)
+#: hold reasons a resume may release (go-live waits have their own rules)
 PAUSE_REASONS = ("paused", "missed")
+QUIET_REASON = "quiet_period"
+RELEASABLE = (*PAUSE_REASONS, QUIET_REASON)
 
 
 @dataclasses.dataclass
@@ -31,6 +37,8 @@ class ResumeReport:
     sent_late: list[str] = dataclasses.field(default_factory=list)
     skipped: list[str] = dataclasses.field(default_factory=list)
     awaiting_decision: list[str] = dataclasses.field(default_factory=list)
+    #: held by a quiet period that has not ended yet: nothing a resume can do
+    still_quiet: list[str] = dataclasses.field(default_factory=list)
 
 
 def pause_field(scope: Scope, value: str | None) -> str:
@@ -80,27 +88,31 @@ def resume(store: Store, scope: Scope, value: str | None, by: str, missed: Misse
     now = now_ms()
     for member, score in store.r.zrange(keys.HELD, 0, -1, withscores=True):
         job_id = member.decode()
-        info = store.r.hmget(keys.job(job_id), "a", "dp", "r")
-        account, department, reason = (v.decode() if v else "" for v in info)
-        if reason not in PAUSE_REASONS or not _matches(field, account, department):
+        info = store.r.hmget(keys.job(job_id), "a", "dp", "r", "qe")
+        account, department, reason, quiet_end = (v.decode() if v else "" for v in info)
+        if reason not in RELEASABLE or not _matches(field, account, department):
             continue
         if any(_matches(other, account, department) for other in active):
             continue  # still paused by another scope
-        check = ("r", "|".join(PAUSE_REASONS))
+        if reason == QUIET_REASON and int(quiet_end or 0) > now:
+            report.still_quiet.append(job_id)
+            continue
+        check = ("r", "|".join(RELEASABLE))
+        during = "in a quiet period" if reason == QUIET_REASON else "while paused"
         if score > now - grace_ms:
             if store.transition(job_id, HELD, SCHEDULED, by, "resumed", check=check,
-                                due=max(int(score), now), held=REMOVE, delete=("r",)):
+                                due=max(int(score), now), held=REMOVE, delete=("r", "qp", "qe")):
                 report.released.append(job_id)
         elif missed == "send":
-            if store.transition(job_id, HELD, SCHEDULED, by, "missed while paused: send late (decided)",
-                                check=check, due=now, held=REMOVE, delete=("r",)):
+            if store.transition(job_id, HELD, SCHEDULED, by, f"missed {during}: send late (decided)",
+                                check=check, due=now, held=REMOVE, delete=("r", "qp", "qe")):
                 report.sent_late.append(job_id)
         elif missed == "skip":
-            if store.transition(job_id, HELD, CANCELLED, by, "missed while paused: skipped (decided)",
+            if store.transition(job_id, HELD, CANCELLED, by, f"missed {during}: skipped (decided)",
                                 check=check, held=REMOVE, fields={"r": "skipped_missed"}):
                 report.skipped.append(job_id)
         else:
-            if reason != "missed":
+            if reason == "paused":
                 store.transition(job_id, HELD, HELD, by, "missed while paused: awaiting decision",
                                  check=check, fields={"r": "missed"})
             report.awaiting_decision.append(job_id)

@@ -30,12 +30,15 @@ log = structlog.get_logger("pregonero.service")
 
 
 def adapter_factory(home: Path, config_dir: Path, transport: str | None = None) -> Callable[[Job], object]:
-    """Adapters per account from ``config/accounts.yaml``, built once and reused."""
+    """Adapters per account from ``config/accounts.yaml``, built once and reused.
+
+    Transport precedence: ``transport`` given here (the demo forces ``outbox``) > the account's
+    own ``transport:`` > ``$PREGONERO_TRANSPORT`` > the config default (``outbox``)."""
     from adapters import make_adapter
     from worker.config import load_config
 
     config = load_config(config_dir)
-    chosen = transport or os.environ.get("PREGONERO_TRANSPORT") or config.transport_default
+    default = os.environ.get("PREGONERO_TRANSPORT") or config.transport_default
     cache: dict[str, object] = {}
     lock = threading.Lock()
 
@@ -44,7 +47,10 @@ def adapter_factory(home: Path, config_dir: Path, transport: str | None = None) 
             if job.account not in cache:
                 if job.account not in config.accounts:
                     raise KeyError(f"account {job.account} is not in accounts.yaml")
-                cache[job.account] = make_adapter(config.accounts[job.account], chosen, home=home)
+                account = config.accounts[job.account]
+                if transport:
+                    account = dataclasses.replace(account, transport=transport)
+                cache[job.account] = make_adapter(account, default, home=home)
             return cache[job.account]
 
     return adapter_for
@@ -64,6 +70,17 @@ def settings_from_config(config_dir: Path, base: EngineSettings = EngineSettings
                                golive_timeout_s=config.golive_timeout_s)
 
 
+@dataclasses.dataclass(frozen=True)
+class Running:
+    """A started service, as ``on_start`` hooks see it."""
+
+    home: Path
+    store: Store
+    #: set it to shut the service down cleanly
+    stop: threading.Event
+    embedded: object | None
+
+
 def _install_signals(stop: threading.Event) -> None:
     def handler(signum, _frame):
         log.info("shutdown_requested", signal=signal.Signals(signum).name)
@@ -74,18 +91,23 @@ def _install_signals(stop: threading.Event) -> None:
         signal.signal(signal.SIGINT, handler)
 
 
-def _dispatchers(store: Store, actors, settings: EngineSettings, count: int) -> list[Dispatcher]:
+def _dispatchers(store: Store, actors, settings: EngineSettings, count: int,
+                 config_dir: Path | None = None) -> list[Dispatcher]:
+    from worker.quiet import QuietGate
+
     return [Dispatcher(store, lambda c: actors.publish.send(c.job_id, c.token, c.send_at_ms),
                        lambda job_id, attempt: actors.resolve.send(job_id, attempt),
                        lead_ms=settings.lead_ms, dispatch_lease_ms=settings.dispatch_lease_ms,
                        recheck_ms=settings.uncertain_recheck_ms, reap_every_s=settings.reap_every_s,
-                       name=f"dispatcher-{os.getpid()}-{i}") for i in range(count)]
+                       name=f"dispatcher-{os.getpid()}-{i}",
+                       gate=QuietGate(store, config_dir, by=f"dispatcher-{os.getpid()}-{i}"))
+            for i in range(count)]
 
 
 def _serve(home: Path, schedules_dir: Path | None, config_dir: Path, *, redis_url: str | None,
            settings: EngineSettings | None, with_worker: bool, dispatchers: int,
            transport: str | None, git_pull_every_s: float | None,
-           stop: threading.Event | None) -> int:
+           stop: threading.Event | None, on_start: "Callable[[Running], None] | None" = None) -> int:
     home = Path(home)
     stop = stop or threading.Event()
     _install_signals(stop)
@@ -96,7 +118,7 @@ def _serve(home: Path, schedules_dir: Path | None, config_dir: Path, *, redis_ur
     actors = setup(client, namespace_for(home), Publisher(store, adapter_for, settings))
     worker = start_worker(actors, settings) if with_worker else None
     threads = [threading.Thread(target=d.run, args=(stop,), name=d.name, daemon=True)
-               for d in _dispatchers(store, actors, settings, dispatchers)]
+               for d in _dispatchers(store, actors, settings, dispatchers, config_dir)]
     if schedules_dir is not None:
         threads.append(threading.Thread(
             target=run_sync_loop, args=(store, Path(schedules_dir), Path(config_dir), stop),
@@ -105,6 +127,8 @@ def _serve(home: Path, schedules_dir: Path | None, config_dir: Path, *, redis_ur
         thread.start()
     log.info("service_started", home=str(home), worker=with_worker, dispatchers=dispatchers,
              embedded_redis=embedded is not None)
+    if on_start is not None:  # the CLI's post printer, the demo's steps: must not block
+        on_start(Running(home, store, stop, embedded))
     stop.wait()
     store.wake()  # unblock a dispatcher sleeping on the wake list
     for thread in threads:
@@ -124,11 +148,13 @@ def _no_adapter(job: Job):
 
 def run(home: Path, schedules_dir: Path, config_dir: Path, *, redis_url: str | None = None,
         settings: EngineSettings | None = None, dispatchers: int = 1, transport: str | None = None,
-        git_pull_every_s: float | None = None, stop: threading.Event | None = None) -> int:
-    """Everything in one process. Returns the exit code (0 after a clean shutdown)."""
+        git_pull_every_s: float | None = None, stop: threading.Event | None = None,
+        on_start: "Callable[[Running], None] | None" = None) -> int:
+    """Everything in one process. Returns the exit code (0 after a clean shutdown).
+    ``on_start`` is called once everything runs (set ``running.stop`` to end the service)."""
     return _serve(home, schedules_dir, config_dir, redis_url=redis_url, settings=settings,
                   with_worker=True, dispatchers=dispatchers, transport=transport,
-                  git_pull_every_s=git_pull_every_s, stop=stop)
+                  git_pull_every_s=git_pull_every_s, stop=stop, on_start=on_start)
 
 
 def run_worker(home: Path, config_dir: Path, *, redis_url: str | None = None,

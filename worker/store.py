@@ -33,6 +33,8 @@ from worker.store_scripts import CLAIM_DUE, HEARTBEAT, REAP, TRANSITION
 SCHEDULED, DISPATCHED, PUBLISHING, PUBLISHED = "scheduled", "dispatched", "publishing", "published"
 HELD, UNCERTAIN, FAILED, CANCELLED = "held", "uncertain", "failed", "cancelled"
 NEEDS_CORRECTION, ORPHANED = "needs_correction", "orphaned"
+#: a published job whose correction jobs are on their way (see ``worker.corrections.engine``)
+CORRECTING = "correcting"
 #: states in which a job has not reached the platform and may still be changed or cancelled
 PENDING = (SCHEDULED, DISPATCHED, HELD)
 #: states in which a post exists on the platform
@@ -78,6 +80,8 @@ class StoredJobSummary:
     reason: str = ""
     #: for needs_correction: the content hash of the plan the correction must bring
     planned_hash: str = ""
+    #: for correction jobs: the id of the published job they correct (the diff skips them)
+    of: str = ""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -194,7 +198,7 @@ class Store:
     def summaries(self) -> dict[str, StoredJobSummary]:
         """A summary of every stored job, for the diff."""
         out: dict[str, StoredJobSummary] = {}
-        names = ("s", "h", "d", "p", "e", "r", "ph")
+        names = ("s", "h", "d", "p", "e", "r", "ph", "o")
         for batch in _batched(self.r.scan_iter(match=keys.JOB_PREFIX + "*", count=1000), 1000):
             pipe = self.r.pipeline(transaction=False)
             for key in batch:
@@ -202,9 +206,9 @@ class Store:
             for key, vals in zip(batch, pipe.execute()):
                 if vals[0] is None:
                     continue
-                s, h, d, p, e, r, ph = (v.decode() if v is not None else "" for v in vals)
+                s, h, d, p, e, r, ph, o = (v.decode() if v is not None else "" for v in vals)
                 job_id = key.decode()[len(keys.JOB_PREFIX):]
-                out[job_id] = StoredJobSummary(job_id, s, h, int(d or 0), p, e, r, ph)
+                out[job_id] = StoredJobSummary(job_id, s, h, int(d or 0), p, e, r, ph, o)
         return out
 
     # --- dispatch side ------------------------------------------------------------------------

@@ -35,6 +35,8 @@ class SyncReport:
     load_errors: dict[str, list[str]] = dataclasses.field(default_factory=dict)
     refused: str | None = None
     duration_ms: int = 0
+    #: pending jobs held because a change put them in the past or after their deadline
+    held: list[str] = dataclasses.field(default_factory=list)
 
     def as_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -45,9 +47,29 @@ def sync_once(store: Store, schedules_dir: Path, config_dir: Path, now: dt.datet
     """Compile ``schedules_dir`` with ``config_dir`` and bring the store in line with it."""
     now = now or dt.datetime.now(dt.timezone.utc)
     if compile_fn is None:
-        from worker.plan import compile_directory as compile_fn
+        # the engine's compile: CLI overrides on top of the files, past entries tolerated,
+        # posts after a moved deadline flagged (see worker.corrections.overrides)
+        from worker.corrections.overrides import engine_compile
+
+        def compile_fn(schedules, config, moment):
+            return engine_compile(store, schedules, config, moment)
     plans = compile_fn(Path(schedules_dir), Path(config_dir), now)
-    return apply_plan(store, plans, now, by=by)
+    report = apply_plan(store, plans, now, by=by)
+    if report.counts.get("corrections") or report.counts.get("orphans") or _has_flagged(store):
+        try:
+            from worker.corrections.engine import plan_corrections_from_config
+
+            plan_corrections_from_config(store, Path(config_dir), now)
+        except Exception:
+            log.exception("correction_planning_failed", alert=True)
+    return report
+
+
+def _has_flagged(store: Store) -> bool:
+    """Published posts still waiting for their correction jobs (a crash, an earlier failure)."""
+    from worker.corrections.engine import has_uncorrected
+
+    return has_uncorrected(store)
 
 
 def apply_plan(store: Store, plans: Iterable, now: dt.datetime, *, by: str = "sync",
@@ -66,7 +88,30 @@ def apply_plan(store: Store, plans: Iterable, now: dt.datetime, *, by: str = "sy
         store.set_sync_status(report.as_dict())
         return report
     changes = diff(plans, stored, to_ms(now), grace_ms)
-    _apply(store, changes, by, report)
+    flagged = {job_id: why for p in plans if p.ok for job_id, why in getattr(p, "flagged", {}).items()}
+    # flagged adds are held straight away (never scheduled)
+    flagged_adds = [p for p in changes.adds if p.job.id in flagged]
+    changes.adds = [p for p in changes.adds if p.job.id not in flagged]
+    _apply(store, changes, by, report, flagged, to_ms(now) - grace_ms)
+    for placed in flagged_adds:
+        if store.transition(placed.job.id, "-|cancelled|failed", "held", by,
+                            f"added, held: {flagged[placed.job.id]}", held=to_ms(placed.job.due_utc),
+                            fields={**_fields_of(placed), "r": flagged[placed.job.id]}):
+            report.held.append(placed.job.id)
+    changes.adds.extend(flagged_adds)
+    # unchanged pending jobs that a change elsewhere put after their deadline: held too
+    moved = {p.job.id for p in (*changes.moves, *changes.rerenders, *flagged_adds)}
+    for source in plans:
+        if not source.ok:
+            continue
+        for job in source.jobs:
+            reason = flagged.get(job.id)
+            summary = stored.get(job.id)
+            if reason and job.id not in moved and summary and summary.state in ("scheduled", "dispatched"):
+                from worker.diff import Placed
+
+                if hold_flagged(store, Placed(job, source.path), reason, by):
+                    report.held.append(job.id)
     for source in plans:
         if source.ok:
             store.set_last_good(source.path, {"at": now.isoformat(), "calendar_id": source.calendar_id,
@@ -82,7 +127,29 @@ def apply_plan(store: Store, plans: Iterable, now: dt.datetime, *, by: str = "sy
     return report
 
 
-def _apply(store: Store, changes: Changes, by: str, report: SyncReport) -> None:
+def _flag_reason(placed, flagged: dict[str, str], now_ms: int) -> str | None:
+    if placed.job.id in flagged:
+        return flagged[placed.job.id]
+    if to_ms(placed.job.due_utc) < now_ms:
+        return "moved_to_past"
+    return None
+
+
+def hold_flagged(store: Store, placed, reason: str, by: str) -> bool:
+    """A pending job's new version, held (not scheduled) with ``reason``."""
+    from worker.store import HELD, REMOVE, _job_fields
+
+    job = placed.job
+    return store.transition(job.id, "scheduled|dispatched|held", HELD, by,
+                            f"changed, held: {reason} (due {job.due_utc.isoformat()})",
+                            due=REMOVE, lease=REMOVE, held=to_ms(job.due_utc),
+                            fields={**_job_fields(job, placed.path), "r": reason},
+                            delete=("t", "gs"))
+
+
+def _apply(store: Store, changes: Changes, by: str, report: SyncReport,
+           flagged: dict[str, str] | None = None, now_ms: int = 0) -> None:
+    flagged = flagged or {}
     for start in range(0, len(changes.adds), BATCH):
         batch = changes.adds[start:start + BATCH]
         pipe = store.r.pipeline(transaction=False)
@@ -92,11 +159,24 @@ def _apply(store: Store, changes: Changes, by: str, report: SyncReport) -> None:
             if not result[0]:
                 report.conflicts.append(placed.job.id)
     for placed in changes.moves:
+        if _flag_reason(placed, flagged, now_ms):
+            continue
         if not store.update_job(placed.job, placed.path, by, f"moved to {placed.job.due_utc.isoformat()}"):
             report.conflicts.append(placed.job.id)
     for placed in changes.rerenders:
+        if _flag_reason(placed, flagged, now_ms):
+            continue
         if not store.update_job(placed.job, placed.path, by, "content changed"):
             report.conflicts.append(placed.job.id)
+    # pending jobs now in the past or after their new deadline: held with a reason, never
+    # sent silently (a person decides: pregonero resume --missed send|skip, or fix the date)
+    for placed in [*changes.moves, *changes.rerenders]:
+        reason = _flag_reason(placed, flagged, now_ms)
+        if reason and not hold_flagged(store, placed, reason, by):
+            report.conflicts.append(placed.job.id)
+        elif reason:
+            report.held.append(placed.job.id)
+            log.warning("job_held_after_change", job_id=placed.job.id, reason=reason, alert=True)
     for job_id in changes.cancels:
         if not store.cancel_job(job_id, by, "entry removed from its calendar"):
             report.conflicts.append(job_id)
@@ -111,6 +191,12 @@ def _apply(store: Store, changes: Changes, by: str, report: SyncReport) -> None:
             log.warning("post_needs_correction", job_id=placed.job.id)
         else:
             report.conflicts.append(placed.job.id)
+
+
+def _fields_of(placed) -> dict:
+    from worker.store import _job_fields
+
+    return _job_fields(placed.job, placed.path)
 
 
 def git_pull(repo_dir: Path, timeout_s: float = 60) -> bool:

@@ -6,6 +6,8 @@ import click
 
 from .. import __version__
 from .calendar_cmds import lint, plan, schema
+from .engine_cmds import demo, dispatcher, pause, resume, run, sync, worker
+from .status_cmd import status
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -17,7 +19,7 @@ def cli():
     when a date changes."""
 
 
-for command in (lint, plan, schema):
+for command in (lint, plan, schema, run, sync, worker, dispatcher, pause, resume, status, demo):
     cli.add_command(command)
 
 

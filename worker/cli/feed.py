@@ -1,0 +1,84 @@
+"""A readable line per outcome, for people watching ``pregonero run`` or ``pregonero demo``.
+
+The logs (stderr) are for operators and machines; this feed (stdout) says in plain words what
+went out. It follows the audit stream rather than hooking into the workers, so it sees the
+outcomes of every worker process sharing the Redis, and it works with any transport.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from typing import Callable
+
+import click
+import redis
+
+from worker import keys
+from worker.store import Store, StoredJob
+
+#: the audit transitions worth a line, and the word shown for them
+SHOWN = {"published": "published", "failed": "FAILED", "uncertain": "uncertain", "held": "held"}
+
+
+def excerpt(text: str, width: int = 70) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= width else flat[:width - 1] + "…"
+
+
+def local_time(job) -> str:
+    """The due instant in the calendar's zone, to the second (what the editor wrote)."""
+    try:
+        from zoneinfo import ZoneInfo
+
+        return job.due_utc.astimezone(ZoneInfo(job.timezone)).strftime("%Y-%m-%d %H:%M:%S")
+    except Exception:
+        return job.due_utc.isoformat()
+
+
+def describe(stored: StoredJob, to: str, why: str) -> str:
+    job = stored.job
+    head = f"{SHOWN.get(to, to):<9} {local_time(job)}  {job.account:<24} {job.language:<5}"
+    if to == "published":
+        late = stored.lateness_ms
+        url = stored.ref.url if stored.ref and stored.ref.url else ""
+        tail = f"{excerpt(job.text)}" + (f"  {url}" if url else "")
+        return f"{head} late {late if late is not None else '?':>4} ms  {tail}"
+    return f"{head} {why}"
+
+
+def follow(store: Store, stop: threading.Event, since_ms: int,
+           echo: Callable[[str], None] = click.echo) -> threading.Thread:
+    """Print a line for each publication (and failure, hold, uncertain outcome) recorded in
+    the audit stream from ``since_ms`` on, until ``stop`` is set. Returns the thread."""
+
+    def loop() -> None:
+        last = f"{since_ms}-0"
+        while not stop.is_set():
+            try:
+                rows = store.r.xread({keys.AUDIT: last}, block=500, count=200)
+            except (redis.ConnectionError, redis.TimeoutError, OSError):
+                if stop.wait(0.5):
+                    return
+                continue
+            for _stream, entries in rows or ():
+                for entry_id, data in entries:
+                    last = entry_id.decode()
+                    to = data.get(b"to", b"").decode()
+                    if to not in SHOWN:
+                        continue
+                    job_id = data.get(b"job", b"").decode()
+                    try:
+                        stored = store.get(job_id)
+                    except redis.RedisError:
+                        continue
+                    if stored is not None:
+                        echo(describe(stored, to, data.get(b"why", b"").decode()))
+
+    thread = threading.Thread(target=loop, name="feed", daemon=True)
+    thread.start()
+    return thread
+
+
+def utc_now_ms() -> int:
+    return int(dt.datetime.now(dt.timezone.utc).timestamp() * 1000)

@@ -1,0 +1,285 @@
+"""Overrides: corrections made from the CLI, kept in Redis until git carries them.
+
+``pregonero correct CAL FACT VALUE`` writes the value into the calendar file AND records an
+override here; ``pregonero retract CAL ENTRY`` removes the entry and records a retraction
+override. The engine's compile (``engine_compile``, used by every sync) applies the overrides
+on top of the files, so a later sync of a stale checkout (a ``git pull`` of a branch that never
+saw the change, a restored backup, a second server) can never bring the old date back. An
+override is cleared once the file as committed in git (HEAD; the file itself outside git)
+carries the same value (or, for a retraction, no longer has the entry).
+
+The engine's compile differs from ``pregonero lint`` in two ways, both on purpose: an entry
+whose instant has passed is not an error (its posts went out; the diff never sends a past job
+late), and a post that now falls after its period's deadline is not an error either: its jobs
+are planned but *flagged*, and the sync holds them with a reason for a person to decide. A
+calendar must not be frozen at its old dates because a date moved.
+
+It also records, per calendar, the fact labels and notice overrides the correction texts need
+(``calendar_meta``), since the engine only stores jobs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Iterable, Mapping
+
+import structlog
+
+from worker import keys
+from worker.analysis import MAX_FILE_BYTES, analyze_document, calendar_files
+from worker.calendar.findings import Finding
+from worker.calendar.source import YamlProblem, load_file, parse_yaml
+from worker.config import ConfigError, load_config
+from worker.store import Store, now_ms
+
+from . import writeback
+
+log = structlog.get_logger("pregonero.overrides")
+
+OVERRIDES = keys.PREFIX + "overrides"
+CALMETA_PREFIX = keys.PREFIX + "calmeta:"
+#: lint errors that do not stop the engine's compile (see module doc)
+TOLERATED = {"in-the-past": "in_the_past", "after-deadline": "after_deadline"}
+
+
+@dataclasses.dataclass(frozen=True)
+class Override:
+    """A value (or a retraction) set from the CLI for one calendar."""
+
+    calendar: str
+    kind: str            # "fact" | "retract"
+    name: str            # the fact name, or the entry id
+    value: str = ""      # the new value (facts)
+    path: str = ""       # the calendar file, relative to the schedules directory
+    reason: str = ""
+    by: str = ""
+    at: int = 0          # epoch ms
+    old: str = ""        # the value before (facts)
+
+    @property
+    def field(self) -> str:
+        return f"{self.calendar}|{self.kind}|{self.name}"
+
+    def describe(self) -> str:
+        if self.kind == "fact":
+            return f"{self.calendar}: {self.name} = {self.value} (was {self.old or '?'})"
+        return f"{self.calendar}: entry {self.name} withdrawn"
+
+    def as_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+# --- storage ----------------------------------------------------------------------------------
+
+
+def set_override(store: Store, override: Override) -> None:
+    store.r.hset(OVERRIDES, override.field, json.dumps(override.as_dict(), ensure_ascii=False))
+    store.audit_note(f"calendar:{override.calendar}", override.by or "cli",
+                     f"override set: {override.describe()}; reason: {override.reason}")
+
+
+def clear_override(store: Store, override: Override, why: str, by: str = "sync") -> bool:
+    if store.r.hdel(OVERRIDES, override.field):
+        store.audit_note(f"calendar:{override.calendar}", by,
+                         f"override cleared: {override.describe()}: {why}")
+        return True
+    return False
+
+
+def all_overrides(store: Store) -> list[Override]:
+    out = []
+    for _, raw in sorted(store.r.hgetall(OVERRIDES).items()):
+        out.append(Override(**json.loads(raw)))
+    return out
+
+
+def pending_overrides(store: Store) -> list[Override]:
+    """Overrides whose value is not in git yet (for ``pregonero status``)."""
+    return all_overrides(store)
+
+
+def overrides_by_calendar(store: Store) -> dict[str, list[Override]]:
+    out: dict[str, list[Override]] = {}
+    for override in all_overrides(store):
+        out.setdefault(override.calendar, []).append(override)
+    return out
+
+
+def retraction_reason(store: Store, calendar: str, entry: str) -> str | None:
+    raw = store.r.hget(OVERRIDES, f"{calendar}|retract|{entry}")
+    return json.loads(raw)["reason"] if raw else None
+
+
+# --- calendar meta (labels and notice templates) ------------------------------------------------
+
+
+def set_calendar_meta(client, calendar, path: str) -> None:
+    meta = {"path": path,
+            "labels": {name: dict(f.label) for name, f in calendar.facts.items() if f.label},
+            "notices": {kind: dict(v) for kind, v in calendar.notices.items()},
+            "languages": list(calendar.languages),
+            "derived": {name: list(f.derived_from) for name, f in calendar.facts.items()
+                        if f.derived_from}}
+    client.set(CALMETA_PREFIX + calendar.id, json.dumps(meta, ensure_ascii=False))
+
+
+def calendar_meta(store: Store, calendar_id: str) -> dict:
+    raw = store.r.get(CALMETA_PREFIX + calendar_id)
+    return json.loads(raw) if raw else {"labels": {}, "notices": {}}
+
+
+# --- applying overrides ------------------------------------------------------------------------
+
+
+def apply_to_data(data: dict, overrides: Iterable[Override]) -> dict:
+    """A copy of a calendar document's data with the overrides applied."""
+    data = dict(data)
+    for override in overrides:
+        if override.kind == "fact":
+            facts = dict(data.get("facts") or {})
+            node = dict(facts.get(override.name) or {})
+            key = next((k for k in writeback.VALUE_KEYS if k in node), None)
+            if key is None:  # derived or unknown: the CLI refuses these; never guess here
+                continue
+            node[key] = override.value
+            facts[override.name] = node
+            data["facts"] = facts
+        elif override.kind == "retract":
+            data["entries"] = [e for e in data.get("entries") or ()
+                               if not (isinstance(e, dict) and e.get("id") == override.name)]
+    return data
+
+
+def carried_by(text: str | None, override: Override) -> bool:
+    """Whether a calendar text already says what the override says."""
+    if text is None:
+        return False
+    if override.kind == "fact":
+        return writeback.read_fact_value(text, override.name) == override.value
+    return not writeback.has_entry(text, override.name)
+
+
+@dataclasses.dataclass(frozen=True)
+class EnginePlan:
+    """A calendar file's part of the plan, as the engine compiles it (see module doc)."""
+
+    path: str
+    calendar_id: str | None
+    ok: bool
+    jobs: tuple
+    findings: tuple[Finding, ...]
+    archived_entries: frozenset[str] = frozenset()
+    #: job id -> reason to hold it (after its period's deadline, in the past)
+    flagged: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    #: overrides applied to this file
+    applied: tuple[Override, ...] = ()
+
+
+def _flags(doc, analysis) -> dict[str, str]:
+    """Jobs of entries with a tolerated timing error, with the reason to hold them."""
+    by_pos = {}
+    for finding in analysis.findings:
+        if finding.code in TOLERATED:
+            by_pos.setdefault((finding.line, finding.col), TOLERATED[finding.code])
+    flagged = {}
+    for item in analysis.compiled:
+        reason = by_pos.get(doc.pos(item.entry.path + ("at",)))
+        if reason:
+            for job in item.jobs:
+                flagged[job.id] = reason
+    return flagged
+
+
+def analyze_for_engine(file: Path, shown: str, config, now: dt.datetime,
+                       overrides: list[Override], store: Store | None = None,
+                       *, clear: bool = True) -> EnginePlan:
+    """One calendar file for the engine: overrides applied, timing errors tolerated."""
+    try:
+        if file.stat().st_size > MAX_FILE_BYTES:
+            return EnginePlan(shown, None, False, (), (Finding(shown, 1, 1, "error",
+                              "file too large for a calendar", "too-large"),))
+        doc = load_file(str(file))
+    except YamlProblem as exc:
+        return EnginePlan(shown, None, False, (), (exc.finding,))
+    except OSError as exc:
+        return EnginePlan(shown, None, False, (), (Finding(shown, 1, 1, "error",
+                          f"cannot read: {exc.strerror}", "io"),))
+    doc.path = shown
+    calendar_id = None
+    if isinstance(doc.data, dict) and isinstance(doc.data.get("calendar"), dict):
+        calendar_id = doc.data["calendar"].get("id")
+    mine = [o for o in overrides if o.calendar == calendar_id]
+    applied = []
+    if mine:
+        committed = writeback.committed_text(file)
+        for override in mine:
+            if clear and store is not None and carried_by(committed, override):
+                clear_override(store, override, f"{shown} in git carries it")
+            else:
+                applied.append(override)
+        if applied:
+            doc.data = apply_to_data(doc.data, applied)
+    analysis = analyze_document(doc, config, now)
+    fatal = [f for f in analysis.findings if f.severity == "error" and f.code not in TOLERATED]
+    ok = analysis.calendar is not None and not fatal
+    if ok and store is not None:
+        set_calendar_meta(store.r, analysis.calendar, shown)
+    return EnginePlan(shown, calendar_id, ok, analysis.jobs if ok else (), analysis.findings,
+                      analysis.archived_entries, _flags(doc, analysis) if ok else {},
+                      tuple(applied))
+
+
+def engine_compile(store: Store | None, schedules_dir: Path, config_dir: Path, now: dt.datetime,
+                   *, extra: Iterable[Override] = (), clear: bool = True) -> list[EnginePlan]:
+    """The whole schedules directory for the engine (see module doc). ``extra`` overrides are
+    applied as if stored (the CLI's preview of a change not made yet)."""
+    schedules_dir = Path(schedules_dir)
+    files = calendar_files([schedules_dir])
+    try:
+        config = load_config(config_dir)
+    except ConfigError as exc:
+        return [EnginePlan(str(f.relative_to(schedules_dir)), None, False, (), tuple(exc.findings))
+                for f in files]
+    overrides = (all_overrides(store) if store is not None else []) + list(extra)
+    plans: list[EnginePlan] = []
+    seen: dict[str, str] = {}
+    for file in files:
+        shown = str(file.relative_to(schedules_dir))
+        plan = analyze_for_engine(file, shown, config, now, overrides, store, clear=clear)
+        if plan.calendar_id and plan.calendar_id in seen:
+            finding = Finding(shown, 1, 1, "error", f"calendar id '{plan.calendar_id}' is "
+                              f"already used by {seen[plan.calendar_id]}", "duplicate-calendar")
+            plan = dataclasses.replace(plan, ok=False, jobs=(), flagged={},
+                                       findings=plan.findings + (finding,))
+        elif plan.calendar_id:
+            seen[plan.calendar_id] = shown
+        plans.append(plan)
+    return plans
+
+
+def find_calendar_file(schedules_dir: Path, calendar_id: str) -> Path | None:
+    """The file of a calendar id (or of a path given instead of an id)."""
+    schedules_dir = Path(schedules_dir)
+    as_path = Path(calendar_id)
+    for candidate in (as_path, schedules_dir / as_path):
+        if candidate.is_file():
+            return candidate
+    for file in calendar_files([schedules_dir]):
+        try:
+            text = file.read_text(encoding="utf-8")
+            doc = parse_yaml(text, str(file))
+        except (OSError, YamlProblem):
+            continue
+        data = doc.data
+        if isinstance(data, dict) and isinstance(data.get("calendar"), dict) \
+                and data["calendar"].get("id") == calendar_id:
+            return file
+    return None
+
+
+def new_override(calendar: str, kind: str, name: str, *, value: str = "", path: str = "",
+                 reason: str = "", by: str = "", old: str = "") -> Override:
+    return Override(calendar, kind, name, value, path, reason, by, now_ms(), old)

@@ -1,0 +1,114 @@
+"""Quiet periods applied by the engine: nothing a quiet period covers goes out during it.
+
+The linter already refuses entries that fall inside a quiet period, but the engine is the last
+line: a period added to ``config/policies.yaml`` after a calendar was synced, a job sent late
+by decision, a go-live re-check or a retry can all land inside one. So the dispatcher asks the
+``QuietGate`` about every claimed job, at the instant it is about to go out; a covered job is
+``held`` with reason ``quiet_period`` (never failed), keeping the period's id and end.
+
+Like a pause, the period ending does not release anything by itself: the job's instant has
+passed, and a post that was not allowed at its time may no longer make sense. Someone decides
+with ``pregonero resume ... --send-missed|--skip-missed`` (see ``worker.holds.resume``), and
+the audit says who.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import threading
+import time
+from pathlib import Path
+
+import structlog
+
+from worker import keys
+from worker.config import QuietPeriod, load_config
+from worker.store import HELD, REMOVE, Claim, Store, to_ms
+
+log = structlog.get_logger("pregonero.quiet")
+
+QUIET_REASON = "quiet_period"
+#: how often the gate looks at config/'s modification times
+RELOAD_EVERY_S = 1.0
+
+
+def covering(periods: tuple[QuietPeriod, ...], instant: dt.datetime, department: str,
+             category: str) -> QuietPeriod | None:
+    """The first period covering a post of ``department``/``category`` at ``instant``."""
+    for period in periods:
+        if period.covers(instant, department, category):
+            return period
+    return None
+
+
+def hold_quiet(store: Store, claim: Claim, period: QuietPeriod, by: str) -> bool:
+    """dispatched (with this claim's token) -> held, reason quiet_period, at its planned due.
+
+    Checking the token makes this a no-op if the job moved on meanwhile; removing it voids
+    any message that might still carry the job."""
+    due_ms = int(store.r.hget(keys.job(claim.job_id), "d") or claim.send_at_ms)
+    return store.transition(claim.job_id, "dispatched", HELD, by,
+                            f"quiet period {period.id}: {period.reason}"[:300],
+                            check=("t", claim.token), due=REMOVE, lease=REMOVE, held=due_ms,
+                            fields={"r": QUIET_REASON, "qp": period.id, "qe": to_ms(period.end)},
+                            delete=("t",))
+
+
+def quiet_end_ms(store: Store, job_id: str) -> int:
+    """When the quiet period that holds ``job_id`` ends (0 if unknown)."""
+    return int(store.r.hget(keys.job(job_id), "qe") or 0)
+
+
+class QuietGate:
+    """Decides, per claim, whether it may go out now. Reloads ``policies.yaml`` when it
+    changes; a config that fails to load keeps the last good periods (logged)."""
+
+    def __init__(self, store: Store, config_dir: Path | None = None,
+                 periods: tuple[QuietPeriod, ...] | None = None, by: str = "dispatcher"):
+        self.store = store
+        self.config_dir = Path(config_dir) if config_dir is not None else None
+        self.periods: tuple[QuietPeriod, ...] = periods or ()
+        self.by = by
+        self._stamp: tuple | None = None
+        self._next_check = 0.0
+        self._lock = threading.Lock()
+
+    def _refresh(self) -> None:
+        if self.config_dir is None or time.monotonic() < self._next_check:
+            return
+        self._next_check = time.monotonic() + RELOAD_EVERY_S
+        stamp = tuple(_mtime(self.config_dir / name) for name in
+                      ("policies.yaml", "accounts.yaml", "departments.yaml"))
+        if stamp == self._stamp:
+            return
+        self._stamp = stamp
+        try:
+            self.periods = load_config(self.config_dir).quiet_periods
+        except Exception as exc:  # a typo in config/ must not let a quiet period lapse
+            log.error("quiet_periods_unreadable_keeping_last", reason=str(exc)[:300], alert=True)
+
+    def __call__(self, claim: Claim) -> bool:
+        """True: send it. False: it was held (or it changed under us): do not send."""
+        with self._lock:
+            self._refresh()
+            periods = self.periods
+        instant = dt.datetime.fromtimestamp(claim.send_at_ms / 1000, dt.timezone.utc)
+        if not any(p.start <= instant <= p.end for p in periods):
+            return True  # the common case costs no Redis round trip
+        department, raw = self.store.r.hmget(keys.job(claim.job_id), "dp", "j")
+        category = json.loads(raw).get("category", "institutional") if raw else "institutional"
+        period = covering(periods, instant, (department or b"").decode(), category)
+        if period is None:
+            return True
+        if hold_quiet(self.store, claim, period, self.by):
+            log.info("post_held_quiet_period", job_id=claim.job_id, period=period.id,
+                     until=period.end.isoformat())
+        return False
+
+
+def _mtime(path: Path) -> float | None:
+    try:
+        return path.stat().st_mtime_ns
+    except OSError:
+        return None
