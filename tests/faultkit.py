@@ -120,9 +120,6 @@ class DelayedAdapter:
         time.sleep(self.post_s)
         return ref
 
-    def lookup(self, request):
-        return None
-
     def __getattr__(self, name):
         return getattr(self.inner, name)
 
@@ -147,7 +144,8 @@ def _faulty_adapter_factory(home: Path, config_dir: Path, transport: str | None 
             if job.account not in cache:
                 outbox = make_adapter(config.accounts[job.account], "outbox", home=home,
                                       fail_plan=plan)
-                cache[job.account] = DelayedAdapter(outbox, pre_s, post_s)
+                cache[job.account] = (DelayedAdapter(outbox, pre_s, post_s)
+                                      if pre_s or post_s else outbox)
             return cache[job.account]
 
     return adapter_for

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from .. import __version__
+from .accounts_cmd import accounts
 from .calendar_cmds import lint, plan, schema
 from .engine_cmds import demo, dispatcher, pause, resume, run, sync, worker
 from .status_cmd import status
@@ -19,7 +20,8 @@ def cli():
     when a date changes."""
 
 
-for command in (lint, plan, schema, run, sync, worker, dispatcher, pause, resume, status, demo):
+for command in (lint, plan, schema, accounts, run, sync, worker, dispatcher, pause, resume, status,
+                demo):
     cli.add_command(command)
 
 

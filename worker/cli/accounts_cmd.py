@@ -1,0 +1,86 @@
+"""``pregonero accounts check``: ask every platform whether the credentials still work."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from pathlib import Path
+
+import click
+
+from adapters import make_adapter
+from adapters.accounts import AccountConfig
+from adapters.base import AccountStatus, AdapterError
+from adapters.credentials import SecretError
+
+from .common import config_option, home_dir, load_config_or_exit
+
+#: warn this many days before a token expires (LinkedIn tokens last 60 days)
+EXPIRY_WARNING_DAYS = 14
+
+
+@dataclasses.dataclass(frozen=True)
+class AccountRow:
+    account: str
+    platform: str
+    handle: str
+    department: str
+    transport: str
+    ok: bool
+    detail: str
+    expires_in_days: int | None
+
+    @property
+    def warning(self) -> bool:
+        return self.expires_in_days is not None and self.expires_in_days < EXPIRY_WARNING_DAYS
+
+
+def check_account(account: AccountConfig, transport: str, home: Path) -> AccountRow:
+    """Verify one account; every failure becomes a row, never a traceback. Messages name the
+    variable or file a credential comes from, never its value."""
+    chosen = account.transport or transport
+    try:
+        status = make_adapter(account, chosen, home=home).verify()
+    except (AdapterError, SecretError, KeyError, ValueError) as exc:
+        status = AccountStatus(account.ref, False, str(exc).strip("'\""))
+    return AccountRow(account.ref, account.platform, account.handle, account.department, chosen,
+                      status.ok, status.detail, status.expires_in_days)
+
+
+@click.group()
+def accounts():
+    """Accounts from config/accounts.yaml."""
+
+
+@accounts.command("check")
+@config_option
+@click.option("--transport", type=click.Choice(["live", "outbox"]), default=None,
+              help="check the live platforms (default: each account's transport, else "
+                   "$PREGONERO_TRANSPORT, else outbox)")
+@click.option("--json", "as_json", is_flag=True, help="one JSON object per account")
+def check(config_dir, transport, as_json):
+    """Verify every account's credentials with its platform and print a table.
+    Exit 1 when any account fails."""
+    config = load_config_or_exit(config_dir)
+    if config is None:
+        raise click.UsageError("no configuration directory: pass --config DIR")
+    transport = transport or os.environ.get("PREGONERO_TRANSPORT") or config.transport_default
+    rows = [check_account(acc, transport, home_dir()) for acc in config.accounts.values()]
+    if as_json:
+        click.echo(json.dumps([dict(dataclasses.asdict(r), warning=r.warning) for r in rows],
+                              ensure_ascii=False, indent=2))
+    else:
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table(title="pregonero accounts check")
+        for column in ("account", "handle", "department", "transport", "status", "detail"):
+            table.add_column(column, overflow="fold")
+        for r in rows:
+            status = "ok" if r.ok else "FAILED"
+            if r.ok and r.warning:
+                status = f"expires in {r.expires_in_days} d"
+            table.add_row(r.account, r.handle, r.department, r.transport, status, r.detail)
+        Console(width=160).print(table)
+    raise SystemExit(0 if all(r.ok for r in rows) else 1)
