@@ -50,8 +50,23 @@ _MAYBE_EMOJI = regex.compile(
 # scheme) twitter-text cannot find a URL and the extractor need not run.
 _MAYBE_URL = regex.compile(r"\.[^\W\d_]|://")
 _LINE_ENDINGS = re.compile(r"\r\n|\r")
-#: whitespace-separated tokens that could hold a link, found in one pass
-_CANDIDATES = regex.compile(r"[^\s]*(?:\.[^\W\d_]|://)[^\s]*")
+_SPACE = regex.compile(r"\s")
+
+
+def _candidates(text: str):
+    """(start, word) of each whitespace-separated token that could hold a link: found from
+    the few "dot + letter" or "://" spots, not by walking every word of the text."""
+    covered = -1
+    for hit in _MAYBE_URL.finditer(text):
+        if hit.start() < covered:
+            continue
+        start = hit.start()
+        while start and not text[start - 1].isspace():
+            start -= 1
+        after = _SPACE.search(text, hit.end())
+        end = after.start() if after else len(text)
+        covered = end
+        yield start, text[start:end]
 # Code points that are always a grapheme cluster of their own (Latin, Latin-1, Latin
 # Extended A/B, IPA, modifier letters); combining marks start at U+0300.
 _MULTI_CP_GRAPHEMES = re.compile(r"[^\u0000-\u02ff]|\r\n")
@@ -81,7 +96,7 @@ def x_weighted_length(text: str) -> int:
         return parse_tweet(text).weightedLength
     if not _MAYBE_URL.search(normalized):
         spans = []
-    elif heavy and any(_X_LIGHT.search(word) for word in _CANDIDATES.findall(normalized)):
+    elif heavy and any(_X_LIGHT.search(word) for _, word in _candidates(normalized)):
         # next to CJK and other heavy scripts twitter-text delimits links differently from
         # whitespace tokens: let it scan the whole text
         spans = [tuple(e["indices"]) for e in extract_urls_with_indices(normalized)]
@@ -108,9 +123,8 @@ def _url_spans(text: str) -> list[tuple[int, int]]:
     tokens that could hold one: its regex costs time in proportion to the text it scans.
     """
     spans = []
-    for token in _CANDIDATES.finditer(text):
-        offset = token.start()
-        spans.extend((offset + start, offset + end) for start, end in _token_urls(token.group()))
+    for offset, word in _candidates(text):
+        spans.extend((offset + start, offset + end) for start, end in _token_urls(word))
     return spans
 
 

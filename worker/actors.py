@@ -73,6 +73,12 @@ def build_request(job: Job) -> PostRequest:
                        if job.event else None)
 
 
+def now_dt():
+    import datetime as dt
+
+    return dt.datetime.now(dt.timezone.utc)
+
+
 def wait_until(instant_ms: int) -> None:
     """Sleep until the instant, never returning before it."""
     while True:
@@ -124,7 +130,17 @@ class Publisher:
                      state=stored.state if stored else None)
             return
         wait_until(send_at_ms)
-        if stored.job.kind == "golive" and not self._golive_gate(stored, token):
+        correction = bool(stored.fields.get("o"))
+        if correction:
+            # a correction never goes out before (or without) the post it corrects
+            from worker.corrections.engine import original_ready
+
+            why_not = original_ready(self.store, stored)
+            if why_not:
+                if self.store.mark_failed(job_id, f"correction target: {why_not}", token=token):
+                    log.error("publish_failed", job_id=job_id, reason=why_not, alert=True)
+                return
+        if stored.job.kind == "golive" and not correction and not self._golive_gate(stored, token):
             return
         try:
             adapter = self.adapter_for(stored.job)
@@ -147,7 +163,7 @@ class Publisher:
         common = {"job_id": job.id, "account": job.account, "attempt_id": attempt_id}
         try:
             with Heartbeat(self.store, job.id, attempt_id, s.lease_ms, s.heartbeat_s):
-                ref = adapter.publish(build_request(job))
+                ref = self._send(stored, adapter)
         except RateLimited as exc:
             delay_s = (exc.retry_after_s if exc.retry_after_s is not None else s.rate_limit_default_s)
             delay_s += random.uniform(0, s.rate_limit_jitter_s)
@@ -160,13 +176,58 @@ class Publisher:
                             stored.tries + 1, common)
         except (AuthError, Rejected, NotSupported) as exc:
             self._fail(job.id, attempt_id, f"{type(exc).__name__}: {exc}", common)
+            if stored.fields.get("o") and isinstance(exc, NotSupported):
+                self._replan(stored)
         except Exception as exc:  # OutcomeUnknown, or anything unexpected mid-call: maybe posted
             why = f"{type(exc).__name__}: {exc}"[:300]
             self.store.mark_uncertain(job.id, attempt_id, why, now_ms() + s.lookup_delay_ms)
             log.warning("publish_uncertain", reason=why, **common)
         else:
-            self.store.mark_published(job.id, attempt_id, ref, lateness_ms)
+            self._published(stored, attempt_id, ref, lateness_ms)
             log.info("post_published", lateness_ms=lateness_ms, post_id=ref.post_id, **common)
+
+    def _request(self, stored: StoredJob) -> PostRequest:
+        if stored.fields.get("o"):
+            from worker.corrections.engine import request_for
+
+            return request_for(self.store, stored)
+        return build_request(stored.job)
+
+    def _send(self, stored: StoredJob, adapter: Adapter):
+        """One call to the platform: publish, or (correction jobs) correct / reply / retract."""
+        request = self._request(stored)
+        if request.action == "correct":
+            return adapter.correct(request)
+        if request.action == "reply":
+            return adapter.reply(request)
+        if request.action == "retract":
+            adapter.retract(request)
+            return request.target
+        return adapter.publish(request)
+
+    def _published(self, stored: StoredJob, attempt_id: str, ref, lateness_ms: int,
+                   why: str = "published") -> None:
+        if self.store.mark_published(stored.id, attempt_id, ref, lateness_ms, why=why) \
+                and stored.fields.get("o"):
+            from worker.corrections.engine import finish
+
+            finish(self.store, stored, ref)
+
+    def _replan(self, stored: StoredJob) -> None:
+        """An edit (or deletion) the platform refused: plan the correction again as a reply."""
+        from worker.corrections.engine import CorrectionPlanner, PlanReport
+
+        original_id = stored.fields["o"]
+        try:
+            caps = self.adapter_for(stored.job).capabilities
+            planner = CorrectionPlanner(self.store, lambda account, platform: caps,
+                                        lambda platform: "reply", by="worker")
+            report = PlanReport()
+            planner._replan_failed(original_id, now_dt(), report)
+            if report.planned:
+                self.store.wake()
+        except Exception:  # the sync's correction pass tries again
+            log.exception("correction_replan_failed", job_id=original_id)
 
     def _retry(self, stored: StoredJob, attempt_id: str, delay_s: float, why: str, tries: int,
                common: dict) -> None:
@@ -186,7 +247,7 @@ class Publisher:
             return
         common = {"job_id": job_id, "account": stored.job.account, "attempt_id": attempt_id}
         try:
-            ref = self.adapter_for(stored.job).lookup(build_request(stored.job))
+            ref = self.adapter_for(stored.job).lookup(self._request(stored))
         except Exception as exc:  # stays uncertain; the reaper asks again after the recheck delay
             log.warning("publish_uncertain", reason=f"lookup failed: {type(exc).__name__}: {exc}",
                         **common)
@@ -194,8 +255,7 @@ class Publisher:
         if ref is not None:
             started_ms = int(stored.fields.get("as") or now_ms())
             lateness_ms = started_ms - to_ms(stored.job.due_utc)
-            self.store.mark_published(job_id, attempt_id, ref, lateness_ms,
-                                      why="lookup found the post")
+            self._published(stored, attempt_id, ref, lateness_ms, why="lookup found the post")
             log.info("post_published", lateness_ms=lateness_ms, post_id=ref.post_id,
                      via="lookup", **common)
         else:

@@ -6,7 +6,9 @@ linter checks exactly what the engine would schedule.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import gc
 import datetime as dt
 from pathlib import Path
 from typing import Iterable
@@ -70,9 +72,29 @@ def analyze_document(doc: Document, config: Config | None, now: dt.datetime) -> 
     return FileAnalysis(doc.path, calendar, tuple(compiled), tuple(sorted(set(findings))))
 
 
+@contextlib.contextmanager
+def _without_cycle_collection():
+    """Analysis allocates hundreds of thousands of short-lived, acyclic objects; the cyclic
+    collector would walk them again and again for nothing (~15% of lint time). Reference
+    counting still frees them; the collector runs again afterwards."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def analyze_file(path: str | Path, config: Config | None, now: dt.datetime,
                  display_path: str | None = None) -> FileAnalysis:
     """Analyze one file; never raises on bad input."""
+    with _without_cycle_collection():
+        return _analyze_file(path, config, now, display_path)
+
+
+def _analyze_file(path: str | Path, config: Config | None, now: dt.datetime,
+                  display_path: str | None = None) -> FileAnalysis:
     shown = display_path or str(path)
     try:
         if Path(path).stat().st_size > MAX_FILE_BYTES:

@@ -19,7 +19,7 @@ from typing import Callable, Iterable
 import structlog
 
 from worker.diff import Changes, diff
-from worker.store import NEEDS_CORRECTION, ORPHANED, PENDING, Store, to_ms
+from worker.store import CORRECTING, NEEDS_CORRECTION, ORPHANED, PENDING, Store, to_ms
 
 log = structlog.get_logger("pregonero.sync")
 BATCH = 500
@@ -37,6 +37,8 @@ class SyncReport:
     duration_ms: int = 0
     #: pending jobs held because a change put them in the past or after their deadline
     held: list[str] = dataclasses.field(default_factory=list)
+    #: published posts waiting for (or in the middle of) a correction before this sync
+    uncorrected: int = 0
 
     def as_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -55,7 +57,7 @@ def sync_once(store: Store, schedules_dir: Path, config_dir: Path, now: dt.datet
             return engine_compile(store, schedules, config, moment)
     plans = compile_fn(Path(schedules_dir), Path(config_dir), now)
     report = apply_plan(store, plans, now, by=by)
-    if report.counts.get("corrections") or report.counts.get("orphans") or _has_flagged(store):
+    if report.counts.get("corrections") or report.counts.get("orphans") or report.uncorrected:
         try:
             from worker.corrections.engine import plan_corrections_from_config
 
@@ -65,19 +67,14 @@ def sync_once(store: Store, schedules_dir: Path, config_dir: Path, now: dt.datet
     return report
 
 
-def _has_flagged(store: Store) -> bool:
-    """Published posts still waiting for their correction jobs (a crash, an earlier failure)."""
-    from worker.corrections.engine import has_uncorrected
-
-    return has_uncorrected(store)
-
-
 def apply_plan(store: Store, plans: Iterable, now: dt.datetime, *, by: str = "sync",
                grace_ms: int = 60_000) -> SyncReport:
     started = time.monotonic()
     plans = list(plans)
     stored = store.summaries()
     report = SyncReport(at=now.isoformat(), counts={})
+    report.uncorrected = sum(s.state in (NEEDS_CORRECTION, ORPHANED, CORRECTING)
+                             for s in stored.values())
     for source in plans:
         if not source.ok:
             report.load_errors[source.path] = [f.format() for f in source.findings]

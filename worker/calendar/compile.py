@@ -67,6 +67,7 @@ class Compiler:
         #: the same text renders once per language, whatever the number of accounts
         self._rendered: dict[tuple[str, str, tuple], tuple[str | None, tuple[str, ...]]] = {}
         self._displays = {name: f.display() for name, f in cal.facts.items()}
+        self._contents: dict[tuple, tuple | None] = {}
 
     def error(self, path, message, code, hint="", severity="error"):
         self.findings.append(self.doc.finding(path, severity, message, code, hint))
@@ -138,6 +139,32 @@ class Compiler:
 
     def _job(self, entry, account, caps, langs, when, deps, event) -> Job | None:
         platform = caps.platform if caps.platform != "outbox" else parse_account_ref(account)[0]
+        override_key = next((k for k in (account, platform) if k in entry.overrides), None)
+        content = self._content(entry, override_key, account, platform, langs,
+                                caps.native_events, deps, event)
+        if content is None:
+            return None
+        text, link, images, depends, language, parts = content
+        return Job(
+            id=job_id(self.cal.id, entry.id, account, language), calendar=self.cal.id,
+            entry=entry.id, kind=entry.kind, account=account, platform=platform,
+            department=self.cal.department, language=language,
+            due_utc=when[0], due_local=when[1],
+            timezone=self.cal.timezone, text=text, link=link, images=images,
+            depends_on=depends,
+            official_url=(entry.check_url or self.cal.sources[0]) if entry.kind == "golive" else None,
+            category=entry.category, event=event[0] if event else None,
+            parts=parts if len(langs) > 1 else {})
+
+    def _content(self, entry, override_key, account, platform, langs, feed, deps, event):
+        """What a job says: the same for every account of the entry that shares its
+        languages, overrides and kind of platform, so it is computed once for them."""
+        key = (entry.id, entry.path, override_key, langs, feed)
+        if key not in self._contents:
+            self._contents[key] = self._compose(entry, account, platform, langs, feed, deps, event)
+        return self._contents[key]
+
+    def _compose(self, entry, account, platform, langs, feed, deps, event):
         texts, text_path = self._texts(entry, account, platform)
         parts: dict[str, str] = {}
         refs: list[str] = list(deps)
@@ -157,7 +184,7 @@ class Compiler:
         link = self._override(entry, account, platform, "link")
         body = "\n\n".join(parts[lang] for lang in langs if lang in parts)
         # a calendar feed is not a social post: no hashtags in event descriptions
-        text = body if caps.native_events else _with_hashtags(body, self.cal.hashtags)
+        text = body if feed else _with_hashtags(body, self.cal.hashtags)
         if link:
             text = f"{text}\n{link}"
         images = tuple(PlannedImage(img.file or img.url or "", _alt(img, langs))
@@ -169,16 +196,7 @@ class Compiler:
         depends = {name: self._displays[name] for name in sorted(set(refs))
                    if name in self._displays}
         language = "+".join(lang for lang in langs if lang in parts)
-        return Job(
-            id=job_id(self.cal.id, entry.id, account, language), calendar=self.cal.id,
-            entry=entry.id, kind=entry.kind, account=account, platform=platform,
-            department=self.cal.department, language=language,
-            due_utc=when[0], due_local=when[1],
-            timezone=self.cal.timezone, text=text, link=link, images=images,
-            depends_on=depends,
-            official_url=(entry.check_url or self.cal.sources[0]) if entry.kind == "golive" else None,
-            category=entry.category, event=event[0] if event else None,
-            parts=parts if len(langs) > 1 else {})
+        return text, link, images, depends, language, parts
 
     def _event(self, entry: Entry) -> tuple[EventInfo, tuple[str, ...]] | None:
         spec = entry.event

@@ -268,10 +268,11 @@ def resume(all_, department, account, missed, by):
 
 
 @click.command()
-@click.option("--keep", is_flag=True, help="keep the demo directory (calendar, state, outbox)")
-def demo(keep):
+def demo():
     """Publish a throwaway calendar in under a minute: posts a few seconds from now, two
-    languages, six networks (to the local outbox), a go-live check against a local page."""
+    languages, five networks and an iCalendar feed (all to the local outbox), a go-live
+    post that waits for a local official page. Files go to $PREGONERO_HOME/demo/ (or a
+    temporary directory); REDIS_URL is ignored: the demo runs its own embedded Redis."""
     from ..demo import run_demo
 
-    raise SystemExit(run_demo(keep=keep))
+    raise SystemExit(run_demo())

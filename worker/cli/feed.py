@@ -42,6 +42,8 @@ def describe(stored: StoredJob, to: str, why: str) -> str:
     if to == "published":
         late = stored.lateness_ms
         url = stored.ref.url if stored.ref and stored.ref.url else ""
+        if url.startswith("file:"):  # the outbox: its path is printed once, at start
+            url = ""
         tail = f"{excerpt(job.text)}" + (f"  {url}" if url else "")
         return f"{head} late {late if late is not None else '?':>4} ms  {tail}"
     return f"{head} {why}"
@@ -54,6 +56,7 @@ def follow(store: Store, stop: threading.Event, since_ms: int,
 
     def loop() -> None:
         last = f"{since_ms}-0"
+        seen_holds: set[tuple[str, str]] = set()  # a go-live re-check holds again: say it once
         while not stop.is_set():
             try:
                 rows = store.r.xread({keys.AUDIT: last}, block=500, count=200)
@@ -72,6 +75,10 @@ def follow(store: Store, stop: threading.Event, since_ms: int,
                         stored = store.get(job_id)
                     except redis.RedisError:
                         continue
+                    if stored is not None and to == "held":
+                        if (job_id, stored.reason) in seen_holds:
+                            continue
+                        seen_holds.add((job_id, stored.reason))
                     if stored is not None:
                         echo(describe(stored, to, data.get(b"why", b"").decode()))
 

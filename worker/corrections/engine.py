@@ -1,0 +1,461 @@
+"""Turn published posts whose plan changed into correction jobs, and close them when sent.
+
+The road is the same as for every post: a correction job is a job in ``pregonero:job:{id}``
+(``scheduled`` at once, claimed by the dispatcher, sent by the actor through the adapter with
+``PostRequest(action=correct|reply|retract, target=<the original's PostRef>)``, with retries,
+uncertain outcomes, lookups, pauses and rate limits, every transition audited). What is
+special is only *what* it sends and what happens to the original afterwards:
+
+* ``needs_correction`` (sync found a published post whose compiled text changed; the new plan
+  is attached as ``pj``) and ``orphaned`` (its entry was removed or retracted) originals are
+  planned here: ``worker.corrections.policy`` decides per platform (edit in place with a note,
+  a reply, a deletion, a withdrawal notice; the iCalendar feed updates the event with a
+  higher SEQUENCE or cancels it). One Lua call creates the correction jobs AND moves the
+  original to ``correcting`` -- guarded by the original's state and planned hash, so two
+  planners, or a sync racing a planner, never create two sets.
+* Correction ids are deterministic: ``{original}#c{version}`` (``.{i}`` when a version needs
+  several steps), ``version`` being the original's next version number. The same correction
+  requested twice is the same id: it is sent once.
+* A correction is never planned before its original is published: only ``published`` (hence
+  ``needs_correction``/``orphaned``) originals are planned. A change that arrives while the
+  original is scheduled re-renders it (the diff); while it is publishing/uncertain the diff
+  defers it until the outcome is known; while a correction is on its way (``correcting``) it
+  waits for it, and the next change is compared with the text that correction brought.
+* When every step of a version is published, ``finish`` (one Lua call) makes the original
+  ``published`` again with the new text and hash (and the new post id when an edit produced
+  one, as on X), records the version in ``pregonero:versions:{id}`` -- or ``retracted`` --
+  so chains 20 -> 27 -> 31 always correct against what citizens last read.
+* An edit refused by the platform (X's 30-minute window passed between planning and sending:
+  ``NotSupported``) is planned again as a reply; a deletion refused (Telegram after 48 h) as
+  a withdrawal notice.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Callable, Mapping
+
+import structlog
+
+from adapters.base import Capabilities, EditSupport, PostRef, PostRequest
+from worker import keys
+from worker.jobs import Job
+from worker.store import (CORRECTING, FAILED, NEEDS_CORRECTION, ORPHANED, PUBLISHED, Store,
+                          StoredJob, _job_fields, compact_job_json, job_from_json, now_ms)
+
+from . import overrides as ovr
+from .policy import Step, correction_steps, retraction_steps
+
+log = structlog.get_logger("pregonero.corrections")
+
+RETRACTED = "retracted"
+VERSIONS_PREFIX = keys.PREFIX + "versions:"
+#: why a correction job failed in a way a different step can fix
+REPLAN_ON = ("NotSupported",)
+
+#: Create the correction jobs of one original and move it to ``correcting``, atomically.
+#: KEYS: 1 original, 2 audit, 3 due, 4.. correction job keys
+#: ARGV: 1 original id, 2 expected states, 3 expected planned hash ('*' = any), 4 by, 5 why,
+#:       6 now, 7 audit maxlen, 8 JSON of fields to set on the original, 9 n corrections,
+#:       then per correction: id, due ms, JSON of its fields
+#: Returns {1, from} or {0, current}
+START = """
+local orig, audit, due = KEYS[1], KEYS[2], KEYS[3]
+local cur = redis.call('HGET', orig, 's') or '-'
+local ok = false
+for alt in string.gmatch(ARGV[2], '[^|]+') do if alt == cur then ok = true end end
+if not ok then return {0, cur} end
+if ARGV[3] ~= '*' and (redis.call('HGET', orig, 'ph') or '') ~= ARGV[3] then return {0, cur} end
+local n = tonumber(ARGV[9])
+for i = 0, n - 1 do
+  local key = KEYS[4 + i]
+  local id, score, fields = ARGV[10 + 3 * i], ARGV[11 + 3 * i], cjson.decode(ARGV[12 + 3 * i])
+  local s = redis.call('HGET', key, 's')
+  if (not s) or s == 'failed' or s == 'cancelled' then
+    redis.call('DEL', key)
+    local args = {'s', 'scheduled', 'u', ARGV[6]}
+    for k, v in pairs(fields) do args[#args + 1] = k; args[#args + 1] = v end
+    redis.call('HSET', key, unpack(args))
+    redis.call('ZADD', due, score, id)
+    redis.call('XADD', audit, 'MAXLEN', '~', ARGV[7], '*', 'job', id, 'from', s or '-',
+               'to', 'scheduled', 'by', ARGV[4], 'why', ARGV[5], 'at', ARGV[6])
+  end
+end
+local set = {'s', 'correcting', 'u', ARGV[6]}
+for k, v in pairs(cjson.decode(ARGV[8])) do set[#set + 1] = k; set[#set + 1] = v end
+redis.call('HSET', orig, unpack(set))
+redis.call('XADD', audit, 'MAXLEN', '~', ARGV[7], '*', 'job', ARGV[1], 'from', cur,
+           'to', 'correcting', 'by', ARGV[4], 'why', ARGV[5], 'at', ARGV[6])
+return {1, cur}
+"""
+
+#: Close a version once all its correction jobs are published.
+#: KEYS: 1 original, 2 audit, 3 versions list, 4.. correction job keys
+#: ARGV: 1 original id, 2 version, 3 by, 4 now, 5 maxlen, 6 new ref JSON ('' = keep),
+#:       7 first version record JSON ('' = none), 8 this version record JSON
+#: Returns 1 when closed, 0 otherwise
+FINISH = """
+local orig = KEYS[1]
+local v = redis.call('HMGET', orig, 's', 'cv', 'ck', 'nj', 'ph', 'ec')
+if v[1] ~= 'correcting' or v[2] ~= ARGV[2] then return 0 end
+for i = 4, #KEYS do
+  if redis.call('HGET', KEYS[i], 's') ~= 'published' then return 0 end
+end
+local to
+if v[3] == 'retract' then
+  to = 'retracted'
+  redis.call('HSET', orig, 's', to, 'u', ARGV[4], 'v', ARGV[2])
+else
+  to = 'published'
+  redis.call('HSET', orig, 's', to, 'u', ARGV[4], 'v', ARGV[2], 'j', v[4], 'h', v[5])
+  if ARGV[6] ~= '' then
+    redis.call('HSET', orig, 'ref', ARGV[6], 'ec', tostring(tonumber(v[6] or '0') + 1))
+  end
+end
+redis.call('HDEL', orig, 'pj', 'ph', 'nj', 'cj', 'cv', 'ck', 'cw', 'cb')
+if ARGV[7] ~= '' and redis.call('LLEN', KEYS[3]) == 0 then redis.call('RPUSH', KEYS[3], ARGV[7]) end
+redis.call('RPUSH', KEYS[3], ARGV[8])
+redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[5], '*', 'job', ARGV[1], 'from', 'correcting',
+           'to', to, 'by', ARGV[3], 'why', 'version ' .. ARGV[2] .. ' published', 'at', ARGV[4])
+return 1
+"""
+
+
+# --- helpers --------------------------------------------------------------------------------
+
+
+def correction_id(original_id: str, version: int, index: int = 0, total: int = 1) -> str:
+    return f"{original_id}#c{version}" if total == 1 else f"{original_id}#c{version}.{index + 1}"
+
+
+def versions_key(job_id: str) -> str:
+    return VERSIONS_PREFIX + job_id
+
+
+def published_at(stored: StoredJob) -> dt.datetime | None:
+    ref = stored.ref
+    raw = ref.extra.get("published_at") if ref else None
+    if raw:
+        moment = dt.datetime.fromisoformat(str(raw).replace("Z", "+00:00"))
+        return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
+    if stored.fields.get("pa"):
+        return dt.datetime.fromtimestamp(int(stored.fields["pa"]) / 1000, dt.timezone.utc)
+    return None
+
+
+def edits_so_far(stored: StoredJob) -> int:
+    ref = stored.ref
+    from_ref = int(ref.extra.get("edit_count", 0) or 0) if ref else 0
+    return max(from_ref, int(stored.fields.get("ec", 0) or 0))
+
+
+def planned_job(stored: StoredJob) -> Job | None:
+    raw = stored.fields.get("pj")
+    return job_from_json(stored.id, raw) if raw else None
+
+
+def _no_edit(caps: Capabilities) -> Capabilities:
+    return dataclasses.replace(caps, edit=EditSupport(False))
+
+
+def _why_by(store: Store, job: Job, new: Job | None) -> tuple[str, str]:
+    """Who changed what and why: the CLI override behind the change, else the calendar."""
+    for override in ovr.overrides_by_calendar(store).get(job.calendar, []):
+        if override.kind == "retract" and new is None and override.name == job.entry:
+            return override.reason, override.by
+        if override.kind == "fact" and new is not None \
+                and new.depends_on.get(override.name) == override.value \
+                and job.depends_on.get(override.name) != override.value:
+            return f"{override.name}: {job.depends_on.get(override.name)} -> {override.value}: " \
+                   f"{override.reason}", override.by
+    if new is None:
+        return "entry removed from its calendar", "sync"
+    changed = [f"{k}: {v} -> {new.depends_on.get(k)}" for k, v in sorted(job.depends_on.items())
+               if new.depends_on.get(k) not in (None, v)]
+    return ("calendar changed" + (f" ({'; '.join(changed)})" if changed else "")), "sync"
+
+
+# --- deciding the steps ---------------------------------------------------------------------
+
+
+def steps_for(old: Job, new: Job | None, caps: Capabilities, *, now: dt.datetime,
+              published: dt.datetime | None, edits: int, meta: Mapping, policy: str = "delete",
+              reason: str | None = None) -> list[Step]:
+    """The steps that put one published post right (``new`` None: a retraction)."""
+    notices = meta.get("notices") or {}
+    if caps.platform == "ics" or caps.native_events:
+        # the feed: the event is updated in place (SEQUENCE+1) or cancelled (STATUS:CANCELLED)
+        if new is None:
+            return [Step("retract", old.language, old.text, reason="cancel the event")]
+        if new.text == old.text and new.event == old.event:
+            return []
+        return [Step("correct", old.language, new.text, new_post_text=new.text,
+                     reason="update the event (SEQUENCE+1)")]
+    if new is None:
+        return retraction_steps(old, caps, policy, now=now, published_at=published,
+                                reason=reason, overrides=notices)
+    return correction_steps(old, new, caps, now=now, published_at=published, edits_so_far=edits,
+                            labels=meta.get("labels") or {}, overrides=notices)
+
+
+@dataclasses.dataclass
+class PlanReport:
+    planned: list[str] = dataclasses.field(default_factory=list)      # correction job ids
+    accepted: list[str] = dataclasses.field(default_factory=list)     # no visible change
+    alerts: list[str] = dataclasses.field(default_factory=list)       # a person must act
+    conflicts: list[str] = dataclasses.field(default_factory=list)    # raced; next pass
+    duration_ms: int = 0
+
+
+class CorrectionPlanner:
+    """Plans correction jobs. ``caps_for(account, platform)`` and ``policy_for(platform)`` come
+    from the config (accounts' capabilities, the retraction policy)."""
+
+    def __init__(self, store: Store, caps_for: Callable[[str, str], Capabilities],
+                 policy_for: Callable[[str], str], *, by: str = "corrections"):
+        self.store = store
+        self.caps_for = caps_for
+        self.policy_for = policy_for
+        self.by = by
+        self._start = store.r.register_script(START)
+        self._meta: dict[str, dict] = {}
+
+    def meta(self, calendar: str) -> dict:
+        if calendar not in self._meta:
+            self._meta[calendar] = ovr.calendar_meta(self.store, calendar)
+        return self._meta[calendar]
+
+    def run(self, now: dt.datetime | None = None) -> PlanReport:
+        """One pass over every post waiting for a correction."""
+        import time
+
+        started = time.monotonic()
+        now = now or dt.datetime.now(dt.timezone.utc)
+        report = PlanReport()
+        summaries = self.store.summaries()
+        for job_id in sorted(summaries):
+            summary = summaries[job_id]
+            if summary.state in (NEEDS_CORRECTION, ORPHANED):
+                self.plan_one(job_id, now, report)
+            elif summary.state == CORRECTING:
+                self._replan_failed(job_id, now, report)
+        report.duration_ms = int((time.monotonic() - started) * 1000)
+        if report.planned or report.alerts:
+            log.info("corrections_planned", planned=len(report.planned),
+                     accepted=len(report.accepted), alerts=len(report.alerts),
+                     duration_ms=report.duration_ms)
+        return report
+
+    def plan_one(self, job_id: str, now: dt.datetime, report: PlanReport, *,
+                 caps: Capabilities | None = None, policy: str | None = None,
+                 expect: str = f"{NEEDS_CORRECTION}|{ORPHANED}") -> None:
+        stored = self.store.get(job_id)
+        if stored is None or stored.state not in expect.split("|"):
+            return
+        old, new = stored.job, planned_job(stored)
+        retract = stored.state == ORPHANED or (stored.state == CORRECTING and stored.fields.get("ck") == "retract")
+        if retract:
+            new = None
+        caps = caps or self.caps_for(old.account, old.platform)
+        reason = ovr.retraction_reason(self.store, old.calendar, old.entry) if retract else None
+        steps = steps_for(old, new, caps, now=now, published=published_at(stored),
+                          edits=edits_so_far(stored), meta=self.meta(old.calendar),
+                          policy=policy or self.policy_for(old.platform), reason=reason)
+        why, by = _why_by(self.store, old, new)
+        if not steps and new is not None:
+            # what citizens read did not change (an instant moved, a link...): take the plan
+            if self.store.transition(job_id, NEEDS_CORRECTION, PUBLISHED, self.by,
+                                     "plan changed, published text unchanged: nothing to correct",
+                                     check=("ph", stored.fields.get("ph", "")),
+                                     fields={"j": compact_job_json(new), "h": new.content_hash},
+                                     delete=("pj", "ph")):
+                report.accepted.append(job_id)
+            return
+        if not steps or any(s.action == "reply" and not s.text for s in steps):
+            self._alert(stored, report, f"{caps.platform} can neither edit nor reply: correct "
+                        "it by hand")
+            return
+        version = int(stored.fields.get("v") or 1) + 1
+        corrections = []
+        for i, step in enumerate(steps):
+            cid = correction_id(job_id, version, i, len(steps))
+            cjob = Job(id=cid, calendar=old.calendar, entry=old.entry, kind=old.kind,
+                       account=old.account, platform=old.platform, department=old.department,
+                       language=step.language, due_utc=now, due_local=now.isoformat(),
+                       timezone=old.timezone, text=step.text,
+                       depends_on=dict((new or old).depends_on),
+                       event=(new.event if new is not None and step.action == "correct" else None),
+                       category=old.category)
+            fields = {k: str(v) for k, v in _job_fields(cjob, stored.fields.get("p", "")).items()}
+            fields.update({"o": job_id, "ca": step.action, "cv": str(version),
+                           "cr": step.reason, "n": "0"})
+            corrections.append((cid, fields))
+        after = new
+        if new is not None and steps[0].action == "correct" and steps[0].new_post_text:
+            after = dataclasses.replace(new, text=steps[0].new_post_text)
+        orig_fields = {"cj": ",".join(c for c, _ in corrections), "cv": str(version),
+                       "ck": "retract" if new is None else "correct", "cw": why[:300], "cb": by}
+        if after is not None:
+            orig_fields["nj"] = compact_job_json(after)
+        due = str(int(now.timestamp() * 1000))
+        argv = [job_id, stored.state, stored.fields.get("ph", "*") if new is not None else "*",
+                self.by, f"correction v{version}: {why}"[:300], now_ms(), self.store.audit_maxlen,
+                json.dumps(orig_fields, ensure_ascii=False), len(corrections)]
+        for cid, fields in corrections:
+            argv += [cid, due, json.dumps(fields, ensure_ascii=False)]
+        result = self._start(keys=[keys.job(job_id), keys.AUDIT, keys.DUE,
+                                   *(keys.job(c) for c, _ in corrections)], args=argv)
+        if result and int(result[0]) == 1:
+            report.planned.extend(c for c, _ in corrections)
+            log.info("correction_planned", job_id=job_id, version=version,
+                     steps=[s.action for s in steps], account=old.account)
+        else:
+            report.conflicts.append(job_id)
+
+    def _replan_failed(self, job_id: str, now: dt.datetime, report: PlanReport) -> None:
+        """A correction step refused as not supported (edit window passed...): plan again
+        without that possibility, under the same version and ids."""
+        stored = self.store.get(job_id)
+        if stored is None or stored.state != CORRECTING:
+            return
+        cids = [c for c in stored.fields.get("cj", "").split(",") if c]
+        failed = [self.store.get(c) for c in cids if self.store.state(c) == FAILED]
+        if not failed:
+            return
+        if not all(f.reason.startswith(REPLAN_ON) for f in failed):
+            self._alert(stored, report, "correction failed: " + failed[0].reason)
+            return
+        old = stored.job
+        caps = _no_edit(self.caps_for(old.account, old.platform))
+        retract = stored.fields.get("ck") == "retract"
+        policy = "reply" if retract else None
+        # back to the planning state, then plan with edits (and deletions) ruled out
+        back = ORPHANED if retract else NEEDS_CORRECTION
+        pj = stored.fields.get("pj")
+        if not self.store.transition(job_id, CORRECTING, back, self.by,
+                                     f"replan: {failed[0].reason}"[:300],
+                                     check=("cv", stored.fields.get("cv", "")),
+                                     delete=("cj", "cv", "ck", "nj", "cw", "cb")):
+            report.conflicts.append(job_id)
+            return
+        if pj is None and not retract:
+            return
+        caps = dataclasses.replace(caps, delete=False) if retract else caps
+        self.plan_one(job_id, now, report, caps=caps, policy=policy)
+
+    def _alert(self, stored: StoredJob, report: PlanReport, why: str) -> None:
+        if stored.fields.get("al") == why[:200]:
+            return  # already alerted
+        self.store.r.hset(keys.job(stored.id), "al", why[:200])
+        self.store.audit_note(stored.id, self.by, f"ALERT: {why}")
+        log.error("correction_needs_a_person", job_id=stored.id, reason=why, alert=True)
+        report.alerts.append(stored.id)
+
+
+def planner_from_config(store: Store, config_dir: Path) -> CorrectionPlanner:
+    from adapters import account_capabilities, capabilities_for
+    from worker.config import load_config
+
+    config = load_config(config_dir)
+
+    def caps_for(account: str, platform: str) -> Capabilities:
+        if account in config.accounts:
+            return account_capabilities(config.accounts[account])
+        return capabilities_for(platform)
+
+    return CorrectionPlanner(store, caps_for, config.retraction_policy)
+
+
+def plan_corrections_from_config(store: Store, config_dir: Path,
+                                 now: dt.datetime | None = None) -> PlanReport:
+    report = planner_from_config(store, config_dir).run(now)
+    if report.planned:
+        store.wake()
+    return report
+
+
+def default_planner(store: Store, policy: str = "reply") -> CorrectionPlanner:
+    """Platform capabilities without account overrides (tests, benchmarks)."""
+    from adapters import capabilities_for
+
+    return CorrectionPlanner(store, lambda account, platform: capabilities_for(platform),
+                             lambda platform: policy)
+
+
+# --- sending (called by the actor) --------------------------------------------------------------
+
+
+def is_correction(stored: StoredJob) -> bool:
+    return bool(stored.fields.get("o"))
+
+
+def request_for(store: Store, stored: StoredJob) -> PostRequest:
+    """The PostRequest of a correction job: its action, aimed at the original's post."""
+    original = store.get(stored.fields["o"])
+    target = original.ref if original is not None else None
+    job = stored.job
+    event = None
+    if job.event is not None:
+        event = dict(dataclasses.asdict(job.event), calendar=job.calendar, uid=stored.fields["o"])
+    return PostRequest(job_id=job.id, account=job.account, action=stored.fields.get("ca", "reply"),
+                       text=job.text, language=job.language,
+                       idempotency_key=f"{job.id}#{job.content_hash}", due=job.due_utc,
+                       target=target, event=event)
+
+
+def original_ready(store: Store, stored: StoredJob) -> str | None:
+    """None when the original is there to be corrected; else why not."""
+    original = store.get(stored.fields.get("o", ""))
+    if original is None:
+        return "the original post is not in the store"
+    if original.state != CORRECTING or original.fields.get("cv") != stored.fields.get("cv"):
+        return f"the original is {original.state}, not waiting for version {stored.fields.get('cv')}"
+    if original.ref is None:
+        return "the original has no platform reference"
+    return None
+
+
+def finish(store: Store, correction: StoredJob, ref: PostRef | None, by: str = "worker") -> bool:
+    """After a correction job is published: close its version if every step is out."""
+    original = store.get(correction.fields["o"])
+    if original is None or original.state != CORRECTING:
+        return False
+    version = original.fields.get("cv", "")
+    cids = [c for c in original.fields.get("cj", "").split(",") if c]
+    action = correction.fields.get("ca")
+    new_ref = ""
+    if action == "correct" and ref is not None:
+        new_ref = json.dumps(ref.as_dict(), separators=(",", ":"))
+    first = ""
+    if original.fields.get("v", "1") == "1":
+        first = json.dumps(_version_record(1, original.job.text, int(original.fields.get("pa") or 0),
+                                           "publish", original.id, original.ref, "", ""),
+                           ensure_ascii=False)
+    nj = original.fields.get("nj")
+    text = job_from_json(original.id, nj).text if nj else correction.job.text
+    record = _version_record(int(version or 0), text, now_ms(), action or "", correction.id,
+                             ref or original.ref, original.fields.get("cw", ""),
+                             original.fields.get("cb", ""),
+                             note=correction.job.text if action != "correct" else "")
+    script = store.r.register_script(FINISH)
+    done = bool(script(keys=[keys.job(original.id), keys.AUDIT, versions_key(original.id),
+                             *(keys.job(c) for c in cids)],
+                       args=[original.id, version, by, now_ms(), store.audit_maxlen, new_ref,
+                             first, json.dumps(record, ensure_ascii=False)]))
+    if done:
+        log.info("correction_done", job_id=original.id, version=version)
+    return done
+
+
+def _version_record(version: int, text: str, at_ms: int, action: str, job_id: str,
+                    ref: PostRef | None, why: str, by: str, note: str = "") -> dict:
+    return {"v": version, "text": text, "at": at_ms, "action": action, "job": job_id,
+            "url": ref.url if ref else None, "post_id": ref.post_id if ref else None,
+            "why": why, "by": by, "note": note}
+
+
+def versions(store: Store, job_id: str) -> list[dict]:
+    return [json.loads(raw) for raw in store.r.lrange(versions_key(job_id), 0, -1)]
