@@ -143,5 +143,11 @@ def make_adapter(account: AccountConfig, transport: str, *,
     if account.platform == "telegram":
         from .telegram import TelegramAdapter
         return TelegramAdapter(account)
+    if account.platform == "instagram":
+        from .instagram import InstagramAdapter
+        return InstagramAdapter(account)
+    if account.platform == "linkedin":
+        from .linkedin import LinkedInAdapter
+        return LinkedInAdapter(account)
     raise NotSupported(f"there is no live {account.platform} adapter yet "
                        f"(use transport 'outbox' for {account.ref} meanwhile)")

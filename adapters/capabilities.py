@@ -12,7 +12,7 @@ from .textlength import (char_length, grapheme_length, mastodon_length, utf16_le
                          x_weighted_length)
 
 __all__ = ["X", "FACEBOOK", "MASTODON", "BLUESKY", "TELEGRAM", "ICS", "INSTAGRAM", "LINKEDIN",
-           "COUNTERS"]
+           "COUNTERS", "INSTAGRAM_MAX_HASHTAGS", "IMAGES_BY_URL"]
 
 #: counting name -> function, so that overrides (and the outbox) can rebuild ``count``
 COUNTERS = {
@@ -86,21 +86,36 @@ ICS = Capabilities(
     native_events=True, language_strategy="combined", correction_fallback="alert",
 )
 
-# Instagram (Graph API content publishing): captions up to 2200 characters, every post needs
-# an image, links in captions are not clickable, carousels hold up to 10 items. Caption edits
-# are not offered by the publishing API, so we declare no edit and correct with a comment.
+# Instagram (Instagram Graph API, "Content Publishing" guide and IG User Media reference on
+# developers.facebook.com): captions up to 2200 characters, at most 30 hashtags and 20 @-tags;
+# every post needs an image, fetched by Instagram from a public URL; carousels hold up to 10
+# items; alt text ("alt_text") on image containers since March 2025, no documented limit;
+# links in captions are not clickable. After publishing the IG Media node offers reading,
+# comments and comment_enabled only: no caption edit and no delete (Meta documents deletion
+# neither for media nor in the publishing guide), so corrections are comments from the account
+# and retractions are done by hand (the engine alerts with the link). Comments of the account
+# can be deleted (DELETE /{ig-comment-id}). The publishing limit per moving 24 hours (a carousel
+# counts as one) has been documented as 25, 50 and lately 100 posts: it is read at run time
+# from /{ig-user-id}/content_publishing_limit (quota_usage, config.quota_total), not kept here.
 INSTAGRAM = Capabilities(
     platform="instagram", text_limit=2200, counting="chars", count=char_length,
-    edit=EditSupport(False), max_images=10, alt_text_limit=None,
+    edit=EditSupport(False), delete=False, max_images=10, alt_text_limit=None,
     language_strategy="combined", requires_image=True, clickable_links=False,
     correction_fallback="comment",
 )
+#: hashtags Instagram accepts in one caption (IG User Media reference: "30 hashtags")
+INSTAGRAM_MAX_HASHTAGS = 30
+#: platforms that fetch images themselves from a public URL (a local ``file:`` cannot be sent)
+IMAGES_BY_URL = frozenset({"instagram"})
 
-# LinkedIn organisation pages (Posts API): commentary up to 3000 characters; posts can be
-# edited (partial update of commentary). Multi-image posts take up to 20 images; alt text
-# ("altText") up to 4086 characters.
+# LinkedIn organisation pages (Posts API, learn.microsoft.com "Posts API" and "Images API",
+# Marketing versions 2024-2025): commentary up to 3000 characters; the commentary of a post can
+# be edited in place without a time limit (partial update, X-RestLi-Method: PARTIAL_UPDATE)
+# and posts can be deleted (DELETE /rest/posts/{urn}). Multi-image posts take 2 to 20 images;
+# alt text ("altText") up to 4086 characters. A correction that cannot be an edit (e.g. the
+# images changed) is a comment by the organisation (Social Actions comments API).
 LINKEDIN = Capabilities(
     platform="linkedin", text_limit=3000, counting="chars", count=char_length,
-    edit=EditSupport(True), max_images=20, alt_text_limit=4086,
+    edit=EditSupport(True), delete=True, max_images=20, alt_text_limit=4086,
     language_strategy="combined", correction_fallback="comment",
 )

@@ -8,6 +8,8 @@ Error messages name the variable or file so that on-call staff know what to fix.
 
 from __future__ import annotations
 
+import logging
+
 import os
 import pathlib
 from typing import Iterable, Mapping
@@ -113,3 +115,29 @@ def mask_secrets(text: str, secrets: Iterable[Secret | str]) -> str:
     for value in sorted((v for v in values if v), key=len, reverse=True):
         text = text.replace(value, _MASK)
     return text
+
+
+class MaskingLogFilter(logging.Filter):
+    """Replaces every registered secret in a log record's message with ``***``. Client
+    libraries log what they send: requests-oauthlib its signing keys, python-telegram-bot and
+    httpx the bot token inside every URL."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.secrets: set[str] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.secrets:
+            message = record.getMessage()
+            masked = mask_secrets(message, self.secrets)
+            if masked != message:
+                record.msg, record.args = masked, ()
+        return True
+
+
+def masking_filter(logger_names) -> MaskingLogFilter:
+    """One filter attached to the named loggers; register secrets in ``.secrets``."""
+    log_filter = MaskingLogFilter()
+    for name in logger_names:
+        logging.getLogger(name).addFilter(log_filter)
+    return log_filter

@@ -1,22 +1,7 @@
 """Facebook Pages through facebook-sdk's ``GraphAPI``, on a current Graph API version.
 
-facebook-sdk 3.1 only accepts Graph versions up to 3.1 in its constructor, so every call goes
-through ``GraphAPI.request`` with a full path (``"v21.0/{page-id}/feed"``); the SDK prefixes
-``https://graph.facebook.com/``.
-
-The page access token travels in an ``Authorization: Bearer`` header set on the session, not in
-the SDK's ``access_token`` query parameter: a token in the URL ends up in urllib3's debug log
-("GET /v21.0/me?access_token=..."), in requests' connection error messages and in proxy logs.
-
-Mapping of Graph errors onto the adapter errors (``adapters.base``):
-
-* codes 4, 17, 32, 613, 80001 (rate limits) -> ``RateLimited``; ``retry_after_s`` from the
-  ``estimated_time_to_regain_access`` (minutes) of X-Business-Use-Case-Usage / X-App-Usage.
-* 190 (expired/invalid token), 102, 10 and 200-299 (permissions) -> ``AuthError``.
-* 506 (duplicate post) -> ``Duplicate``; 100 (invalid parameter) and other 4xx -> ``Rejected``.
-* 1, 2, ``is_transient`` errors and HTTP 5xx -> ``Unavailable``.
-* requests' read timeout (or a connection dropped after sending) on a write ->
-  ``OutcomeUnknown``; connection refused / connect timeout -> ``Unavailable``.
+The Graph client (token in a Bearer header, never in URLs; timeouts; the mapping of Graph
+errors onto the adapter errors) lives in ``adapters.graph``, shared with Instagram.
 """
 
 from __future__ import annotations
@@ -24,24 +9,14 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-import threading
 from typing import Callable
 
-import facebook
-import requests
-import urllib3
-
 from .accounts import AccountConfig
-from .base import (AccountStatus, AdapterError, AuthError, Duplicate, OutcomeUnknown, PostRef,
-                   PostRequest, RateLimited, Rejected, Unavailable)
-from .credentials import mask_secrets
+from .base import AccountStatus, AuthError, PostRef, PostRequest, Rejected
+from .graph import GraphClient, check_graph_version
 
 __all__ = ["FacebookAdapter"]
 
-_RATE_LIMIT_CODES = {4, 17, 32, 613, 80001}
-_AUTH_CODES = {190, 102, 10}
-_TRANSIENT_CODES = {1, 2}
-_USAGE_HEADERS = ("x-business-use-case-usage", "x-app-usage", "x-page-usage")
 #: how many recent posts/comments ``lookup`` reads
 LOOKUP_PAGE = 25
 LOOKUP_SLACK = dt.timedelta(minutes=10)
@@ -62,21 +37,15 @@ class FacebookAdapter:
         self.account = account.ref
         self.capabilities = account_capabilities(account)
         self.clock = clock
-        self.graph_version = str(graph_version or account.options.get("graph_version", "v21.0"))
-        if not re.fullmatch(r"v\d+\.\d+", self.graph_version):
-            raise ValueError(f"account {account.ref}: graph_version must look like 'v21.0'")
+        self.graph_version = check_graph_version(
+            account.ref, graph_version or account.options.get("graph_version"))
         page_id = account.options.get("page_id")
         if not page_id:
             raise ValueError(f"account {account.ref}: options.page_id is required")
         self.page_id = str(page_id)
-        token = account.credential("page_access_token")
-        self._secrets = (token,)
-        session = requests.Session()
-        session.headers["Authorization"] = f"Bearer {token.reveal()}"
-        # keep each thread's last response: GraphAPIError carries the body, not the headers
-        self._last = threading.local()
-        session.hooks["response"].append(self._remember)
-        self.graph = facebook.GraphAPI(access_token=None, timeout=timeout_s, session=session)
+        self.client = GraphClient("Facebook", account.credential("page_access_token"),
+                                  timeout_s=timeout_s, graph_version=self.graph_version)
+        self.graph = self.client.graph
 
     def __repr__(self) -> str:
         return f"FacebookAdapter({self.account!r}, page={self.page_id})"
@@ -196,45 +165,8 @@ class FacebookAdapter:
               post_args: dict | None = None, method: str | None = None, files=None,
               write: bool = False) -> dict:
         """One Graph request on ``{version}/{path}``, its failures turned into adapter errors."""
-        self._last.response = None
-        try:
-            result = self.graph.request(f"{self.graph_version}/{path}", args=args,
-                                        post_args=post_args, method=method, files=files)
-        except (facebook.GraphAPIError, requests.RequestException, KeyError, ValueError) as exc:
-            raise self._error(operation, exc, write=write) from exc
-        return result if isinstance(result, dict) else {}
-
-    def _remember(self, response: requests.Response, *args, **kwargs) -> None:
-        self._last.response = response
-
-    def _error(self, operation: str, exc: Exception, *, write: bool) -> AdapterError:
-        message = mask_secrets(f"Facebook {operation} failed ({type(exc).__name__}): {exc}",
-                               self._secrets)
-        response = getattr(self._last, "response", None)
-        status = response.status_code if response is not None else None
-        if isinstance(exc, requests.RequestException):
-            if write and _may_have_arrived(exc):
-                return OutcomeUnknown(message)
-            return Unavailable(message)
-        code = getattr(exc, "code", None)
-        error = (exc.result.get("error") if isinstance(getattr(exc, "result", None), dict)
-                 else None) or {}
-        if code in _RATE_LIMIT_CODES:
-            return RateLimited(message, retry_after_s=_regain_access_s(response))
-        if code in _AUTH_CODES or (isinstance(code, int) and 200 <= code <= 299):
-            return AuthError(message)
-        if code == 506:
-            return Duplicate(message)
-        if code in _TRANSIENT_CODES or error.get("is_transient"):
-            return Unavailable(message)
-        if status is not None and status >= 500:
-            return Unavailable(message)
-        if code is None and status is not None and 200 <= status < 300 and write:
-            # accepted but the answer was not readable: the post may well exist
-            return OutcomeUnknown(message)
-        if code is None and status is None:
-            return Unavailable(message)
-        return Rejected(message)
+        return self.client.call(operation, path, args=args, post_args=post_args, method=method,
+                                files=files, write=write)
 
     def _ref(self, post_id: str, *, url: str | None = None) -> PostRef:
         return PostRef("facebook", self.account, post_id,
@@ -250,42 +182,6 @@ class FacebookAdapter:
 
     def _now(self) -> str:
         return self.clock().astimezone(dt.timezone.utc).isoformat()
-
-
-def _regain_access_s(response: requests.Response | None) -> float | None:
-    """Seconds until access returns, from the usage headers' ``estimated_time_to_regain_access``
-    (minutes). X-Business-Use-Case-Usage maps ids to lists of usages; X-App-Usage is flat."""
-    if response is None:
-        return None
-    minutes: list[float] = []
-    for name in _USAGE_HEADERS:
-        raw = response.headers.get(name)
-        if not raw:
-            continue
-        try:
-            data = json.loads(raw)
-        except ValueError:
-            continue
-        entries = [data] if isinstance(data, dict) and "call_count" in data else [
-            item for value in (data.values() if isinstance(data, dict) else ())
-            for item in (value if isinstance(value, list) else [value])]
-        for entry in entries:
-            if isinstance(entry, dict) and entry.get("estimated_time_to_regain_access"):
-                minutes.append(float(entry["estimated_time_to_regain_access"]))
-    return max(minutes) * 60 if minutes else None
-
-
-def _may_have_arrived(exc: Exception) -> bool:
-    """Whether a failed request may have reached Facebook (so a write may have happened):
-    read timeouts and connections dropped mid-answer yes; refused connections no."""
-    if isinstance(exc, requests.ConnectTimeout):
-        return False
-    if isinstance(exc, (requests.ReadTimeout, requests.exceptions.ChunkedEncodingError)):
-        return True
-    if isinstance(exc, requests.ConnectionError):
-        reason = exc.args[0] if exc.args else None
-        return isinstance(reason, urllib3.exceptions.ProtocolError)
-    return False
 
 
 def _require_target(request: PostRequest, action: str) -> PostRef:

@@ -53,6 +53,9 @@ class OutboxAdapter:
         self.path = self.home / OUTBOX_FILE
         self.clock = clock
         self.fail_plan = fail_plan
+        #: (file identity, bytes already counted, newlines in them): appends count only the
+        #: bytes written since (by any process), not the whole file again
+        self._counted: tuple[tuple[int, int] | None, int, int] = (None, 0, 0)
 
     # --- the Adapter protocol -----------------------------------------------------------------
 
@@ -181,8 +184,14 @@ class OutboxAdapter:
         with open(self.path, "a+b") as handle:
             fcntl.flock(handle, fcntl.LOCK_EX)
             try:
-                handle.seek(0)
-                count = sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 20), b""))
+                stat = os.fstat(handle.fileno())
+                identity = (stat.st_dev, stat.st_ino)
+                known, offset, count = self._counted
+                if known != identity or stat.st_size < offset:
+                    offset, count = 0, 0  # another file, or truncated: count from the start
+                handle.seek(offset)
+                count += sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 20), b""))
+                self._counted = (identity, handle.tell(), count)
 
                 def write(record: dict) -> None:
                     line = json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n"
@@ -190,6 +199,7 @@ class OutboxAdapter:
                     handle.write(line.encode("utf-8"))
                     handle.flush()
                     os.fsync(handle.fileno())
+                    self._counted = (identity, handle.tell(), count + 1)
 
                 yield count, write
             finally:

@@ -44,7 +44,7 @@ from .accounts import AccountConfig
 from .base import (AccountStatus, AdapterError, AuthError, OutcomeUnknown, PostRef,
                    PostRequest, RateLimited, Rejected, Unavailable)
 from .capabilities import TELEGRAM_CAPTION_LIMIT
-from .credentials import Secret, mask_secrets
+from .credentials import Secret, mask_secrets, masking_filter
 
 __all__ = ["TelegramAdapter"]
 
@@ -58,25 +58,7 @@ def _utc_now() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
 
 
-class _MaskTokens(logging.Filter):
-    """Replaces every registered bot token in a record's message with ``***``."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.secrets: set[str] = set()
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if self.secrets:
-            message = record.getMessage()
-            masked = mask_secrets(message, self.secrets)
-            if masked != message:
-                record.msg, record.args = masked, ()
-        return True
-
-
-_FILTER = _MaskTokens()
-for _name in _URL_LOGGERS:
-    logging.getLogger(_name).addFilter(_FILTER)
+_FILTER = masking_filter(_URL_LOGGERS)
 
 
 class TelegramAdapter:

@@ -27,12 +27,12 @@ from typing import Callable
 
 import requests
 import tweepy
-import urllib3
 
 from .accounts import AccountConfig
 from .base import (AccountStatus, AdapterError, AuthError, Duplicate, NotSupported,
                    OutcomeUnknown, PostRef, PostRequest, RateLimited, Rejected, Unavailable)
-from .credentials import mask_secrets
+from .requests_errors import may_have_arrived
+from .credentials import mask_secrets, masking_filter
 
 __all__ = ["XAdapter"]
 
@@ -46,27 +46,7 @@ _URL = re.compile(r"https?://\S+")
 _OAUTH_LOGGERS = ("requests_oauthlib.oauth1_auth", "oauthlib.oauth1.rfc5849")
 
 
-class _MaskCredentials(logging.Filter):
-    """Replaces every registered credential in a record's message with ``***``: requests-oauthlib
-    logs "Signing request ... using client <Client client_key=..., resource_owner_key=...>"
-    and the signed Authorization header."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.secrets: set[str] = set()
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if self.secrets:
-            message = record.getMessage()
-            masked = mask_secrets(message, self.secrets)
-            if masked != message:
-                record.msg, record.args = masked, ()
-        return True
-
-
-_FILTER = _MaskCredentials()
-for _name in _OAUTH_LOGGERS:
-    logging.getLogger(_name).addFilter(_FILTER)
+_FILTER = masking_filter(_OAUTH_LOGGERS)
 
 
 def _utc_now() -> dt.datetime:
@@ -274,7 +254,7 @@ class XAdapter:
             if isinstance(inner, requests.RequestException):
                 return self._error(operation, inner, write=write)
             return Unavailable(message)
-        if write and _may_have_arrived(exc):
+        if write and may_have_arrived(exc):
             return OutcomeUnknown(message)
         return Unavailable(message)
 
@@ -288,21 +268,6 @@ class XAdapter:
         return PostRef("x", self.account, post_id, f"https://x.com/i/web/status/{post_id}",
                        extra)
 
-
-def _may_have_arrived(exc: Exception) -> bool:
-    """Whether a failed request may have reached X (so a write may have taken effect).
-
-    Connect timeouts and refused/unresolvable connections never sent anything; a read timeout,
-    a connection dropped mid-answer ("Connection aborted") or a truncated answer did.
-    """
-    if isinstance(exc, requests.ConnectTimeout):
-        return False
-    if isinstance(exc, (requests.ReadTimeout, requests.exceptions.ChunkedEncodingError)):
-        return True
-    if isinstance(exc, requests.ConnectionError):
-        reason = exc.args[0] if exc.args else None
-        return isinstance(reason, urllib3.exceptions.ProtocolError)
-    return False
 
 
 def _comparable(text: str) -> str:

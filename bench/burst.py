@@ -36,15 +36,16 @@ def main() -> None:
 
     count = env_int("BENCH_BURST_JOBS", 10_000)
     threads = env_int("BENCH_THREADS", EngineSettings.worker_threads)
-    workers = env_int("BENCH_WORKERS", 1)
+    workers = env_int("BENCH_WORKERS", 1)  # dramatiq worker pools in this process
+    procs = env_int("BENCH_WORKER_PROCS", 0)  # extra worker processes
     lead_s = env_float("BENCH_LEAD_S", 8.0)
     settings = dataclasses.replace(EngineSettings(), worker_threads=threads)
     figures: dict = {"bench": "burst", "jobs": count, "cores": os.cpu_count(),
-                     "worker_processes": 1, "worker_pools": workers, "threads_per_pool": threads,
+                     "worker_processes": procs, "in_process_worker_pools": workers, "threads_per_pool": threads,
                      "dispatchers": 1}
     with tempfile.TemporaryDirectory(prefix="pregonero-burst-") as tmp:
         quiet_logs(Path(tmp) / "engine.log")
-        engine = Engine(Path(tmp), settings=settings, workers=workers)
+        engine = Engine(Path(tmp), settings=settings, workers=workers, worker_procs=procs)
         try:
             time.sleep(1.0)
             instant = dt.datetime.now(UTC) + dt.timedelta(seconds=lead_s)

@@ -27,6 +27,7 @@ Needs the ``bench`` extra (``pip install -e '.[bench]'``) for the peers.
 from __future__ import annotations
 
 import collections
+import dataclasses
 import datetime as dt
 import json
 import math
@@ -119,7 +120,8 @@ class Engine:
     """pregonero's real dispatcher and worker entry points, in threads of this process, on a
     throwaway redis-server, publishing to the outbox in ``workdir/home``."""
 
-    def __init__(self, workdir: Path, settings=None, dispatchers: int = 1, workers: int = 1):
+    def __init__(self, workdir: Path, settings=None, dispatchers: int = 1, workers: int = 1,
+                 worker_procs: int = 0):
         from worker import service
         from worker.actors import EngineSettings
         from worker.redis_server import RedisServerProcess
@@ -144,6 +146,16 @@ class Engine:
                          for _ in range(workers)]
         for thread in self.threads:
             thread.start()
+        # extra workers as OS processes (spawned: a fresh interpreter, no GIL shared with us)
+        import multiprocessing
+
+        ctx = multiprocessing.get_context("spawn")
+        self.procs = [ctx.Process(target=_worker_process, daemon=True,
+                                  args=(self.home, self.config, url,
+                                        dataclasses.asdict(self.settings), str(workdir)))
+                      for _ in range(worker_procs)]
+        for proc in self.procs:
+            proc.start()
 
     def outbox_posts(self) -> list[dict]:
         path = self.home / "outbox.jsonl"
@@ -168,7 +180,18 @@ class Engine:
         self.store.wake()
         for thread in self.threads:
             thread.join(timeout=30)
+        for proc in self.procs:
+            proc.terminate()  # SIGTERM: the worker finishes in-flight attempts and exits
+            proc.join(timeout=30)
         self.server.stop()
+
+
+def _worker_process(home: Path, config: Path, url: str, settings: dict, workdir: str) -> None:
+    from worker import service
+    from worker.actors import EngineSettings
+
+    quiet_logs(Path(workdir) / f"worker-{os.getpid()}.log")
+    service.run_worker(home, config, redis_url=url, settings=EngineSettings(**settings))
 
 
 def wait_until(condition, timeout_s: float, every_s: float = 0.2) -> bool:

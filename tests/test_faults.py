@@ -8,6 +8,7 @@ See ``tests/faultkit.py`` for the processes and the faults injected into the ada
 
 from __future__ import annotations
 
+import collections
 import datetime as dt
 import time
 
@@ -154,8 +155,8 @@ def test_two_dispatchers_and_two_workers_on_one_redis_publish_each_job_once(rig)
     rig.wait_ready(*procs)
     # bunches of 5 jobs due at the very same instant: both dispatchers race for each bunch
     base = utc_in(1.0)
-    jobs = [make_job(f"ok-{b:02d}-{k}", base + dt.timedelta(milliseconds=400 * b), account=ACCOUNT)
-            for b in range(12) for k in range(5)]
+    jobs = [make_job(f"ok-{b:02d}-{k}", base + dt.timedelta(milliseconds=300 * b), account=ACCOUNT)
+            for b in range(16) for k in range(5)]
     rig.schedule(jobs)
     rig.wait_final(jobs, timeout_s=20)
     posts = outbox_posts(rig.home)
@@ -164,12 +165,14 @@ def test_two_dispatchers_and_two_workers_on_one_redis_publish_each_job_once(rig)
     dispatches = [row for row in audit if row["to"] == "dispatched"]
     assert sorted(row["job"] for row in dispatches) == sorted(j.id for j in jobs), \
         "each job claimed by exactly one dispatcher, once"
-    assert len({row["by"] for row in dispatches}) == 2, "both dispatchers claimed jobs"
+    claimers = collections.Counter(row["by"] for row in dispatches)
+    assert len(claimers) == 2, f"both dispatchers claimed jobs: {claimers}"
     per_worker = [len(proc.log_lines("post_published")) for proc in procs[2:]]
     assert sum(per_worker) == len(jobs) and min(per_worker) > 0, per_worker
     lateness = sorted((dt.datetime.fromisoformat(p["at"]) - dt.datetime.fromisoformat(p["due"]))
                       .total_seconds() for p in posts)
-    assert lateness[0] >= 0 and lateness[len(lateness) // 2] < 0.1, lateness
+    # never early; on time even with four processes racing (loose: CI machines are busy)
+    assert lateness[0] >= 0 and lateness[len(lateness) // 2] < 0.5, lateness
 
 
 def test_platform_errors_are_retried_resolved_or_failed_with_an_alert_and_never_duplicated(rig):

@@ -199,9 +199,10 @@ def test_make_adapter_gives_the_outbox_with_the_accounts_capabilities(tmp_path):
     assert adapter.capabilities.text_limit == 1000
 
 
-def test_make_adapter_live_refuses_platforms_without_a_live_adapter(tmp_path):
+def test_make_adapter_live_refuses_an_account_its_live_adapter_cannot_use(tmp_path):
+    # every platform has a live adapter now; one without its required options is refused
     account = AccountConfig.from_mapping("linkedin:ayto-calp", {"department": "comunicacion"})
-    with pytest.raises(NotSupported):
+    with pytest.raises(ValueError, match="organization_id"):
         make_adapter(account, "live", home=tmp_path)
     with pytest.raises(ValueError, match="transport"):
         make_adapter(account, "carrier-pigeon", home=tmp_path)

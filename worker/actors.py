@@ -29,7 +29,7 @@ from dramatiq.brokers.redis import RedisBroker
 
 from adapters.base import (Adapter, AdapterError, AuthError, Image, NotSupported, OutcomeUnknown,
                            PostRequest, RateLimited, Rejected, Unavailable)
-from worker import golive, keys
+from worker import golive, keys, quota
 from worker.jobs import Job
 from worker.store import DISPATCHED, UNCERTAIN, Store, StoredJob, now_ms, to_ms
 
@@ -57,6 +57,8 @@ class EngineSettings:
     golive_timeout_s: float = 5.0
     #: expected text on the official page, by official_url (optional)
     golive_expect_text: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    #: a job held for its account's publishing quota (Instagram) is asked about again after
+    quota_recheck_s: float = 15 * 60.0
 
 
 def idempotency_key(job: Job) -> str:
@@ -150,6 +152,8 @@ class Publisher:
                 log.error("publish_failed", job_id=job_id, account=stored.job.account,
                           reason=why, alert=True)
             return
+        if quota.hold_for_quota(self.store, stored, token, adapter, self.settings.quota_recheck_s):
+            return  # held with reason instagram_quota, claimed again after the recheck delay
         attempt_id = uuid.uuid4().hex[:16]
         if not self.store.begin_publish(job_id, token, attempt_id, self.settings.lease_ms):
             log.info("publish_claim_lost", job_id=job_id)  # moved, paused or cancelled meanwhile

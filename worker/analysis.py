@@ -106,7 +106,7 @@ def _analyze_file(path: str | Path, config: Config | None, now: dt.datetime,
     except OSError as exc:
         return FileAnalysis(shown, None, (), (Finding(shown, 1, 1, "error",
                                                       f"cannot read: {exc.strerror}", "io"),))
-    doc.path = shown
+    doc.file, doc.path = str(path), shown
     return analyze_document(doc, config, now)
 
 

@@ -23,6 +23,7 @@ import datetime as dt
 import http.server
 import json
 import os
+import shutil
 import tempfile
 import threading
 import time
@@ -249,13 +250,54 @@ def _all_published(ctx: DemoContext) -> bool:
                              remaining))
 
 
-def correction_steps(ctx: DemoContext) -> list[Step]:
-    """Hook for the correction path: "a date changes and every post is corrected".
+def _date_changes(ctx: DemoContext) -> bool:
+    """The deadline moves a week: every published post that quoted it is corrected on its
+    platform (edited with a note where it can be, answered where it cannot), once."""
+    from worker.store import CORRECTING, NEEDS_CORRECTION
 
-    Return steps that, e.g., wait for the last post, call ``ctx.write_calendar(plazo_fin=...)``
-    and wait until every published post that quoted the date has been corrected. Empty until
-    the correction path lands."""
-    return []
+    store = ctx.running.store
+    old = ctx.facts["plazo_fin"]
+    new = (dt.date.fromisoformat(old) + dt.timedelta(days=7)).isoformat()
+    ctx.say(f"  plazo_fin {old} -> {new}: the calendar file changes (as a commit would)")
+    # keep the calendar as first written (with its time), for whoever checks the run
+    first = ctx.root / "first"
+    first.mkdir(exist_ok=True)
+    shutil.copy2(ctx.calendar_path, first / ctx.calendar_path.name)
+    ctx.write_calendar(plazo_fin=new)
+
+    def corrected():
+        summaries = store.summaries().values()
+        fixes = [s for s in summaries if s.of]
+        busy = [s for s in summaries if s.state in (NEEDS_CORRECTION, CORRECTING)]
+        return fixes if fixes and not busy and all(s.state == "published" for s in fixes) else None
+
+    remaining = max(3.0, DEADLINE_S + 8 - (dt.datetime.now(dt.timezone.utc) - ctx.t0).total_seconds())
+    fixes = ctx.wait_for(corrected, remaining)
+    if not fixes:
+        ctx.say("  the corrections did not all go out in time")
+        return False
+    records = {}
+    if ctx.outbox_path.exists():
+        for raw in ctx.outbox_path.read_text(encoding="utf-8").splitlines():
+            try:
+                record = json.loads(raw)
+            except ValueError:
+                continue
+            if "#c" in record.get("job_id", ""):
+                records[record["job_id"]] = record
+    for job_id in sorted(records):
+        record = records[job_id]
+        text = " ".join(record["text"].split())
+        ctx.say(f"  {record['action']:<8} {record['account']:<20} {record['language']:<6} "
+                f"{text[:90] + ('…' if len(text) > 90 else '')}")
+    ctx.say(f"  {len(fixes)} corrections sent, each once; `pregonero history demo-ayudas` "
+            "shows every version")
+    return len(records) == len(fixes)
+
+
+def correction_steps(ctx: DemoContext) -> list[Step]:
+    """The correction path: "a date changes and every post is corrected"."""
+    return [Step("a date changes and every post is corrected", _date_changes)]
 
 
 def steps(ctx: DemoContext) -> list[Step]:
@@ -310,6 +352,12 @@ def prepare(root: Path, page: OfficialPage, say: Callable[[str], None]) -> DemoC
     if broken:
         raise RuntimeError("the demo calendar does not compile:\n" + "\n".join(broken))
     ctx.planned = all_jobs(plans)
+    # what the demo set out to publish, for whoever checks the outbox afterwards (tests too):
+    # the calendar itself changes during the demo (archived entries, corrected facts)
+    (root / "planned.json").write_text(json.dumps(
+        [{"job_id": j.id, "due_utc": j.due_utc.isoformat(), "account": j.account,
+          "platform": j.platform, "language": j.language, "kind": j.kind} for j in ctx.planned],
+        ensure_ascii=False, indent=1), encoding="utf-8")
     return ctx
 
 

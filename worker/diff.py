@@ -16,7 +16,9 @@ Rules (they protect citizens from wrong, late or double posts):
   (``correcting``): the next change is compared with the text the correction brings.
 * Correction jobs (``of`` set) are not planned by calendars: the diff never touches them.
 * Entries marked archived are neither scheduled nor removed: their published jobs stay as they
-  are; pending ones are cancelled (archiving means "this is over").
+  are (unless the plan carries ``archived_jobs`` and a fact they quote changed: then they are
+  corrected like any published post); pending ones are cancelled (archiving means "this is
+  over").
 * A stored job whose file is gone (not in the plan at all) counts as removed.
 
 Jobs are matched by id across files, so moving an entry to another file keeps its job.
@@ -86,6 +88,8 @@ def diff(plan: Iterable[SourcePlanLike], stored: Mapping[str, StoredJobSummary],
             if job.entry not in source.archived_entries:
                 planned[job.id] = Placed(job, source.path)
     changes.kept_paths = sorted(failed_paths)
+    archived_planned = {job.id: Placed(job, source.path) for source in good
+                        for job in getattr(source, "archived_jobs", ())}
     # a job planned by a good file but stored under a failed one: the failed file may still
     # own it (its last good version) -- leave it alone until both files agree
     protected = {job_id for job_id, s in stored.items() if s.path in failed_paths}
@@ -102,7 +106,14 @@ def diff(plan: Iterable[SourcePlanLike], stored: Mapping[str, StoredJobSummary],
         if job_id in planned or summary.path in failed_paths:
             continue
         if (summary.path, _entry_of(summary)) in archived and summary.state not in PENDING:
-            continue  # archived: published history stays as it is
+            # archived: published history stays as it is -- unless a fact it quotes changed
+            # (plans that carry ``archived_jobs``: the engine's compile)
+            placed = archived_planned.get(job_id)
+            if placed is not None and summary.state in (PUBLISHED, NEEDS_CORRECTION) \
+                    and summary.content_hash != placed.job.content_hash \
+                    and summary.planned_hash != placed.job.content_hash:
+                changes.corrections.append(placed)
+            continue
         why_gone = summary.state
         if why_gone in PENDING:
             changes.cancels.append(job_id)

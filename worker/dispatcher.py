@@ -30,6 +30,10 @@ log = structlog.get_logger("pregonero.dispatcher")
 BLPOP_MARGIN_S = 0.15
 
 
+#: the longest the dispatcher sleeps without saying it is alive (read by /healthz, 180 s)
+HEARTBEAT_EVERY_S = 60.0
+
+
 class Dispatcher:
     """One dispatcher loop. ``send`` enqueues a claim; ``resolve`` enqueues a lookup."""
 
@@ -79,10 +83,15 @@ class Dispatcher:
 
     def run(self, stop: threading.Event) -> None:
         """Loop until ``stop`` is set; survives Redis hiccups."""
+        from .metrics import record_heartbeat
+
         log.info("dispatcher_started", name=self.name, lead_ms=self.lead_ms)
         while not stop.is_set():
             try:
-                wait_s = self.tick()
+                record_heartbeat(self.store, f"dispatcher:{self.name}")
+                # wake at least every HEARTBEAT_EVERY_S even with nothing due, so /healthz
+                # can tell a quiet dispatcher from a dead one
+                wait_s = min(self.tick(), HEARTBEAT_EVERY_S)
                 if wait_s > BLPOP_MARGIN_S * 2:
                     # sleep on the wake list: sync pushes to it when it adds an earlier job
                     self.store.r.blpop([keys.WAKE], timeout=wait_s - BLPOP_MARGIN_S)

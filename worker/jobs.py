@@ -71,14 +71,22 @@ class Job:
     @property
     def content_hash(self) -> str:
         """A hash of everything that would change what citizens see, or when."""
-        payload = self.as_dict()
-        payload.pop("id")
-        raw = json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()
-        return hashlib.sha256(raw).hexdigest()[:20]
+        cached = self.__dict__.get("_content_hash")
+        if cached is None:  # frozen: computed once per instance (a correction fan-out asks often)
+            payload = self.as_dict()
+            payload.pop("id")
+            raw = json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()
+            cached = hashlib.sha256(raw).hexdigest()[:20]
+            object.__setattr__(self, "_content_hash", cached)
+        return cached
 
     def as_dict(self) -> dict:
         """JSON-ready form, stable key order (``plan --json`` must be byte-identical)."""
-        data = dataclasses.asdict(self)
+        # what dataclasses.asdict gives, without its deep copies (every field is a plain value,
+        # a mapping of strings, or a tuple of small dataclasses)
+        data = {field.name: getattr(self, field.name) for field in _FIELDS}
+        data["images"] = tuple({"path": i.path, "alt": i.alt} for i in self.images)
+        data["event"] = dataclasses.asdict(self.event) if self.event is not None else None
         data["due_utc"] = self.due_utc.astimezone(dt.timezone.utc).isoformat(timespec="microseconds")
         data["depends_on"] = dict(sorted(self.depends_on.items()))
         data["parts"] = dict(sorted(self.parts.items()))
@@ -94,6 +102,9 @@ class Job:
         data["depends_on"] = dict(data.get("depends_on") or {})
         data["parts"] = dict(data.get("parts") or {})
         return cls(**data)
+
+
+_FIELDS = dataclasses.fields(Job)
 
 
 def job_id(calendar: str, entry: str, account: str, language: str) -> str:

@@ -33,6 +33,16 @@ SYNC_STATUS = PREFIX + "sync:status"
 CALENDAR_PREFIX = PREFIX + "calendar:"
 #: counter used to mint dispatch tokens.
 TOKEN_SEQ = PREFIX + "seq:token"
+#: ``pregonero:heartbeat:{component}`` -- epoch ms a process last said it was alive (/healthz).
+HEARTBEAT_PREFIX = PREFIX + "heartbeat:"
+#: ``pregonero:versions:{job_id}`` -- list of every published version of a post (history).
+VERSIONS_PREFIX = PREFIX + "versions:"
+#: hash of CLI corrections kept until the calendar in git carries the same value.
+OVERRIDES = PREFIX + "overrides"
+#: ``pregonero:calmeta:{calendar}`` -- where a calendar lives and what its facts say.
+CALMETA_PREFIX = PREFIX + "calmeta:"
+#: ``pregonero:changes:{calendar}`` -- the log of fact changes (who, why, when).
+CHANGES_PREFIX = PREFIX + "changes:"
 
 
 def job(job_id: str) -> str:

@@ -35,6 +35,9 @@ HELD, UNCERTAIN, FAILED, CANCELLED = "held", "uncertain", "failed", "cancelled"
 NEEDS_CORRECTION, ORPHANED = "needs_correction", "orphaned"
 #: a published job whose correction jobs are on their way (see ``worker.corrections.engine``)
 CORRECTING = "correcting"
+#: hold reasons set by sync when a change put a pending job in the past or after its deadline:
+#: a later change of the job (the date fixed) schedules it again
+CHANGE_HOLDS = "after_deadline|moved_to_past|in_the_past"
 #: states in which a job has not reached the platform and may still be changed or cancelled
 PENDING = (SCHEDULED, DISPATCHED, HELD)
 #: states in which a post exists on the platform
@@ -179,7 +182,8 @@ class Store:
         due_ms = to_ms(job.due_utc)
         fields = _job_fields(job, path)
         if self.transition(job.id, "scheduled|dispatched|held", SCHEDULED, by, why,
-                           check=("r", "~|golive_waiting"), due=due_ms, lease=REMOVE,
+                           check=("r", "~|golive_waiting|instagram_quota|" + CHANGE_HOLDS), due=due_ms,
+                           lease=REMOVE,
                            held=REMOVE, fields=fields, delete=("t", "r", "gs")):
             return True
         return self.transition(job.id, HELD, HELD, by, why, check=("r", "paused|quiet_period|missed"),

@@ -55,7 +55,7 @@ redis.call('XADD', auditkey, 'MAXLEN', '~', ARGV[12], '*',
 return {1, cur}
 """
 
-#: Claim the due jobs: scheduled (or held go-live re-checks) whose instant <= ARGV[1].
+#: Claim the due jobs: scheduled (or held go-live / quota re-checks) whose instant <= ARGV[1].
 #: Paused ones go to ``held`` instead. Claimed ones become ``dispatched`` with a fresh token
 #: and a dispatch lease, so a message lost between claim and send is recovered by the reaper.
 #: KEYS: due, leases, held, pauses, audit, token counter
@@ -72,7 +72,8 @@ for i = 1, #rows, 2 do
   local v = redis.call('HMGET', key, 's', 'a', 'dp', 'r')
   local s, reason = v[1], v[4]
   redis.call('ZREM', due, id)
-  if s == 'scheduled' or (s == 'held' and reason == 'golive_waiting') then
+  if s == 'scheduled' or (s == 'held' and (reason == 'golive_waiting'
+                                             or reason == 'instagram_quota')) then
     local paused = redis.call('HEXISTS', pauses, 'all') == 1
       or redis.call('HEXISTS', pauses, 'account:' .. (v[2] or '')) == 1
       or redis.call('HEXISTS', pauses, 'department:' .. (v[3] or '')) == 1

@@ -19,7 +19,8 @@ from typing import Callable, Iterable
 import structlog
 
 from worker.diff import Changes, diff
-from worker.store import CORRECTING, NEEDS_CORRECTION, ORPHANED, PENDING, Store, to_ms
+from worker.store import (CORRECTING, NEEDS_CORRECTION, ORPHANED, PENDING, POSTED, Store,
+                          compact_job_json, to_ms)
 
 log = structlog.get_logger("pregonero.sync")
 BATCH = 500
@@ -177,17 +178,23 @@ def _apply(store: Store, changes: Changes, by: str, report: SyncReport,
     for job_id in changes.cancels:
         if not store.cancel_job(job_id, by, "entry removed from its calendar"):
             report.conflicts.append(job_id)
-    for job_id in changes.orphans:
-        if store.flag_posted(job_id, ORPHANED, by, "published, but its entry was removed"):
-            log.warning("post_orphaned", job_id=job_id, alert=True)
-        else:
-            report.conflicts.append(job_id)
-    for placed in changes.corrections:
-        if store.flag_posted(placed.job.id, NEEDS_CORRECTION, by, "published, but its content changed",
-                             planned=placed.job):
-            log.warning("post_needs_correction", job_id=placed.job.id)
-        else:
-            report.conflicts.append(placed.job.id)
+    # published posts to correct or withdraw: pipelined (one fact change may touch thousands)
+    flags = [(job_id, ORPHANED, "published, but its entry was removed", None)
+             for job_id in changes.orphans]
+    flags += [(placed.job.id, NEEDS_CORRECTION, "published, but its content changed", placed.job)
+              for placed in changes.corrections]
+    for start in range(0, len(flags), BATCH):
+        batch = flags[start:start + BATCH]
+        pipe = store.r.pipeline(transaction=False)
+        for job_id, to, why, planned in batch:
+            fields = {"pj": compact_job_json(planned), "ph": planned.content_hash} if planned else {}
+            store.transition(job_id, "|".join(POSTED), to, by, why, fields=fields, client=pipe)
+        for (job_id, to, _why, _planned), result in zip(batch, pipe.execute()):
+            if not result[0]:
+                report.conflicts.append(job_id)
+        log.warning("posts_flagged", orphaned=sum(f[1] == ORPHANED for f in batch),
+                    needs_correction=sum(f[1] == NEEDS_CORRECTION for f in batch),
+                    alert=any(f[1] == ORPHANED for f in batch))
 
 
 def _fields_of(placed) -> dict:

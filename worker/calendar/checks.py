@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 from collections import Counter
 from typing import Iterable
+
+from adapters.capabilities import IMAGES_BY_URL, INSTAGRAM_MAX_HASHTAGS
 
 from ..config import Config
 from .compile import CompiledEntry, account_capabilities
@@ -17,6 +20,9 @@ from .localize import format_date
 from .model import Calendar
 from .source import Document
 from . import textdates
+
+#: a hashtag as Instagram counts it: '#' and a word, not inside a word or a URL fragment
+_HASHTAG = re.compile(r"(?<![\w/#&])#\w+", re.UNICODE)
 
 
 class Checker:
@@ -71,7 +77,8 @@ class Checker:
                          + ", ".join(missing), "missing-alt",
                          "describe the image in every language for blind citizens")
             if img.file and not img.url:
-                base = os.path.dirname(self.cal.path)
+                # relative to the file itself, not to the display path (engine: schedules root)
+                base = os.path.dirname(self.doc.file or self.cal.path)
                 if not os.path.exists(os.path.join(base, img.file)):
                     self.add(img.path + ("file",), "error", f"image file '{img.file}' not found "
                              "next to the calendar", "missing-image",
@@ -118,6 +125,13 @@ class Checker:
             if caps.requires_image and not images:
                 self.add(path, "error", f"{caps.platform} posts need an image", "image-required",
                          "add images: with alt text, or remove this account")
+            if caps.platform in IMAGES_BY_URL:
+                for img in images:
+                    if not img.url:
+                        # the platform downloads the image itself: a local file cannot be sent
+                        self.add(img.path, "error", f"{caps.platform} fetches images from a "
+                                 "public address; this image has only a file", "image-needs-url",
+                                 "publish the image on the web and give its url:")
             if caps.native_events and entry.kind != "event":
                 self.add(path, "error", f"{ref} is an iCalendar feed: only entries of kind event "
                          "go there", "feed-needs-event", "use kind: event, or remove this account")
@@ -152,6 +166,13 @@ class Checker:
                          f" {caps.platform} allows {limit}{how}", "too-long",
                          f"shorten it by {length - limit}, or add overrides: {{{caps.platform}: "
                          "{text: ...}} with a shorter text")
+            if caps.platform == "instagram":
+                tags = _HASHTAG.findall(job.text)
+                if len(tags) > INSTAGRAM_MAX_HASHTAGS:
+                    self.add(entry.path + ("text",), "error", f"'{entry.id}' for {job.account} "
+                             f"has {len(tags)} hashtags (calendar hashtags included); Instagram "
+                             f"allows {INSTAGRAM_MAX_HASHTAGS}", "too-many-hashtags",
+                             "keep the few hashtags people actually follow")
             if caps.alt_text_limit:
                 for img in job.images:
                     if len(img.alt) > caps.alt_text_limit:

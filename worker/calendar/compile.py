@@ -15,6 +15,7 @@ from typing import Mapping
 
 from adapters import capabilities_for, parse_account_ref
 from adapters.base import Capabilities
+from adapters.capabilities import IMAGES_BY_URL
 
 from ..jobs import EventInfo, Job, PlannedImage, job_id
 from . import templates
@@ -187,7 +188,10 @@ class Compiler:
         text = body if feed else _with_hashtags(body, self.cal.hashtags)
         if link:
             text = f"{text}\n{link}"
-        images = tuple(PlannedImage(img.file or img.url or "", _alt(img, langs))
+        # platforms that download images themselves (Instagram) need the url, others the file
+        by_url = platform in IMAGES_BY_URL
+        images = tuple(PlannedImage((img.url or img.file if by_url else img.file or img.url)
+                                    or "", _alt(img, langs))
                        for img in self._override(entry, account, platform, "images"))
         for name in list(refs):
             refs.extend(self.cal.facts[name].derived_from if name in self.cal.facts else ())

@@ -67,6 +67,8 @@ class Document:
     text: str
     value_pos: dict[Path, tuple[int, int]]
     key_pos: dict[Path, tuple[int, int]]
+    #: the file on disk when ``path`` is a display path (relative to the schedules root)
+    file: str | None = None
 
     def pos(self, path: Path, *, key: bool = False) -> tuple[int, int]:
         """Position of the value (or its key) at ``path``; falls back to the nearest parent."""

@@ -76,7 +76,10 @@ def _check_dirs(schedules_dir: Path | None, config_dir: Path | None) -> tuple[Pa
               help="git pull the calendars directory every S seconds (it must be a checkout)")
 @click.option("--dispatchers", type=click.IntRange(1, 16), default=1, show_default=True,
               help="dispatcher threads")
-def run(schedules_dir, config_dir, git_pull_interval, dispatchers):
+@click.option("--metrics-port", type=int, default=lambda: int(os.environ.get(
+              "PREGONERO_METRICS_PORT", "9464")), show_default="9464 or $PREGONERO_METRICS_PORT",
+              help="serve /metrics and /healthz on 127.0.0.1:PORT (-1: do not serve)")
+def run(schedules_dir, config_dir, git_pull_interval, dispatchers, metrics_port):
     """The service: embedded Redis (unless REDIS_URL), sync, dispatcher and worker in one
     process. Prints a line per published post; Ctrl-C or SIGTERM finishes in-flight posts
     and exits 0.
@@ -96,6 +99,7 @@ def run(schedules_dir, config_dir, git_pull_interval, dispatchers):
     def started(running) -> None:
         where = shown_url(redis_url()) if redis_url() else f"embedded, data in {home / 'redis'}"
         click.echo(f"redis:     {where}")
+        _serve_metrics(running.store, metrics_port)
         click.echo("running: one line per post below; Ctrl-C or SIGTERM stops after in-flight posts")
         follow(running.store, running.stop, since)
 
@@ -104,6 +108,21 @@ def run(schedules_dir, config_dir, git_pull_interval, dispatchers):
                        on_start=started)
     click.echo("stopped cleanly")
     raise SystemExit(code)
+
+
+def _serve_metrics(store, port: int) -> None:
+    """Prometheus /metrics and /healthz on 127.0.0.1; a busy port is a note, not a failure:
+    publishing matters more than being scraped."""
+    if port < 0:
+        return
+    from ..metrics import start_metrics_server
+
+    try:
+        server = start_metrics_server(store, port=port)
+    except OSError as exc:
+        click.echo(f"metrics:   not served ({exc.strerror}: port {port}); use --metrics-port")
+        return
+    click.echo(f"metrics:   {server.url}/metrics and {server.url}/healthz")
 
 
 def _banner(home: Path, schedules_dir: Path | None, config_dir: Path) -> None:
@@ -139,7 +158,7 @@ def sync(schedules_dir, config_dir, as_json):
     if as_json:
         click.echo(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
     else:
-        counts = ", ".join(f"{k} {v}" for k, v in sorted(report.counts.items())) or "no changes"
+        counts = ", ".join(f"{k} {v}" for k, v in sorted(report.counts.items()) if v) or "no changes"
         click.echo(f"synced {schedules_dir}: {counts} ({report.duration_ms} ms)")
         if report.conflicts:
             click.echo(f"{len(report.conflicts)} change(s) raced with a worker: the next sync "

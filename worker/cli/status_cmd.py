@@ -36,6 +36,7 @@ def _job_row(store, job_id: str) -> dict:
 
 def collect(store) -> dict:
     """The status report (raises redis errors if Redis goes away meanwhile)."""
+    from ..corrections.overrides import pending_overrides
     from ..holds import pauses
 
     summaries = store.summaries()
@@ -65,6 +66,9 @@ def collect(store) -> dict:
         "held": held,
         "uncertain": uncertain,
         "failed": failed,
+        # CLI corrections kept in Redis until the calendar in git carries the same value
+        "overrides_not_in_git": [dict(o.as_dict(), summary=o.describe())
+                                 for o in pending_overrides(store)],
     }
     report["attention"] = bool(failing or uncertain or failed or (sync or {}).get("refused"))
     return report
@@ -127,3 +131,7 @@ def _print(report: dict) -> None:
         for row in rows:
             why = row.get("reason", "") + (f" {row['quiet_period']}" if row.get("quiet_period") else "")
             click.echo(f"  {row['job_id']}  due {row.get('due', '?')}  {why}")
+    if report["overrides_not_in_git"]:
+        click.echo("overrides not yet in git (commit the calendar files):")
+    for override in report["overrides_not_in_git"]:
+        click.echo(f"  {override['summary']}")

@@ -52,7 +52,7 @@ from .policy import Step, correction_steps, retraction_steps
 log = structlog.get_logger("pregonero.corrections")
 
 RETRACTED = "retracted"
-VERSIONS_PREFIX = keys.PREFIX + "versions:"
+VERSIONS_PREFIX = keys.VERSIONS_PREFIX
 #: why a correction job failed in a way a different step can fix
 REPLAN_ON = ("NotSupported",)
 
@@ -161,9 +161,9 @@ def _no_edit(caps: Capabilities) -> Capabilities:
     return dataclasses.replace(caps, edit=EditSupport(False))
 
 
-def _why_by(store: Store, job: Job, new: Job | None) -> tuple[str, str]:
-    """Who changed what and why: the CLI override behind the change, else the calendar."""
-    for override in ovr.overrides_by_calendar(store).get(job.calendar, []):
+def _why_by(changes: list, job: Job, new: Job | None) -> tuple[str, str]:
+    """Who changed what and why: the CLI change behind it (newest first), else the calendar."""
+    for override in changes:
         if override.kind == "retract" and new is None and override.name == job.entry:
             return override.reason, override.by
         if override.kind == "fact" and new is not None \
@@ -222,6 +222,7 @@ class CorrectionPlanner:
         self.by = by
         self._start = store.r.register_script(START)
         self._meta: dict[str, dict] = {}
+        self._changes: dict[str, list] = {}
 
     def meta(self, calendar: str) -> dict:
         if calendar not in self._meta:
@@ -236,11 +237,12 @@ class CorrectionPlanner:
         now = now or dt.datetime.now(dt.timezone.utc)
         report = PlanReport()
         summaries = self.store.summaries()
-        for job_id in sorted(summaries):
-            summary = summaries[job_id]
-            if summary.state in (NEEDS_CORRECTION, ORPHANED):
-                self.plan_one(job_id, now, report)
-            elif summary.state == CORRECTING:
+        todo = sorted(j for j, s in summaries.items() if s.state in (NEEDS_CORRECTION, ORPHANED))
+        self.plan_many(todo, now, report)
+        # originals whose correction failed (a correction job knows its original: ``of``)
+        stuck = sorted({s.of for s in summaries.values() if s.of and s.state == FAILED})
+        for job_id in stuck:
+            if summaries.get(job_id) and summaries[job_id].state == CORRECTING:
                 self._replan_failed(job_id, now, report)
         report.duration_ms = int((time.monotonic() - started) * 1000)
         if report.planned or report.alerts:
@@ -250,34 +252,52 @@ class CorrectionPlanner:
         return report
 
     def plan_one(self, job_id: str, now: dt.datetime, report: PlanReport, *,
-                 caps: Capabilities | None = None, policy: str | None = None,
-                 expect: str = f"{NEEDS_CORRECTION}|{ORPHANED}") -> None:
+                 caps: Capabilities | None = None, policy: str | None = None) -> None:
         stored = self.store.get(job_id)
-        if stored is None or stored.state not in expect.split("|"):
+        if stored is None:
             return
+        self._execute([self._prepare(stored, now, report, caps=caps, policy=policy)], report)
+
+    def plan_many(self, job_ids: list[str], now: dt.datetime, report: PlanReport,
+                  batch: int = 500) -> None:
+        """Plan many originals with a few round trips: read in one pipeline, decide in
+        Python, write in one pipeline (each write still one guarded Lua call)."""
+        for start in range(0, len(job_ids), batch):
+            ids = job_ids[start:start + batch]
+            pipe = self.store.r.pipeline(transaction=False)
+            for job_id in ids:
+                pipe.hgetall(keys.job(job_id))
+            prepared = []
+            for job_id, raw in zip(ids, pipe.execute()):
+                if not raw:
+                    continue
+                fields = {k.decode(): v.decode() for k, v in raw.items()}
+                stored = StoredJob(job_id, fields["s"], job_from_json(job_id, fields["j"]), fields)
+                prepared.append(self._prepare(stored, now, report))
+            self._execute(prepared, report)
+
+    def _prepare(self, stored: StoredJob, now: dt.datetime, report: PlanReport, *,
+                 caps: Capabilities | None = None, policy: str | None = None):
+        """What to write for one original: ("accept"|"start", job_id, keys, args, info) or None."""
+        job_id = stored.id
+        if stored.state not in (NEEDS_CORRECTION, ORPHANED):
+            return None
         old, new = stored.job, planned_job(stored)
-        retract = stored.state == ORPHANED or (stored.state == CORRECTING and stored.fields.get("ck") == "retract")
-        if retract:
+        if stored.state == ORPHANED:
             new = None
         caps = caps or self.caps_for(old.account, old.platform)
-        reason = ovr.retraction_reason(self.store, old.calendar, old.entry) if retract else None
+        reason = ovr.retraction_reason(self.store, old.calendar, old.entry) if new is None else None
         steps = steps_for(old, new, caps, now=now, published=published_at(stored),
                           edits=edits_so_far(stored), meta=self.meta(old.calendar),
                           policy=policy or self.policy_for(old.platform), reason=reason)
-        why, by = _why_by(self.store, old, new)
         if not steps and new is not None:
             # what citizens read did not change (an instant moved, a link...): take the plan
-            if self.store.transition(job_id, NEEDS_CORRECTION, PUBLISHED, self.by,
-                                     "plan changed, published text unchanged: nothing to correct",
-                                     check=("ph", stored.fields.get("ph", "")),
-                                     fields={"j": compact_job_json(new), "h": new.content_hash},
-                                     delete=("pj", "ph")):
-                report.accepted.append(job_id)
-            return
+            return ("accept", job_id, stored, new, None)
         if not steps or any(s.action == "reply" and not s.text for s in steps):
             self._alert(stored, report, f"{caps.platform} can neither edit nor reply: correct "
                         "it by hand")
-            return
+            return None
+        why, by = self._why_by(old, new)
         version = int(stored.fields.get("v") or 1) + 1
         corrections = []
         for i, step in enumerate(steps):
@@ -306,14 +326,42 @@ class CorrectionPlanner:
                 json.dumps(orig_fields, ensure_ascii=False), len(corrections)]
         for cid, fields in corrections:
             argv += [cid, due, json.dumps(fields, ensure_ascii=False)]
-        result = self._start(keys=[keys.job(job_id), keys.AUDIT, keys.DUE,
-                                   *(keys.job(c) for c, _ in corrections)], args=argv)
-        if result and int(result[0]) == 1:
-            report.planned.extend(c for c, _ in corrections)
-            log.info("correction_planned", job_id=job_id, version=version,
-                     steps=[s.action for s in steps], account=old.account)
-        else:
-            report.conflicts.append(job_id)
+        script_keys = [keys.job(job_id), keys.AUDIT, keys.DUE, *(keys.job(c) for c, _ in corrections)]
+        return ("start", job_id, (script_keys, argv), [c for c, _ in corrections],
+                (version, [s.action for s in steps], old.account))
+
+    def _execute(self, prepared: list, report: PlanReport) -> None:
+        prepared = [p for p in prepared if p is not None]
+        if not prepared:
+            return
+        pipe = self.store.r.pipeline(transaction=False)
+        for kind, job_id, payload, extra, _info in prepared:
+            if kind == "accept":
+                stored, new = payload, extra
+                self.store.transition(job_id, NEEDS_CORRECTION, PUBLISHED, self.by,
+                                      "plan changed, published text unchanged: nothing to correct",
+                                      check=("ph", stored.fields.get("ph", "")),
+                                      fields={"j": compact_job_json(new), "h": new.content_hash},
+                                      delete=("pj", "ph"), client=pipe)
+            else:
+                script_keys, argv = payload
+                self._start(keys=script_keys, args=argv, client=pipe)
+        for (kind, job_id, _payload, extra, info), result in zip(prepared, pipe.execute()):
+            ok = bool(result) and int(result[0]) == 1
+            if kind == "accept":
+                if ok:
+                    report.accepted.append(job_id)
+            elif ok:
+                report.planned.extend(extra)
+                log.info("correction_planned", job_id=job_id, version=info[0], steps=info[1],
+                         account=info[2])
+            else:
+                report.conflicts.append(job_id)
+
+    def _why_by(self, job: Job, new: Job | None) -> tuple[str, str]:
+        if job.calendar not in self._changes:
+            self._changes[job.calendar] = ovr.changes(self.store, job.calendar)
+        return _why_by(self._changes[job.calendar], job, new)
 
     def _replan_failed(self, job_id: str, now: dt.datetime, report: PlanReport) -> None:
         """A correction step refused as not supported (edit window passed...): plan again

@@ -39,8 +39,8 @@ from . import writeback
 
 log = structlog.get_logger("pregonero.overrides")
 
-OVERRIDES = keys.PREFIX + "overrides"
-CALMETA_PREFIX = keys.PREFIX + "calmeta:"
+OVERRIDES = keys.OVERRIDES
+CALMETA_PREFIX = keys.CALMETA_PREFIX
 #: lint errors that do not stop the engine's compile (see module doc)
 TOLERATED = {"in-the-past": "in_the_past", "after-deadline": "after_deadline"}
 
@@ -75,8 +75,17 @@ class Override:
 # --- storage ----------------------------------------------------------------------------------
 
 
+CHANGES_PREFIX = keys.CHANGES_PREFIX
+
+
 def set_override(store: Store, override: Override) -> None:
-    store.r.hset(OVERRIDES, override.field, json.dumps(override.as_dict(), ensure_ascii=False))
+    raw = json.dumps(override.as_dict(), ensure_ascii=False)
+    pipe = store.r.pipeline(transaction=True)
+    pipe.hset(OVERRIDES, override.field, raw)
+    # the change log outlives the override: corrections and history cite who and why
+    pipe.lpush(CHANGES_PREFIX + override.calendar, raw)
+    pipe.ltrim(CHANGES_PREFIX + override.calendar, 0, 999)
+    pipe.execute()
     store.audit_note(f"calendar:{override.calendar}", override.by or "cli",
                      f"override set: {override.describe()}; reason: {override.reason}")
 
@@ -108,9 +117,18 @@ def overrides_by_calendar(store: Store) -> dict[str, list[Override]]:
     return out
 
 
+def changes(store: Store, calendar: str) -> list[Override]:
+    """Changes made from the CLI to a calendar, newest first (kept after overrides clear)."""
+    return [Override(**json.loads(raw)) for raw in store.r.lrange(CHANGES_PREFIX + calendar, 0, -1)]
+
+
 def retraction_reason(store: Store, calendar: str, entry: str) -> str | None:
     raw = store.r.hget(OVERRIDES, f"{calendar}|retract|{entry}")
-    return json.loads(raw)["reason"] if raw else None
+    if raw:
+        return json.loads(raw)["reason"]
+    found = next((c for c in changes(store, calendar) if c.kind == "retract" and c.name == entry),
+                 None)
+    return found.reason if found else None
 
 
 # --- calendar meta (labels and notice templates) ------------------------------------------------
@@ -176,6 +194,9 @@ class EnginePlan:
     flagged: Mapping[str, str] = dataclasses.field(default_factory=dict)
     #: overrides applied to this file
     applied: tuple[Override, ...] = ()
+    #: jobs of archived entries: never scheduled, but their published posts are still
+    #: corrected when a fact they quote changes (the diff reads this)
+    archived_jobs: tuple = ()
 
 
 def _flags(doc, analysis) -> dict[str, str]:
@@ -207,7 +228,7 @@ def analyze_for_engine(file: Path, shown: str, config, now: dt.datetime,
     except OSError as exc:
         return EnginePlan(shown, None, False, (), (Finding(shown, 1, 1, "error",
                           f"cannot read: {exc.strerror}", "io"),))
-    doc.path = shown
+    doc.file, doc.path = str(file), shown  # images resolve next to the real file
     calendar_id = None
     if isinstance(doc.data, dict) and isinstance(doc.data.get("calendar"), dict):
         calendar_id = doc.data["calendar"].get("id")
@@ -227,9 +248,11 @@ def analyze_for_engine(file: Path, shown: str, config, now: dt.datetime,
     ok = analysis.calendar is not None and not fatal
     if ok and store is not None:
         set_calendar_meta(store.r, analysis.calendar, shown)
+    archived_jobs = tuple(j for c in analysis.compiled if c.entry.archived for j in c.jobs) \
+        if ok else ()
     return EnginePlan(shown, calendar_id, ok, analysis.jobs if ok else (), analysis.findings,
                       analysis.archived_entries, _flags(doc, analysis) if ok else {},
-                      tuple(applied))
+                      tuple(applied), archived_jobs)
 
 
 def engine_compile(store: Store | None, schedules_dir: Path, config_dir: Path, now: dt.datetime,

@@ -95,6 +95,11 @@ def has_entry(text: str, entry: str) -> bool:
 
 
 def _same_style(old: Any, new: str) -> Any:
+    """``new`` written the way ``old`` was (plain date, quoted string...)."""
+    if isinstance(old, dt.datetime):
+        return dt.datetime.strptime(new, "%Y-%m-%d %H:%M")
+    if isinstance(old, dt.date):
+        return dt.date.fromisoformat(new)
     if isinstance(old, DoubleQuotedScalarString):
         return DoubleQuotedScalarString(new)
     if isinstance(old, SingleQuotedScalarString):
@@ -116,7 +121,18 @@ def set_fact_text(text: str, fact: str, value: str, *, reason: str = "", by: str
     node[key] = _same_style(old, value)
     if reason or by:
         when = when or dt.datetime.now(dt.timezone.utc)
-        node.yaml_add_eol_comment(f"corregido {_note(reason, by, when)} (antes: {old})", key)
+        note = f"corregido {_note(reason, by, when)} (antes: {old})"
+        existing = node.ca.items.get(key)
+        token = existing[2] if existing and len(existing) > 2 else None
+        if token is not None and token.value.strip().startswith("#"):
+            # keep the editor's comment, add ours after it on the same line
+            first, newline, rest = token.value.partition("\n")
+            token.value = f"{first.rstrip()} · {note}{newline}{rest}"
+        elif token is not None and not token.value.strip():
+            # only the blank lines after the value: keep them after our comment
+            token.value = f"  # {note}{token.value}"
+        else:
+            node.yaml_add_eol_comment(note, key)
     return _dump(data), str(old)
 
 

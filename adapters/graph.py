@@ -1,0 +1,142 @@
+"""The Graph API client shared by Facebook Pages and Instagram: facebook-sdk's ``GraphAPI`` on
+a current Graph version, the token in a header, and Graph errors mapped onto adapter errors.
+
+facebook-sdk 3.1 only accepts Graph versions up to 3.1 in its constructor, so every call goes
+through ``GraphAPI.request`` with a full path (``"v21.0/{id}/feed"``); the SDK prefixes
+``https://graph.facebook.com/`` (Instagram with Facebook Login lives on the same host).
+
+The access token travels in an ``Authorization: Bearer`` header set on the session, not in the
+SDK's ``access_token`` query parameter: a token in the URL ends up in urllib3's debug log
+("GET /v21.0/me?access_token=..."), in requests' connection error messages and in proxy logs.
+
+Mapping of Graph errors onto the adapter errors (``adapters.base``):
+
+* codes 4, 9, 17, 32, 613, 80001 (rate limits) -> ``RateLimited``; ``retry_after_s`` from the
+  ``estimated_time_to_regain_access`` (minutes) of X-Business-Use-Case-Usage / X-App-Usage.
+* 190 (expired/invalid token), 102, 10 and 200-299 (permissions) -> ``AuthError``.
+* 506 (duplicate post) -> ``Duplicate``; 100 (invalid parameter) and other 4xx -> ``Rejected``.
+* 1, 2, ``is_transient`` errors and HTTP 5xx -> ``Unavailable``.
+* requests' read timeout (or a connection dropped after sending) on a write ->
+  ``OutcomeUnknown``; connection refused / connect timeout -> ``Unavailable``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+
+import facebook
+import requests
+
+from .base import (AdapterError, AuthError, Duplicate, OutcomeUnknown, RateLimited, Rejected,
+                   Unavailable)
+from .credentials import Secret, mask_secrets
+from .requests_errors import may_have_arrived
+
+__all__ = ["GraphClient", "DEFAULT_GRAPH_VERSION", "check_graph_version"]
+
+DEFAULT_GRAPH_VERSION = "v21.0"
+#: 9 is Instagram's "reached the publishing limit" (subcode 2207042), the others Graph's
+_RATE_LIMIT_CODES = {4, 9, 17, 32, 613, 80001}
+_AUTH_CODES = {190, 102, 10}
+_TRANSIENT_CODES = {1, 2}
+_USAGE_HEADERS = ("x-business-use-case-usage", "x-app-usage", "x-page-usage")
+
+
+def check_graph_version(account_ref: str, version: object) -> str:
+    """The account's Graph version as a string; ValueError when it is not like ``v21.0``."""
+    value = str(version or DEFAULT_GRAPH_VERSION)
+    if not re.fullmatch(r"v\d+\.\d+", value):
+        raise ValueError(f"account {account_ref}: graph_version must look like 'v21.0'")
+    return value
+
+
+class GraphClient:
+    """One token on the Graph API. ``name`` ("Facebook", "Instagram") prefixes error messages."""
+
+    def __init__(self, name: str, token: Secret, *, timeout_s: float, graph_version: str,
+                 extra_secrets: tuple[Secret, ...] = ()) -> None:
+        self.name = name
+        self.graph_version = graph_version
+        self.secrets = (token, *extra_secrets)
+        session = requests.Session()
+        session.headers["Authorization"] = f"Bearer {token.reveal()}"
+        # keep each thread's last response: GraphAPIError carries the body, not the headers
+        self._last = threading.local()
+        session.hooks["response"].append(self._remember)
+        self.graph = facebook.GraphAPI(access_token=None, timeout=timeout_s, session=session)
+
+    def __repr__(self) -> str:
+        return f"GraphClient({self.name!r}, {self.graph_version})"
+
+    def call(self, operation: str, path: str, *, args: dict | None = None,
+             post_args: dict | None = None, method: str | None = None, files=None,
+             write: bool = False) -> dict:
+        """One Graph request on ``{version}/{path}``, its failures turned into adapter errors.
+
+        ``write`` says whether the request can change something on the platform: only then is
+        a read timeout an unknown outcome (a timed-out read is simply retryable)."""
+        self._last.response = None
+        try:
+            result = self.graph.request(f"{self.graph_version}/{path}", args=args,
+                                        post_args=post_args, method=method, files=files)
+        except (facebook.GraphAPIError, requests.RequestException, KeyError, ValueError) as exc:
+            raise self.error(operation, exc, write=write) from exc
+        return result if isinstance(result, dict) else {}
+
+    def _remember(self, response: requests.Response, *args, **kwargs) -> None:
+        self._last.response = response
+
+    def error(self, operation: str, exc: Exception, *, write: bool) -> AdapterError:
+        """The adapter error for a failed Graph request (see the module docstring)."""
+        message = mask_secrets(f"{self.name} {operation} failed ({type(exc).__name__}): {exc}",
+                               self.secrets)
+        response = getattr(self._last, "response", None)
+        status = response.status_code if response is not None else None
+        if isinstance(exc, requests.RequestException):
+            if write and may_have_arrived(exc):
+                return OutcomeUnknown(message)
+            return Unavailable(message)
+        code = getattr(exc, "code", None)
+        error = (exc.result.get("error") if isinstance(getattr(exc, "result", None), dict)
+                 else None) or {}
+        if code in _RATE_LIMIT_CODES:
+            return RateLimited(message, retry_after_s=regain_access_s(response))
+        if code in _AUTH_CODES or (isinstance(code, int) and 200 <= code <= 299):
+            return AuthError(message)
+        if code == 506:
+            return Duplicate(message)
+        if code in _TRANSIENT_CODES or error.get("is_transient"):
+            return Unavailable(message)
+        if status is not None and status >= 500:
+            return Unavailable(message)
+        if code is None and status is not None and 200 <= status < 300 and write:
+            # accepted but the answer was not readable: the post may well exist
+            return OutcomeUnknown(message)
+        if code is None and status is None:
+            return Unavailable(message)
+        return Rejected(message)
+
+
+def regain_access_s(response: requests.Response | None) -> float | None:
+    """Seconds until access returns, from the usage headers' ``estimated_time_to_regain_access``
+    (minutes). X-Business-Use-Case-Usage maps ids to lists of usages; X-App-Usage is flat."""
+    if response is None:
+        return None
+    minutes: list[float] = []
+    for name in _USAGE_HEADERS:
+        raw = response.headers.get(name)
+        if not raw:
+            continue
+        try:
+            data = json.loads(raw)
+        except ValueError:
+            continue
+        entries = [data] if isinstance(data, dict) and "call_count" in data else [
+            item for value in (data.values() if isinstance(data, dict) else ())
+            for item in (value if isinstance(value, list) else [value])]
+        for entry in entries:
+            if isinstance(entry, dict) and entry.get("estimated_time_to_regain_access"):
+                minutes.append(float(entry["estimated_time_to_regain_access"]))
+    return max(minutes) * 60 if minutes else None
