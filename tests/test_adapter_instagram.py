@@ -19,7 +19,7 @@ import urllib3
 
 from adapters import make_adapter
 from adapters.accounts import AccountConfig
-from adapters.base import (Image, NotSupported, OutcomeUnknown, PostRef, RateLimited, Rejected,
+from adapters.base import (Image, NotSupported, PostRef, RateLimited, Rejected,
                            Unavailable)
 from adapters.instagram import InstagramAdapter, PublishingQuota
 from tests.contract.cases import CASES, DUE, TOKEN, request, run_case
