@@ -9,7 +9,6 @@ the engine believes sent is on disk, and ``lookup`` finds it after a crash.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import fcntl
 import json
@@ -18,6 +17,7 @@ import pathlib
 from typing import Callable, Iterator
 
 from .accounts import AccountConfig
+from .outbox_file import line_file
 from .base import (AccountStatus, Capabilities, NotSupported, OutcomeUnknown, PostRef,
                    PostRequest, Rejected)
 
@@ -53,9 +53,7 @@ class OutboxAdapter:
         self.path = self.home / OUTBOX_FILE
         self.clock = clock
         self.fail_plan = fail_plan
-        #: (file identity, bytes already counted, newlines in them): appends count only the
-        #: bytes written since (by any process), not the whole file again
-        self._counted: tuple[tuple[int, int] | None, int, int] = (None, 0, 0)
+        self._uri = self.path.resolve().as_uri()
 
     # --- the Adapter protocol -----------------------------------------------------------------
 
@@ -147,9 +145,10 @@ class OutboxAdapter:
         if planned is not None and not isinstance(planned, OutcomeUnknown):
             # 429 / 5xx / auth: the platform refused before acting, nothing is written
             raise planned
-        now = self.clock()
-        with self._locked_append() as (count, write):
-            post_id = self._post_id(action, target, count + 1)
+        def build(line_no: int) -> dict:
+            # built by the group's leader under the file lock: "at" is when it hits the disk
+            now = self.clock()
+            post_id = self._post_id(action, target, line_no)
             record = {
                 "action": action,
                 "account": self.account,
@@ -161,7 +160,7 @@ class OutboxAdapter:
                 "at": _iso_utc(now),
                 "idempotency_key": request.idempotency_key,
                 "post_id": post_id,
-                "url": f"{self.path.resolve().as_uri()}#{post_id}",
+                "url": f"{self._uri}#{post_id}",
                 "target": target.as_dict() if target else None,
                 "link": request.link,
                 "images": [{"path": image.path, "alt": image.alt} for image in request.images],
@@ -171,39 +170,13 @@ class OutboxAdapter:
             }
             if request.event is not None:
                 record["event"] = dict(request.event)
-            write(record)
+            return record
+
+        record = line_file(self.path).append(build)
         if planned is not None:
             # sent, but the answer was lost: the engine must call lookup, not resend
             raise planned
         return self._ref_from(record)
-
-    @contextlib.contextmanager
-    def _locked_append(self):
-        """Yield (lines already in the file, write(record)) under an exclusive lock."""
-        self.home.mkdir(parents=True, exist_ok=True)
-        with open(self.path, "a+b") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            try:
-                stat = os.fstat(handle.fileno())
-                identity = (stat.st_dev, stat.st_ino)
-                known, offset, count = self._counted
-                if known != identity or stat.st_size < offset:
-                    offset, count = 0, 0  # another file, or truncated: count from the start
-                handle.seek(offset)
-                count += sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 20), b""))
-                self._counted = (identity, handle.tell(), count)
-
-                def write(record: dict) -> None:
-                    line = json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n"
-                    # one write() of the whole line: readers never see half a record
-                    handle.write(line.encode("utf-8"))
-                    handle.flush()
-                    os.fsync(handle.fileno())
-                    self._counted = (identity, handle.tell(), count + 1)
-
-                yield count, write
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
 
     def _post_id(self, action: str, target: PostRef | None, line_no: int) -> str:
         if target is not None and (action == "retract"

@@ -41,7 +41,8 @@ class Dispatcher:
                  resolve: Callable[[str, str], None], *, lead_ms: int = 200, batch: int = 100,
                  dispatch_lease_ms: int = 30_000, recheck_ms: int = 60_000,
                  reap_every_s: float = 1.0, max_sleep_s: float = 5.0, name: str = "dispatcher",
-                 gate: Callable[[Claim], bool] | None = None):
+                 gate: Callable[[Claim], bool] | None = None,
+                 send_many: Callable[[list[Claim]], None] | None = None, groups: int = 8):
         self.store = store
         self.send = send
         self.resolve = resolve
@@ -54,6 +55,10 @@ class Dispatcher:
         self.name = name
         #: asked about every claim before it is sent (quiet periods): False = held, not sent
         self.gate = gate
+        #: hands a group of claims to one worker thread; claims are spread over ``groups``
+        #: groups so that a burst keeps every worker thread busy
+        self.send_many = send_many
+        self.groups = max(1, groups)
         self._next_reap = 0.0
 
     def tick(self) -> float:
@@ -65,13 +70,21 @@ class Dispatcher:
                 self.resolve(job_id, attempt_id)
         claims = self.store.claim_due(now_ms() + self.lead_ms, self.batch,
                                       dispatch_lease_ms=self.dispatch_lease_ms, by=self.name)
+        ready = []
         for claim in claims:
             try:
-                if self.gate is not None and not self.gate(claim):
-                    continue
-                self.send(claim)
-            except Exception:  # broker down: the dispatch lease brings the job back
-                log.exception("dispatch_send_failed", job_id=claim.job_id)
+                if self.gate is None or self.gate(claim):
+                    ready.append(claim)
+            except Exception:  # Redis hiccup: the dispatch lease brings the job back
+                log.exception("dispatch_gate_failed", job_id=claim.job_id)
+        for group in self._groups(ready):
+            try:
+                if len(group) > 1 and self.send_many is not None:
+                    self.send_many(group)
+                else:
+                    self.send(group[0])
+            except Exception:  # broker down: the dispatch lease brings the jobs back
+                log.exception("dispatch_send_failed", job_ids=[c.job_id for c in group])
         if len(claims) >= self.batch:
             return 0.0
         wait_s = self.max_sleep_s
@@ -80,6 +93,14 @@ class Dispatcher:
             wait_s = min(wait_s, (next_due - self.lead_ms - now_ms()) / 1000)
         wait_s = min(wait_s, self._next_reap - time.monotonic())
         return max(0.0, wait_s)
+
+    def _groups(self, claims: list[Claim]) -> list[list[Claim]]:
+        """Claims due at the same instant, spread round-robin over at most ``groups`` groups;
+        a claim alone (the usual case) travels alone."""
+        if self.send_many is None or len(claims) <= 1:
+            return [[claim] for claim in claims]
+        count = min(self.groups, len(claims))
+        return [claims[i::count] for i in range(count)]
 
     def run(self, stop: threading.Event) -> None:
         """Loop until ``stop`` is set; survives Redis hiccups."""

@@ -100,7 +100,8 @@ def _dispatchers(store: Store, actors, settings: EngineSettings, count: int,
                        lead_ms=settings.lead_ms, dispatch_lease_ms=settings.dispatch_lease_ms,
                        recheck_ms=settings.uncertain_recheck_ms, reap_every_s=settings.reap_every_s,
                        name=f"dispatcher-{os.getpid()}-{i}",
-                       gate=QuietGate(store, config_dir, by=f"dispatcher-{os.getpid()}-{i}"))
+                       gate=QuietGate(store, config_dir, by=f"dispatcher-{os.getpid()}-{i}"),
+                       send_many=actors.send_claims, groups=settings.worker_threads)
             for i in range(count)]
 
 

@@ -306,7 +306,12 @@ class Store:
         if not raw:
             return None
         fields = {k.decode(): v.decode() for k, v in raw.items()}
-        return StoredJob(job_id, fields["s"], job_from_json(job_id, fields["j"]), fields)
+        job = job_from_json(job_id, fields["j"])
+        if fields.get("h"):
+            # the hash stored with the job is the one the diff compares: reuse it rather than
+            # re-encoding the job on every attempt
+            object.__setattr__(job, "_content_hash", fields["h"])
+        return StoredJob(job_id, fields["s"], job, fields)
 
     def state(self, job_id: str) -> str | None:
         raw = self.r.hget(keys.job(job_id), "s")
