@@ -86,6 +86,15 @@ class PostRef:
         return {"platform": self.platform, "account": self.account, "post_id": self.post_id,
                 "url": self.url, "extra": dict(self.extra)}
 
+    def published_at(self) -> dt.datetime | None:
+        """When the post first went out (``extra["published_at"]``): edit and delete windows
+        count from it. Naive values are read as UTC."""
+        value = self.extra.get("published_at")
+        if not value:
+            return None
+        moment = dt.datetime.fromisoformat(str(value))
+        return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
+
     @classmethod
     def from_dict(cls, data: Mapping) -> "PostRef":
         return cls(data["platform"], data["account"], data["post_id"], data.get("url"),
@@ -116,6 +125,12 @@ class PostRequest:
     #: ``worker.jobs.EventInfo`` (start_utc, end_utc, all_day, title, place, stream_url,
     #: description) plus optional "calendar" and "uid"; None for ordinary posts
     event: Mapping[str, object] | None = None
+
+    def require_target(self) -> PostRef:
+        """The post a correct, reply or retract acts on; a request without one is a bug."""
+        if self.target is None:
+            raise ValueError(f"{self.action} of job {self.job_id} needs request.target")
+        return self.target
 
 
 @dataclasses.dataclass(frozen=True)

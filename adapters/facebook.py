@@ -73,20 +73,20 @@ class FacebookAdapter:
 
     def correct(self, request: PostRequest) -> PostRef:
         """Edit the post's text in place (page posts have no edit window)."""
-        target = _require_target(request, "correct")
+        target = request.require_target()
         self._call("correct", target.post_id, post_args={"message": request.text}, write=True)
         return self._edited(target)
 
     def reply(self, request: PostRequest) -> PostRef:
         """Comment ``request.text`` under ``request.target`` as the page."""
-        target = _require_target(request, "reply")
+        target = request.require_target()
         result = self._call("reply", f"{target.post_id}/comments",
                             post_args={"message": request.text}, write=True)
         return self.reply_ref(target, str(result["id"]))
 
     def retract(self, request: PostRequest) -> None:
         """Delete ``request.target`` (post or comment)."""
-        target = _require_target(request, "retract")
+        target = request.require_target()
         self._call("retract", target.post_id, method="DELETE", write=True)
 
     def lookup(self, request: PostRequest) -> PostRef | None:
@@ -103,7 +103,7 @@ class FacebookAdapter:
         if request.action == "retract":
             return None
         if request.action == "correct":
-            target = _require_target(request, "correct")
+            target = request.require_target()
             post = self._call("lookup", target.post_id, args={"fields": "id,message"})
             return self._edited(target) if (post.get("message") or "").strip() == wanted \
                 else None
@@ -182,9 +182,3 @@ class FacebookAdapter:
 
     def _now(self) -> str:
         return self.clock().astimezone(dt.timezone.utc).isoformat()
-
-
-def _require_target(request: PostRequest, action: str) -> PostRef:
-    if request.target is None:
-        raise ValueError(f"{action} of job {request.job_id} needs request.target")
-    return request.target

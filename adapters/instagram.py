@@ -130,13 +130,13 @@ class InstagramAdapter:
 
     def correct(self, request: PostRequest) -> PostRef:
         """Instagram's API cannot edit a published caption: NotSupported (comment instead)."""
-        target = _require_target(request, "correct")
+        target = request.require_target()
         raise NotSupported(f"Instagram's API cannot edit the caption of {target.post_id}: "
                            "the correction goes out as a comment from the account")
 
     def reply(self, request: PostRequest) -> PostRef:
         """Comment ``request.text`` on the target media (or reply to the target comment)."""
-        target = _require_target(request, "reply")
+        target = request.require_target()
         edge = "replies" if target.extra.get("kind") == "comment" else "comments"
         result = self.client.call("reply", f"{target.post_id}/{edge}",
                                   post_args={"message": request.text}, write=True)
@@ -145,7 +145,7 @@ class InstagramAdapter:
     def retract(self, request: PostRequest) -> None:
         """Delete a comment of the account; a post cannot be deleted through the API, so
         NotSupported says where it is and what to do by hand (the engine alerts)."""
-        target = _require_target(request, "retract")
+        target = request.require_target()
         if target.extra.get("kind") == "comment":
             self.client.call("retract", target.post_id, method="DELETE", write=True)
             return
@@ -288,9 +288,3 @@ def _parse_time(value: object) -> dt.datetime | None:
         return dt.datetime.strptime(str(value), "%Y-%m-%dT%H:%M:%S%z")
     except ValueError:
         return None
-
-
-def _require_target(request: PostRequest, action: str) -> PostRef:
-    if request.target is None:
-        raise ValueError(f"{action} of job {request.job_id} needs request.target")
-    return request.target

@@ -132,7 +132,7 @@ class LinkedInAdapter:
 
     def correct(self, request: PostRequest) -> PostRef:
         """Replace the commentary of the post in place (partial update; no time limit)."""
-        target = _require_target(request, "correct")
+        target = request.require_target()
         if target.extra.get("kind") == "comment":
             raise NotSupported("comments of the page are not edited: reply instead")
         self._call("correct", "POST", f"{API}/posts/{quote(target.post_id, safe='')}",
@@ -144,7 +144,7 @@ class LinkedInAdapter:
 
     def reply(self, request: PostRequest) -> PostRef:
         """Comment ``request.text`` under the target as the organization."""
-        target = _require_target(request, "reply")
+        target = request.require_target()
         parent = target.extra.get("parent") or target.post_id
         response = self._call(
             "reply", "POST", f"{API}/socialActions/{quote(parent, safe='')}/comments",
@@ -158,7 +158,7 @@ class LinkedInAdapter:
 
     def retract(self, request: PostRequest) -> None:
         """Delete the post (or the page's comment); one that is already gone counts as done."""
-        target = _require_target(request, "retract")
+        target = request.require_target()
         if target.extra.get("kind") == "comment":
             url = (f"{API}/socialActions/{quote(target.extra['parent'], safe='')}/comments/"
                    f"{quote(target.post_id, safe='')}?actor={quote(self.author, safe='')}")
@@ -181,7 +181,7 @@ class LinkedInAdapter:
         if request.action == "retract":
             return None
         if request.action == "correct":
-            target = _require_target(request, "correct")
+            target = request.require_target()
             post = _json(self._call("lookup", "GET",
                                     f"{API}/posts/{quote(target.post_id, safe='')}"))
             if (post.get("commentary") or "").strip() == little_text(request.text).strip():
@@ -356,9 +356,3 @@ def _parse_moment(value: object) -> dt.datetime | None:
         except ValueError:
             return None
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
-
-
-def _require_target(request: PostRequest, action: str) -> PostRef:
-    if request.target is None:
-        raise ValueError(f"{action} of job {request.job_id} needs request.target")
-    return request.target

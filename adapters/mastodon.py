@@ -109,7 +109,7 @@ class MastodonAdapter:
         Only the text changes: attachments are kept because Mastodon.py leaves ``media_ids``
         out of the request and the server then keeps the existing ones.
         """
-        target = _require_target(request, "correct")
+        target = request.require_target()
         self._check_content(request)
         status = self._call(lambda api: api.status_update(target.post_id, request.text),
                             write=True)
@@ -117,13 +117,13 @@ class MastodonAdapter:
 
     def reply(self, request: PostRequest) -> PostRef:
         """Publish ``request.text`` under the target status."""
-        _require_target(request, "reply")
+        request.require_target()
         return self.publish(request)
 
     def retract(self, request: PostRequest) -> None:
         """Delete the target status. Already gone (404) counts as done: a retry after a lost
         answer must not fail a retraction that happened."""
-        target = _require_target(request, "retract")
+        target = request.require_target()
         try:
             self._call(lambda api: api.status_delete(target.post_id), write=True)
         except Rejected as exc:
@@ -141,7 +141,7 @@ class MastodonAdapter:
         is now the corrected one. retract: the target's ref if it is gone, else None.
         """
         if request.action == "retract":
-            target = _require_target(request, "lookup")
+            target = request.require_target()
             try:
                 self._call(lambda api: api.status(target.post_id), write=False)
             except Rejected as exc:
@@ -150,7 +150,7 @@ class MastodonAdapter:
                 raise
             return None
         if request.action == "correct":
-            target = _require_target(request, "lookup")
+            target = request.require_target()
             status = self._call(lambda api: api.status(target.post_id), write=False)
             return self._ref(status, extra=target.extra) if _same_text(status, request.text) \
                 else None
@@ -335,11 +335,6 @@ class MastodonAdapter:
 
 # --- helpers ------------------------------------------------------------------------------------
 
-
-def _require_target(request: PostRequest, action: str) -> PostRef:
-    if request.target is None:
-        raise ValueError(f"{action} of job {request.job_id} needs request.target")
-    return request.target
 
 
 def _base_language(tag: str) -> str | None:

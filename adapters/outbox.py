@@ -66,7 +66,7 @@ class OutboxAdapter:
 
     def correct(self, request: PostRequest) -> PostRef:
         """Append an edit of ``request.target``, within the platform's edit rules."""
-        target = self._require_target(request, "correct")
+        target = request.require_target()
         edit = self.capabilities.edit
         if not edit.possible:
             raise NotSupported(f"{self.capabilities.platform} posts cannot be edited "
@@ -85,7 +85,7 @@ class OutboxAdapter:
 
     def reply(self, request: PostRequest) -> PostRef:
         """Append a reply under ``request.target``."""
-        target = self._require_target(request, "reply")
+        target = request.require_target()
         if not self.capabilities.replies:
             raise NotSupported(f"{self.capabilities.platform} has no replies")
         self._check_content(request)
@@ -93,7 +93,7 @@ class OutboxAdapter:
 
     def retract(self, request: PostRequest) -> None:
         """Append a retraction of ``request.target``, within the platform's delete rules."""
-        target = self._require_target(request, "retract")
+        target = request.require_target()
         caps = self.capabilities
         if not caps.delete:
             raise NotSupported(f"{caps.platform} posts cannot be deleted")
@@ -199,13 +199,8 @@ class OutboxAdapter:
                         "outbox": "1"})
 
     def _age_s(self, target: PostRef) -> float | None:
-        published = target.extra.get("published_at")
-        if not published:
-            return None
-        moment = dt.datetime.fromisoformat(str(published))
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=dt.timezone.utc)
-        return (self.clock() - moment).total_seconds()
+        published = target.published_at()
+        return None if published is None else (self.clock() - published).total_seconds()
 
     def _check_content(self, request: PostRequest) -> None:
         """Refuse what the platform would refuse, with the platform's own counting."""
@@ -225,11 +220,6 @@ class OutboxAdapter:
                     raise Rejected(f"alt text of {image.path} is {len(image.alt)} characters, "
                                    f"{caps.platform} allows {caps.alt_text_limit}")
 
-    @staticmethod
-    def _require_target(request: PostRequest, action: str) -> PostRef:
-        if request.target is None:
-            raise ValueError(f"{action} of job {request.job_id} needs request.target")
-        return request.target
 
     @staticmethod
     def _action_of(request: PostRequest) -> str:

@@ -114,7 +114,7 @@ class TelegramAdapter:
 
     def correct(self, request: PostRequest) -> PostRef:
         """Edit the message (or its caption) in place; "not modified" counts as done."""
-        target = _require_target(request, "correct")
+        target = request.require_target()
         message_id = int(target.post_id)
         if target.extra.get("kind") == "photo":
             call = lambda bot: bot.edit_message_caption(  # noqa: E731
@@ -134,15 +134,15 @@ class TelegramAdapter:
 
     def reply(self, request: PostRequest) -> PostRef:
         """Send ``request.text`` as a reply to ``request.target``."""
-        _require_target(request, "reply")
+        request.require_target()
         return self.publish(request)
 
     def retract(self, request: PostRequest) -> None:
         """Delete the message within 48 h; past that (Telegram refuses), replace its text with
         ``request.text``, the withdrawal notice."""
-        target = _require_target(request, "retract")
+        target = request.require_target()
         ids = [int(i) for i in (target.extra.get("message_ids") or target.post_id).split(",")]
-        published = _published_at(target)
+        published = target.published_at()
         window = self.capabilities.delete_window_s
         too_old = (published is not None and window is not None
                    and (self.clock() - published).total_seconds() > window)
@@ -263,17 +263,3 @@ def _photo_input(path: str):
         return pathlib.Path(path).read_bytes()
     except OSError as exc:
         raise Rejected(f"image {path} cannot be read ({type(exc).__name__})") from exc
-
-
-def _published_at(target: PostRef) -> dt.datetime | None:
-    value = target.extra.get("published_at")
-    if not value:
-        return None
-    moment = dt.datetime.fromisoformat(str(value))
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
-
-
-def _require_target(request: PostRequest, action: str) -> PostRef:
-    if request.target is None:
-        raise ValueError(f"{action} of job {request.job_id} needs request.target")
-    return request.target

@@ -106,9 +106,9 @@ class XAdapter:
 
     def correct(self, request: PostRequest) -> PostRef:
         """Edit ``request.target`` (a new tweet id); NotSupported past 30 min or 5 edits."""
-        target = _require_target(request, "correct")
+        target = request.require_target()
         edit = self.capabilities.edit
-        published = _published_at(target)
+        published = target.published_at()
         edits = int(target.extra.get("edit_count", "0"))
         if published is not None and edit.window_s is not None:
             age = (self.clock() - published).total_seconds()
@@ -138,12 +138,12 @@ class XAdapter:
 
     def reply(self, request: PostRequest) -> PostRef:
         """Tweet ``request.text`` in reply to ``request.target``."""
-        _require_target(request, "reply")
+        request.require_target()
         return self.publish(request)
 
     def retract(self, request: PostRequest) -> None:
         """Delete ``request.target``; a tweet that is already gone counts as deleted."""
-        target = _require_target(request, "retract")
+        target = request.require_target()
         try:
             self._call("retract", lambda: self.client.delete_tweet(target.post_id), write=True)
         except Rejected as exc:
@@ -273,17 +273,3 @@ class XAdapter:
 def _comparable(text: str) -> str:
     """Text as X gives it back and as we sent it, made comparable (links, entities, spaces)."""
     return " ".join(_URL.sub("<link>", html.unescape(text)).split())
-
-
-def _published_at(target: PostRef) -> dt.datetime | None:
-    value = target.extra.get("published_at")
-    if not value:
-        return None
-    moment = dt.datetime.fromisoformat(str(value))
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
-
-
-def _require_target(request: PostRequest, action: str) -> PostRef:
-    if request.target is None:
-        raise ValueError(f"{action} of job {request.job_id} needs request.target")
-    return request.target

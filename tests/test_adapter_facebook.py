@@ -18,7 +18,7 @@ from adapters.accounts import AccountConfig
 from adapters.base import (AuthError, Image, OutcomeUnknown, PostRef, PostRequest, RateLimited,
                            Unavailable)
 from adapters.facebook import FacebookAdapter
-from tests.contract.cases import CASES, DUE, TOKEN, request, run_case
+from tests.contract.cases import CASES, DUE, TOKEN, assert_no_secret_anywhere, request, run_case
 
 PAGE = "100064512345678"
 GRAPH = "https://graph.facebook.com/v21.0"
@@ -32,13 +32,7 @@ def no_token_anywhere(caplog, capsys):
     """Every test runs with DEBUG logging captured; the token must appear nowhere."""
     caplog.set_level(logging.DEBUG)
     yield
-    # caplog.text here would hold teardown records only: read every phase's records
-    formatter = logging.Formatter("%(name)s %(message)s")
-    for when in ("setup", "call", "teardown"):
-        for record in caplog.get_records(when):
-            assert TOKEN not in formatter.format(record), record.name
-    out, err = capsys.readouterr()
-    assert TOKEN not in out and TOKEN not in err
+    assert_no_secret_anywhere(caplog, capsys, (TOKEN,))
 
 
 @pytest.fixture

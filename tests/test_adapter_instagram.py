@@ -22,7 +22,7 @@ from adapters.accounts import AccountConfig
 from adapters.base import (Image, NotSupported, PostRef, RateLimited, Rejected,
                            Unavailable)
 from adapters.instagram import InstagramAdapter, PublishingQuota
-from tests.contract.cases import CASES, DUE, TOKEN, request, run_case
+from tests.contract.cases import CASES, DUE, TOKEN, assert_no_secret_anywhere, request, run_case
 
 ACCOUNT = "instagram:ayto-test"
 IG_USER = "17841405822304914"
@@ -42,12 +42,7 @@ def no_token_anywhere(caplog, capsys):
     """Every test runs with DEBUG logging captured; the token must appear nowhere."""
     caplog.set_level(logging.DEBUG)
     yield
-    formatter = logging.Formatter("%(name)s %(message)s")
-    for when in ("setup", "call", "teardown"):
-        for record in caplog.get_records(when):
-            assert TOKEN not in formatter.format(record), record.name
-    out, err = capsys.readouterr()
-    assert TOKEN not in out and TOKEN not in err
+    assert_no_secret_anywhere(caplog, capsys, (TOKEN,))
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ from adapters.accounts import AccountConfig
 from adapters.base import (AuthError, Image, NotSupported, OutcomeUnknown, PostRef, Rejected,
                            Unavailable)
 from adapters.linkedin import LinkedInAdapter, little_text
-from tests.contract.cases import CASES, DUE, TOKEN, request, run_case
+from tests.contract.cases import CASES, DUE, TOKEN, assert_no_secret_anywhere, request, run_case
 
 ACCOUNT = "linkedin:ayto-test"
 ORG = "urn:li:organization:5515715"
@@ -40,15 +40,10 @@ SECRET = f"{TOKEN}-client-secret"
 
 @pytest.fixture(autouse=True)
 def no_token_anywhere(caplog, capsys):
+    """Every test runs with DEBUG logging captured; the token must appear nowhere."""
     caplog.set_level(logging.DEBUG)
     yield
-    formatter = logging.Formatter("%(name)s %(message)s")
-    for when in ("setup", "call", "teardown"):
-        for record in caplog.get_records(when):
-            message = formatter.format(record)
-            assert TOKEN not in message and SECRET not in message, record.name
-    out, err = capsys.readouterr()
-    assert TOKEN not in out + err
+    assert_no_secret_anywhere(caplog, capsys, (TOKEN, SECRET))
 
 
 def make_account(monkeypatch, *, introspection=False, **options) -> AccountConfig:

@@ -18,7 +18,7 @@ from adapters import make_adapter
 from adapters.accounts import AccountConfig
 from adapters.base import (Image, OutcomeUnknown, PostRef, PostRequest, Rejected, Unavailable)
 from adapters.telegram import TelegramAdapter
-from tests.contract.cases import CASES, DUE, TOKEN, request, run_case
+from tests.contract.cases import CASES, DUE, TOKEN, assert_no_secret_anywhere, request, run_case
 
 BOT_URL = f"https://api.telegram.org/bot{TOKEN}"
 CHAT = {"id": -1001234567890, "title": "Ajuntament de Test", "username": "AjuntamentTest",
@@ -33,13 +33,7 @@ def no_token_anywhere(caplog, capsys):
     """Every test runs with DEBUG logging captured; the token must appear nowhere."""
     caplog.set_level(logging.DEBUG)
     yield
-    # caplog.text here would hold teardown records only: read every phase's records
-    formatter = logging.Formatter("%(name)s %(message)s")
-    for when in ("setup", "call", "teardown"):
-        for record in caplog.get_records(when):
-            assert TOKEN not in formatter.format(record), record.name
-    out, err = capsys.readouterr()
-    assert TOKEN not in out and TOKEN not in err
+    assert_no_secret_anywhere(caplog, capsys, (TOKEN,))
 
 
 def make_account(monkeypatch, chat_id="@AjuntamentTest") -> AccountConfig:

@@ -17,7 +17,7 @@ from adapters import make_adapter
 from adapters.accounts import AccountConfig
 from adapters.base import AuthError, NotSupported, OutcomeUnknown, PostRef, Unavailable
 from adapters.x import XAdapter
-from tests.contract.cases import CASES, DUE, TOKEN, request, run_case
+from tests.contract.cases import CASES, DUE, TOKEN, assert_no_secret_anywhere, request, run_case
 
 API = "https://api.twitter.com"
 TWEETS = f"{API}/2/tweets"
@@ -34,13 +34,7 @@ def no_token_anywhere(caplog, capsys):
     """Every test runs with DEBUG logging captured; the token must appear nowhere."""
     caplog.set_level(logging.DEBUG)
     yield
-    # caplog.text here would hold teardown records only: read every phase's records
-    formatter = logging.Formatter("%(name)s %(message)s")
-    records = [r for when in ("setup", "call", "teardown") for r in caplog.get_records(when)]
-    for record in records:
-        assert TOKEN not in formatter.format(record), record.name
-    out, err = capsys.readouterr()
-    assert TOKEN not in out and TOKEN not in err
+    assert_no_secret_anywhere(caplog, capsys, (TOKEN,))
 
 
 @pytest.fixture

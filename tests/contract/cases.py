@@ -71,3 +71,17 @@ def run_case(case: Case, operation: Callable[[], object]):
     assert info.value.__cause__ is not None or case.expect in (NotSupported,), \
         "library errors are wrapped with raise ... from"
     return info.value
+
+
+def assert_no_secret_anywhere(caplog, capsys, secrets=(TOKEN,)) -> None:
+    """No secret in any log record of any test phase, nor on stdout/stderr. (``caplog.text``
+    in a fixture's teardown holds teardown records only: read every phase's records.)"""
+    import logging
+
+    formatter = logging.Formatter("%(name)s %(message)s")
+    for when in ("setup", "call", "teardown"):
+        for record in caplog.get_records(when):
+            message = formatter.format(record)
+            assert not any(secret in message for secret in secrets), record.name
+    out, err = capsys.readouterr()
+    assert not any(secret in out + err for secret in secrets)
