@@ -48,9 +48,9 @@ _MAYBE_EMOJI = regex.compile(
     r"\u200d\u20e3\ufe0f]--[0-9#*]]")
 # A URL needs a domain with a TLD, and TLDs start with a letter: without "dot + letter" (or a
 # scheme) twitter-text cannot find a URL and the extractor need not run.
-_MAYBE_URL = regex.compile(r"\.[^\W\d_]|://")
+_MAYBE_URL = re.compile(r"\.[^\W\d_]|://")
 _LINE_ENDINGS = re.compile(r"\r\n|\r")
-_SPACE = regex.compile(r"\s")
+_SPACE = re.compile(r"\s")
 
 
 def _candidates(text: str):
@@ -116,16 +116,16 @@ def x_weighted_length(text: str) -> int:
     return length
 
 
-def _url_spans(text: str) -> list[tuple[int, int]]:
+@functools.lru_cache(maxsize=8192)
+def _url_spans(text: str) -> tuple[tuple[int, int], ...]:
     """The (start, end) of each link twitter-text finds in ``text``.
 
     A link never contains whitespace, so the extractor runs on the few whitespace-separated
     tokens that could hold one: its regex costs time in proportion to the text it scans.
     """
-    spans = []
-    for offset, word in _candidates(text):
-        spans.extend((offset + start, offset + end) for start, end in _token_urls(word))
-    return spans
+    # cached: X and Mastodon count the same texts; a tuple, so no caller can change the cache
+    return tuple((offset + start, offset + end) for offset, word in _candidates(text)
+                 for start, end in _token_urls(word))
 
 
 # The plain case of a whole token that is an https link to a well-known TLD, which is what

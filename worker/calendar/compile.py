@@ -84,6 +84,7 @@ class Compiler:
             self.error(entry.path + exc.subpath, exc.message, exc.code, exc.hint)
             return CompiledEntry(entry, None, ())
         event = self._event(entry)
+        when = (instant.astimezone(UTC), instant.strftime("%Y-%m-%d %H:%M %Z"))
         jobs = []
         for account in entry.accounts:
             try:
@@ -93,7 +94,6 @@ class Compiler:
                 continue
             groups = ([(lang,) for lang in self.cal.languages]
                       if caps.language_strategy == "per_language" else [self.cal.languages])
-            when = (instant.astimezone(UTC), instant.strftime("%Y-%m-%d %H:%M %Z"))
             for langs in groups:
                 job = self._job(entry, account, caps, langs, when, deps, event)
                 if job is not None:

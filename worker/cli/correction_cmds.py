@@ -210,4 +210,3 @@ def history(calendar, entry, as_json):
         click.echo(hist.render(records, trail), nl=False)
 
 
-COMMANDS = (correct, retract, history)

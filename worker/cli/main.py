@@ -1,34 +1,53 @@
-"""``pregonero``: one command, with subcommands."""
+"""``pregonero``: one command, with subcommands.
+
+Subcommands are imported when they are run, not at start-up: ``pregonero lint`` runs in
+editors' pre-commit hooks and must not pay for importing the engine (Redis, dramatiq,
+Prometheus, platform clients).
+"""
 
 from __future__ import annotations
+
+import importlib
 
 import click
 
 from .. import __version__
-from .accounts_cmd import accounts
-from .calendar_cmds import lint, plan, schema
-from .correction_cmds import COMMANDS as CORRECTION_COMMANDS
-from .engine_cmds import demo, dispatcher, pause, resume, run, sync, worker
-from .ops_cmds import COMMANDS as OPS_COMMANDS
-from .status_cmd import status
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
+#: command name -> "module:attribute", relative to this package
+COMMANDS = {
+    "lint": "calendar_cmds:lint", "plan": "calendar_cmds:plan", "schema": "calendar_cmds:schema",
+    "accounts": "accounts_cmd:accounts",
+    "run": "engine_cmds:run", "sync": "engine_cmds:sync", "worker": "engine_cmds:worker",
+    "dispatcher": "engine_cmds:dispatcher", "pause": "engine_cmds:pause",
+    "resume": "engine_cmds:resume", "demo": "engine_cmds:demo", "status": "status_cmd:status",
+    "correct": "correction_cmds:correct", "retract": "correction_cmds:retract",
+    "history": "correction_cmds:history",
+    "agenda": "ops_cmds:agenda", "rehearse": "ops_cmds:rehearse", "report": "ops_cmds:report",
+    "metrics": "ops_cmds:metrics",
+}
 
-@click.group(context_settings=CONTEXT)
+
+class LazyGroup(click.Group):
+    """A group whose subcommands are imported on first use."""
+
+    def list_commands(self, ctx):
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx, name):
+        target = COMMANDS.get(name)
+        if target is None:
+            return None
+        module, attribute = target.split(":")
+        return getattr(importlib.import_module(f"{__package__}.{module}"), attribute)
+
+
+@click.group(cls=LazyGroup, context_settings=CONTEXT)
 @click.version_option(__version__, prog_name="pregonero")
 def cli():
     """pregonero: say the right thing, at the right time, on every network, and put it right
     when a date changes."""
-
-
-for command in (lint, plan, schema, accounts, run, sync, worker, dispatcher, pause, resume, status,
-                demo):
-    cli.add_command(command)
-for command in CORRECTION_COMMANDS:  # correct, retract, history (worker/cli/correction_cmds.py)
-    cli.add_command(command)
-for command in OPS_COMMANDS:  # agenda, rehearse, report, metrics (worker/cli/ops_cmds.py)
-    cli.add_command(command)
 
 
 def main() -> None:

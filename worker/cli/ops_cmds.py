@@ -300,4 +300,3 @@ def metrics(host, port, max_age):
 
 
 #: registered by worker/cli/main.py
-COMMANDS = (agenda, rehearse, report, metrics)
