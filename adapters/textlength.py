@@ -67,9 +67,11 @@ def _candidates(text: str):
         end = after.start() if after else len(text)
         covered = end
         yield start, text[start:end]
-# Code points that are always a grapheme cluster of their own (Latin, Latin-1, Latin
-# Extended A/B, IPA, modifier letters); combining marks start at U+0300.
-_MULTI_CP_GRAPHEMES = re.compile(r"[^\u0000-\u02ff]|\r\n")
+# Code points that are always a grapheme cluster of their own (UAX #29): Latin, Latin-1,
+# Latin Extended A/B, IPA and modifier letters (combining marks start at U+0300), general
+# punctuation after the zero-width joiners (’ “ ” … —) and currency signs (€). Texts made of
+# them, CR LF aside, count one cluster per code point without running the \X regex.
+_MULTI_CP_GRAPHEMES = re.compile(r"[^\u0000-\u02ff\u2010-\u205f\u20a0-\u20cf]|\r\n")
 
 _GRAPHEME = regex.compile(r"\X")
 

