@@ -80,6 +80,12 @@ _MASTODON_MENTION = regex.compile(
     r"(?<![=/\w])@(([a-z0-9_]+(?:[a-z0-9_.-]+[a-z0-9_]+)?)(?:@[\w.-]+\w+)?)",
     regex.IGNORECASE)
 _URL_PLACEHOLDER = "x" * URL_LENGTH
+# Characters that are never part of an emoji: below U+2000 all but © ® (and # * digits, which
+# need U+20E3 to become keycaps), general punctuation but ‼ ⁉ and the zero-width joiners, and
+# currency signs. A text made of them (€, «», ’, —) skips the slower emoji property search.
+_OUTSIDE_EMOJI_FREE = re.compile(
+    r"[^\u0000-\u00a8\u00aa-\u00ad\u00af-\u1fff\u2010-\u203b\u203d-\u2048\u204a-\u205f"
+    r"\u20a0-\u20cf]")
 
 
 @functools.lru_cache(maxsize=8192)
@@ -93,7 +99,7 @@ def x_weighted_length(text: str) -> int:
         return 0
     normalized = _LINE_ENDINGS.sub("\n", unicodedata.normalize("NFC", text))
     heavy = _X_LIGHT.search(normalized) is not None
-    if heavy and _MAYBE_EMOJI.search(normalized):
+    if heavy and _OUTSIDE_EMOJI_FREE.search(normalized) and _MAYBE_EMOJI.search(normalized):
         # emoji: only the reference algorithm gets every sequence right
         return parse_tweet(text).weightedLength
     if not _MAYBE_URL.search(normalized):

@@ -134,3 +134,11 @@ def test_account_refs_split_into_platform_and_handle():
     assert parse_account_ref("bluesky:calp.bsky.social") == ("bluesky", "calp.bsky.social")
     with pytest.raises(ValueError, match="platform:handle"):
         parse_account_ref("ayto-calp")
+
+
+def test_the_characters_that_skip_the_emoji_search_are_never_emoji():
+    from adapters.textlength import _MAYBE_EMOJI, _OUTSIDE_EMOJI_FREE
+
+    free = [chr(c) for c in range(0x2100) if not _OUTSIDE_EMOJI_FREE.search(chr(c))]
+    assert "€" in free and "’" in free and "©" not in free and "‼" not in free
+    assert [c for c in free if _MAYBE_EMOJI.search(c)] == []
