@@ -11,11 +11,14 @@ the same data as ``pregonero run``).
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import click
 import redis
+
+from .. import keys
 
 from .common import config_option, default_config_dir, default_schedules, home_dir
 
@@ -100,6 +103,8 @@ def run(schedules_dir, config_dir, git_pull_interval, dispatchers, metrics_port)
         where = shown_url(redis_url()) if redis_url() else f"embedded, data in {home / 'redis'}"
         click.echo(f"redis:     {where}")
         _serve_metrics(running.store, metrics_port)
+        threading.Thread(target=_say_whats_next, args=(running.store, running.stop),
+                         name="next-post", daemon=True).start()
         click.echo("running: one line per post below; Ctrl-C or SIGTERM stops after in-flight posts")
         follow(running.store, running.stop, since)
 
@@ -108,6 +113,27 @@ def run(schedules_dir, config_dir, git_pull_interval, dispatchers, metrics_port)
                        on_start=started)
     click.echo("stopped cleanly")
     raise SystemExit(code)
+
+
+def _say_whats_next(store, stop) -> None:
+    """After the first sync, one line saying how much is scheduled and what goes out next, so
+    that a service waiting for 2027 does not look like a service doing nothing."""
+    from .feed import excerpt, local_time
+
+    while not stop.wait(0.5):
+        if store.sync_status() is None:
+            continue
+        counts = store.count_by_state()
+        next_ms = store.next_due_ms()
+        line = f"scheduled: {counts.get('scheduled', 0)} post(s)"
+        if next_ms is not None:
+            due = store.r.zrangebyscore(keys.DUE, next_ms, next_ms, start=0, num=1)
+            stored = store.get(due[0].decode()) if due else None
+            if stored is not None:
+                line += (f"; next at {local_time(stored.job)} on {stored.job.account}: "
+                         f"{excerpt(stored.job.text, 50)}")
+        click.echo(line)
+        return
 
 
 def _serve_metrics(store, port: int) -> None:
