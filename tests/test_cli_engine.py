@@ -207,6 +207,7 @@ def test_pregonero_run_publishes_to_the_outbox_and_exits_0_on_sigterm(tmp_path):
         assert dt.datetime.fromisoformat(record["at"]) >= dt.datetime.fromisoformat(record["due"])
     stdout = out_path.read_text()
     assert f"outbox: {outbox}" in stdout
+    assert "scheduled: 3 post(s); next at " in stdout
     assert "x:ayto-calp" in stdout and "Corte de agua en la calle Mayor" in stdout
     assert stdout.rstrip().endswith("stopped cleanly")
     pid_file = home / "redis" / "redis.pid"

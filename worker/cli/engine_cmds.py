@@ -19,7 +19,6 @@ import click
 import redis
 
 from .. import keys
-
 from .common import config_option, default_config_dir, default_schedules, home_dir
 
 schedules_option = click.option("--schedules", "schedules_dir", type=click.Path(path_type=Path),
