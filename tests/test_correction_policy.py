@@ -100,3 +100,25 @@ def test_telegram_past_its_delete_window_replaces_the_text_instead():
     (step,) = retraction_steps(job(platform="telegram"), capabilities_for("telegram"), "delete",
                                now=NOW, published_at=NOW - dt.timedelta(days=3))
     assert step.action in ("reply", "correct")
+
+
+def test_instagram_cannot_edit_so_the_correction_is_a_comment_under_the_post():
+    old = job(platform="instagram")
+    new = moved(old, "El plazo termina el miércoles, 21 de abril de 2027.")
+    (step,) = correction_steps(old, new, capabilities_for("instagram"), now=NOW,
+                               published_at=NOW - dt.timedelta(hours=1))
+    assert step.action == "reply" and "«miércoles, 21 de abril de 2027»" in step.text
+
+
+def test_a_linkedin_post_is_edited_in_place_with_a_note():
+    old = job(platform="linkedin")
+    new = moved(old, "El plazo termina el miércoles, 21 de abril de 2027.")
+    (step,) = correction_steps(old, new, capabilities_for("linkedin"), now=NOW,
+                               published_at=NOW - dt.timedelta(days=2))
+    assert step.action == "correct" and "Corregido" in step.new_post_text
+
+
+def test_an_instagram_post_that_cannot_be_deleted_gets_a_cancellation_comment():
+    (step,) = retraction_steps(job(platform="instagram"), capabilities_for("instagram"), "delete",
+                               now=NOW, published_at=NOW - dt.timedelta(days=1))
+    assert step.action == "reply" and step.text.startswith("ANULADO")

@@ -382,3 +382,21 @@ def test_a_reminder_now_after_the_new_deadline_is_held_not_sent(world):
     world.sync()
     stored = world.store.get(REMINDER_ES)
     assert stored.state == "scheduled" and "27 de agosto" in stored.job.text
+
+
+def test_a_post_the_platform_cannot_delete_gets_a_notice_and_an_alert_with_its_link(world):
+    world.publish_entries(("anuncio",))
+    assert world.store.flag_posted(X_ES, "orphaned", "test", "entry removed")
+    # as Instagram: no deletion through the API; the policy asks to delete
+    planner = ceng.CorrectionPlanner(world.store, lambda account, platform:
+                                     capabilities_for("instagram"), lambda platform: "delete")
+    report = planner.run()
+    assert report.alerts == [X_ES]
+    alert = [e for e in world.store.audit(X_ES) if "ALERT" in e.get("why", "")]
+    link = world.store.get(X_ES).ref.url
+    assert alert and "cannot delete" in alert[0]["why"] and link in alert[0]["why"]
+    world.wait_settled()
+    (notice,) = world.records("reply", X_ES)
+    assert notice["text"].startswith("ANULADO")
+    # planning again does not alert twice
+    assert planner.run().alerts == []

@@ -152,3 +152,18 @@ def test_the_metrics_command_is_registered_with_its_options():
 
     result = CliRunner().invoke(cli, ["metrics", "--help"])
     assert result.exit_code == 0 and "--port" in result.output and "/healthz" in result.output
+
+
+def test_the_calendar_feeds_are_served_for_subscription_and_nothing_else(store, tmp_path):
+    feeds = tmp_path / "ics"
+    feeds.mkdir()
+    (feeds / "all.ics").write_text("BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n")
+    (tmp_path / "secret.ics").write_text("not a feed")
+    server = start_metrics_server(store, port=0, feeds_dir=feeds)
+    try:
+        assert get(server.url + "/ics/all.ics") == (200, "BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n")
+        assert get(server.url + "/ics/missing.ics")[0] == 404
+        assert get(server.url + "/ics/../secret.ics")[0] == 404
+        assert get(server.url + "/ics/%2e%2e%2fsecret.ics")[0] == 404
+    finally:
+        server.close()

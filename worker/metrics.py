@@ -29,8 +29,10 @@ from __future__ import annotations
 import datetime as dt
 import http.server
 import json
+import re
 import threading
 import time
+from pathlib import Path
 from typing import Iterable
 
 import redis
@@ -242,8 +244,11 @@ class MetricsServer(http.server.ThreadingHTTPServer):
 
     daemon_threads = True
 
-    def __init__(self, store: Store, host: str, port: int, max_age_s: float):
+    def __init__(self, store: Store, host: str, port: int, max_age_s: float,
+                 feeds_dir: Path | None = None):
         self.store = store
+        #: the iCalendar feeds served at /ics/<calendar>.ics (None: not served)
+        self.feeds_dir = feeds_dir
         self.registry = make_registry(store)
         self.max_age_s = max_age_s
         self.thread: threading.Thread | None = None
@@ -257,6 +262,9 @@ class MetricsServer(http.server.ThreadingHTTPServer):
     def close(self) -> None:
         self.shutdown()
         self.server_close()
+
+
+_FEED_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*\.ics")
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
@@ -274,8 +282,23 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             healthy, details = health(self.server.store, self.server.max_age_s)
             self._send(200 if healthy else 503, json.dumps(details).encode() + b"\n",
                        "application/json")
+        elif path.startswith("/ics/") and self.server.feeds_dir is not None:
+            self._send_feed(path[len("/ics/"):])
         else:
-            self._send(404, b"not found: try /metrics or /healthz\n", "text/plain")
+            self._send(404, b"not found: try /metrics, /healthz or /ics/all.ics\n", "text/plain")
+
+    def _send_feed(self, name: str) -> None:
+        """A calendar feed, for subscription (put a reverse proxy in front to publish it)."""
+        # only plain file names: no path can leave the feeds directory
+        if not _FEED_NAME.fullmatch(name):
+            self._send(404, b"no such feed\n", "text/plain")
+            return
+        try:
+            body = (self.server.feeds_dir / name).read_bytes()
+        except OSError:
+            self._send(404, b"no such feed\n", "text/plain")
+            return
+        self._send(200, body, "text/calendar; charset=utf-8")
 
     def _send(self, code: int, body: bytes, content_type: str) -> None:
         self.send_response(code)
@@ -289,10 +312,11 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
 
 def start_metrics_server(store: Store, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
-                         max_age_s: float = HEALTH_MAX_AGE_S) -> MetricsServer:
-    """Serve /metrics and /healthz in a daemon thread; ``server.close()`` stops it.
-    ``port=0`` picks a free port (``server.url`` tells which)."""
-    server = MetricsServer(store, host, port, max_age_s)
+                         max_age_s: float = HEALTH_MAX_AGE_S,
+                         feeds_dir: Path | None = None) -> MetricsServer:
+    """Serve /metrics, /healthz (and /ics/<calendar>.ics from ``feeds_dir``) in a daemon
+    thread; ``server.close()`` stops it. ``port=0`` picks a free port (``server.url``)."""
+    server = MetricsServer(store, host, port, max_age_s, feeds_dir)
     server.thread = threading.Thread(target=server.serve_forever, name="metrics", daemon=True)
     server.thread.start()
     return server

@@ -101,7 +101,7 @@ def run(schedules_dir, config_dir, git_pull_interval, dispatchers, metrics_port)
     def started(running) -> None:
         where = shown_url(redis_url()) if redis_url() else f"embedded, data in {home / 'redis'}"
         click.echo(f"redis:     {where}")
-        _serve_metrics(running.store, metrics_port)
+        _serve_metrics(running.store, metrics_port, home / "ics")
         threading.Thread(target=_say_whats_next, args=(running.store, running.stop),
                          name="next-post", daemon=True).start()
         click.echo("running: one line per post below; Ctrl-C or SIGTERM stops after in-flight posts")
@@ -135,7 +135,7 @@ def _say_whats_next(store, stop) -> None:
         return
 
 
-def _serve_metrics(store, port: int) -> None:
+def _serve_metrics(store, port: int, feeds_dir: Path) -> None:
     """Prometheus /metrics and /healthz on 127.0.0.1; a busy port is a note, not a failure:
     publishing matters more than being scraped."""
     if port < 0:
@@ -143,11 +143,12 @@ def _serve_metrics(store, port: int) -> None:
     from ..metrics import start_metrics_server
 
     try:
-        server = start_metrics_server(store, port=port)
+        server = start_metrics_server(store, port=port, feeds_dir=feeds_dir)
     except OSError as exc:
         click.echo(f"metrics:   not served ({exc.strerror}: port {port}); use --metrics-port")
         return
-    click.echo(f"metrics:   {server.url}/metrics and {server.url}/healthz")
+    click.echo(f"metrics:   {server.url}/metrics and {server.url}/healthz; "
+               f"calendar feeds: {server.url}/ics/all.ics")
 
 
 def _banner(home: Path, schedules_dir: Path | None, config_dir: Path) -> None:

@@ -293,6 +293,13 @@ class CorrectionPlanner:
         if not steps and new is not None:
             # what citizens read did not change (an instant moved, a link...): take the plan
             return ("accept", job_id, stored, new, None)
+        chosen_policy = policy or self.policy_for(old.platform)
+        if new is None and chosen_policy == "delete" and steps and \
+                not any(s.action == "retract" for s in steps):
+            # Instagram, or Telegram past 48 h: the notice goes out, and a person removes the post
+            link = stored.ref.url if stored.ref is not None and stored.ref.url else job_id
+            self._alert(stored, report, f"{caps.platform} cannot delete this post: a "
+                        f"cancellation notice goes out instead; delete or archive it by hand: {link}")
         if not steps or any(s.action == "reply" and not s.text for s in steps):
             self._alert(stored, report, f"{caps.platform} can neither edit nor reply: correct "
                         "it by hand")
