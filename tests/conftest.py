@@ -81,7 +81,8 @@ def engine_factory(store, tmp_path):
             store, lambda c: actors.publish.send(c.job_id, c.token, c.send_at_ms),
             lambda job_id, attempt: actors.resolve.send(job_id, attempt),
             lead_ms=settings.lead_ms, dispatch_lease_ms=settings.dispatch_lease_ms,
-            recheck_ms=settings.uncertain_recheck_ms, reap_every_s=settings.reap_every_s)
+            recheck_ms=settings.uncertain_recheck_ms, reap_every_s=settings.reap_every_s,
+            send_many=actors.send_claims, groups=settings.worker_threads)
         stop = threading.Event()
         thread = threading.Thread(target=dispatcher.run, args=(stop,), daemon=True)
         engine = Engine(store, tmp_path / "home", publisher, actors, worker, dispatcher, stop, thread)

@@ -332,3 +332,15 @@ def test_the_service_syncs_real_calendars_and_stops_cleanly(tmp_path):
         stop.set()
         thread.join(timeout=30)
     assert result.get("code") == 0
+
+
+def test_a_burst_due_at_one_instant_travels_in_groups_and_each_post_goes_out_once(engine):
+    due = utc_in(1.0)
+    jobs = [make_job(f"b{i:02d}", due) for i in range(20)]
+    apply_plan(engine.store, [FakeSourcePlan("cal.yaml", True, tuple(jobs))], now())
+    for job in jobs:
+        stored = wait_for(lambda: published(engine, job.id), what=f"{job.id} published")
+        assert stored.lateness_ms >= 0
+    assert all(len(engine.posts(job.id)) == 1 for job in jobs)
+    # 20 claims in one tick, 4 worker threads: 4 grouped messages, not 20
+    assert engine.dispatcher.groups == 4 and len(engine.dispatcher._groups(jobs)) == 4
