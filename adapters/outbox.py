@@ -40,6 +40,26 @@ def _iso_utc(moment: dt.datetime) -> str:
     return moment.astimezone(dt.timezone.utc).isoformat(timespec="microseconds")
 
 
+def read_records(path: pathlib.Path, action: str | None = None) -> Iterator[dict]:
+    """Every complete line of an outbox file, oldest first, optionally only one ``action``.
+    A line torn by a crash or a full disk is not a post: it is skipped."""
+    if not path.exists():
+        return
+    with open(path, "rb") as handle:
+        fcntl.flock(handle, fcntl.LOCK_SH)
+        try:
+            data = handle.read()
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+    for raw in data.splitlines():
+        try:
+            record = json.loads(raw)
+        except ValueError:
+            continue
+        if action is None or record.get("action") == action:
+            yield record
+
+
 class OutboxAdapter:
     """Writes the account's posts to ``home / "outbox.jsonl"``, one JSON object per line."""
 
@@ -123,20 +143,7 @@ class OutboxAdapter:
 
     def records(self) -> Iterator[dict]:
         """Every complete line of the outbox, oldest first (a torn last line is skipped)."""
-        if not self.path.exists():
-            return
-        with open(self.path, "rb") as handle:
-            fcntl.flock(handle, fcntl.LOCK_SH)
-            try:
-                data = handle.read()
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
-        for raw in data.splitlines():
-            try:
-                yield json.loads(raw)
-            except ValueError:
-                # a line torn by a crash or a disk-full write: not a post
-                continue
+        return read_records(self.path)
 
     # --- internals ------------------------------------------------------------------------------
 

@@ -29,7 +29,6 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import datetime as dt
-import logging
 import pathlib
 import re
 import warnings

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import datetime as dt
 import html
-import logging
 import re
 import time
 from typing import Callable

@@ -158,18 +158,9 @@ class Engine:
             proc.start()
 
     def outbox_posts(self) -> list[dict]:
-        path = self.home / "outbox.jsonl"
-        if not path.exists():
-            return []
-        out = []
-        for raw in path.read_bytes().splitlines():
-            try:
-                record = json.loads(raw)
-            except ValueError:
-                continue
-            if record.get("action") == "publish":
-                out.append(record)
-        return out
+        from adapters.outbox import read_records
+
+        return list(read_records(self.home / "outbox.jsonl", "publish"))
 
     def count_posts(self) -> int:
         path = self.home / "outbox.jsonl"

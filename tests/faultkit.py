@@ -37,6 +37,8 @@ import sys
 import time
 from pathlib import Path
 
+from adapters.outbox import read_records
+
 ROOT = Path(__file__).resolve().parents[1]
 ACCOUNT = "x:ayto-test"
 RATE_RESET_S = 0.6
@@ -223,18 +225,7 @@ class EngineProcess:
 
 def outbox_posts(home: Path) -> list[dict]:
     """Every complete ``publish`` line of the outbox (a torn line is not a post)."""
-    path = home / "outbox.jsonl"
-    if not path.exists():
-        return []
-    out = []
-    for raw in path.read_bytes().splitlines():
-        try:
-            record = json.loads(raw)
-        except ValueError:
-            continue
-        if record.get("action") == "publish":
-            out.append(record)
-    return out
+    return list(read_records(home / "outbox.jsonl", "publish"))
 
 
 def exactly_once_report(posts: list[dict], expected_ids, forbidden_ids=()) -> dict:

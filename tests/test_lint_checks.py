@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from tests.lintkit import BASE, NOW, codes, lint, replace
+from tests.lintkit import BASE, codes, lint, replace
 
 
 def test_the_base_calendar_lints_clean():

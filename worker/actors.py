@@ -29,8 +29,7 @@ import redis
 import structlog
 from dramatiq.brokers.redis import RedisBroker
 
-from adapters.base import (Adapter, AdapterError, AuthError, Image, NotSupported, OutcomeUnknown,
-                           PostRequest, RateLimited, Rejected, Unavailable)
+from adapters.base import (Adapter, AuthError, Image, NotSupported, PostRequest, RateLimited, Rejected, Unavailable)
 from worker import golive, keys, quota
 from worker.jobs import Job
 from worker.store import DISPATCHED, UNCERTAIN, Store, StoredJob, now_ms, to_ms

@@ -6,7 +6,6 @@ findings; the calendar is still returned when possible so later checks can repor
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any, Mapping
 
 from . import timeparse

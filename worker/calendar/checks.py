@@ -16,7 +16,6 @@ from ..config import Config
 from .compile import CompiledEntry, account_capabilities
 from .findings import Finding, did_you_mean
 from .instants import fact_deadline, fact_start
-from .localize import format_date
 from .model import Calendar
 from .source import Document
 from . import textdates
@@ -290,6 +289,3 @@ def _offset_pos(doc: Document, path: tuple, text: str, offset: int) -> tuple[int
 def check_calendar(doc: Document, cal: Calendar, compiled: list[CompiledEntry],
                    config: Config | None, now: dt.datetime) -> list[Finding]:
     return Checker(doc, cal, config, now).run(compiled)
-
-
-__all__ = ["check_calendar", "format_date"]

@@ -23,7 +23,7 @@ from .findings import Finding
 from .holiday_calendar import HolidayCalendar
 from .instants import InstantProblem, entry_instant, point_in_time
 from .localize import base_language
-from .model import Calendar, Entry, Fact, ImageSpec
+from .model import Calendar, Entry, ImageSpec
 from .source import Document
 
 UTC = dt.timezone.utc

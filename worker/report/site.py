@@ -102,7 +102,7 @@ def index_page(data: ReportData) -> str:
     per_month = [len(data.in_month(m)) for m in months]
     span = (f"{data.first or (data.rows[0].day if data.rows else '?')} to "
             f"{data.last or (data.rows[-1].day if data.rows else '?')}")
-    body = [f"<h1>Editorial calendar</h1>",
+    body = ["<h1>Editorial calendar</h1>",
             f'<p class="meta">{len(data.rows)} post(s), {span}. Generated '
             f"{escape(data.generated_at.strftime('%Y-%m-%d %H:%M UTC'))} from "
             f"{escape(', '.join(data.sources) or 'nothing')}.</p>"]
