@@ -99,15 +99,14 @@ class Checker:
     def accounts(self, item: CompiledEntry) -> None:
         entry = item.entry
         for i, ref in enumerate(entry.accounts):
-            path = entry.path + ("accounts", i) if len(entry.accounts) > 1 or \
-                isinstance(self.doc_value(entry.path + ("accounts",)), list) else entry.path + ("accounts",)
+            # a single account written as a scalar has no item position: pos() falls back
+            path = entry.path + ("accounts", i)
             account = self.config.accounts.get(ref) if self.config else None
             if self.config is not None and account is None:
                 self.add(path, "error", f"unknown account '{ref}'"
                          + did_you_mean(ref, self.config.accounts), "unknown-account",
                          "accounts are declared in config/accounts.yaml")
-            if account is not None and self.cal.department not in (
-                    (account.department,) + tuple(account.also_departments)):
+            if account is not None and not account.may_publish(self.cal.department):
                 self.add(path, "error", f"account '{ref}' belongs to department "
                          f"'{account.department}', not to '{self.cal.department}'",
                          "account-department", "ask its owner to list your department under "
@@ -141,12 +140,6 @@ class Checker:
                 self.add(path, "warning", f"links are not clickable on {caps.platform}: the post "
                          "should not rely on its link", "link-not-clickable",
                          "say where to find it in words ('enlace en la biografía')")
-
-    def doc_value(self, path):
-        value = self.doc.data
-        for key in path:
-            value = value[key]
-        return value
 
     def lengths(self, item: CompiledEntry) -> None:
         entry = item.entry

@@ -22,7 +22,6 @@ from . import templates
 from .findings import Finding
 from .holiday_calendar import HolidayCalendar
 from .instants import InstantProblem, entry_instant, point_in_time
-from .localize import base_language
 from .model import Calendar, Entry, ImageSpec
 from .source import Document
 
@@ -247,7 +246,3 @@ def compile_calendar(doc: Document, cal: Calendar, holidays: HolidayCalendar,
     compiler = Compiler(doc, cal, holidays, account_options)
     compiled = compiler.compile()
     return compiled, compiler.findings
-
-
-def primary_base(cal: Calendar) -> str:
-    return base_language(cal.primary_language)
