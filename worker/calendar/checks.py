@@ -28,6 +28,8 @@ class Checker:
     def __init__(self, doc: Document, cal: Calendar, config: Config | None, now: dt.datetime):
         self.doc, self.cal, self.config, self.now = doc, cal, config, now
         self.findings: list[Finding] = []
+        self._capabilities: dict[str, object] = {}
+        self._bounds: dict[tuple[str, str], tuple[dt.datetime, dt.datetime]] = {}
 
     def add(self, path, severity, message, code, hint=""):
         self.findings.append(self.doc.finding(path, severity, message, code, hint))
@@ -141,11 +143,24 @@ class Checker:
                          "should not rely on its link", "link-not-clickable",
                          "say where to find it in words ('enlace en la biografía')")
 
+    def _caps(self, ref: str):
+        """The capabilities of an account, with its own limits (a Mastodon instance's)."""
+        if ref not in self._capabilities:
+            account = self.config.accounts.get(ref) if self.config else None
+            self._capabilities[ref] = account_capabilities(ref, account.options if account else None)
+        return self._capabilities[ref]
+
+    def _period_bounds(self, opens, closes) -> tuple[dt.datetime, dt.datetime]:
+        """When a period opens and closes: the same for every entry of the period."""
+        key = (opens.name, closes.name)
+        if key not in self._bounds:
+            self._bounds[key] = (fact_start(opens, self.cal), fact_deadline(closes, self.cal))
+        return self._bounds[key]
+
     def lengths(self, item: CompiledEntry) -> None:
         entry = item.entry
         for job in item.jobs:
-            account = self.config.accounts.get(job.account) if self.config else None
-            caps = account_capabilities(job.account, account.options if account else None)
+            caps = self._caps(job.account)
             length = caps.count(job.text)
             limit = caps.text_limit
             if job.images and caps.platform == "telegram":
@@ -188,7 +203,7 @@ class Checker:
         closes = self.cal.facts.get(period.closes)
         if opens is None or closes is None:
             return
-        start, end = fact_start(opens, self.cal), fact_deadline(closes, self.cal)
+        start, end = self._period_bounds(opens, closes)
         close_text = closes.value.strftime("%Y-%m-%d") if closes.kind == "date" else \
             closes.value.strftime("%Y-%m-%d %H:%M")
         if entry.kind == "golive" and instant < start:

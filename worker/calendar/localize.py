@@ -60,6 +60,12 @@ _CANONICAL: dict[str, str] = {t.lower(): t for t in SUPPORTED_LANGUAGES}
 def _canonical_tag(tag: str) -> str | None:
     if not isinstance(tag, str):
         return None
+    return _canonical_str(tag)
+
+
+@functools.lru_cache(maxsize=256)
+def _canonical_str(tag: str) -> str | None:
+    # cached: every rendered date asks, with the same few tags
     return _CANONICAL.get(tag.strip().replace("_", "-").lower())
 
 

@@ -161,7 +161,7 @@ def _convert(node: yaml.Node, path: Path, doc_path: str, value_pos: dict, key_po
 def _convert_collection(node, path, doc_path, value_pos, key_pos, walk) -> Any:
     value_pos[path] = _mark(node.start_mark)
     if isinstance(node, yaml.SequenceNode):
-        return [_convert(child, path + (i,), doc_path, value_pos, key_pos, walk)
+        return [_child(child, path + (i,), doc_path, value_pos, key_pos, walk)
                 for i, child in enumerate(node.value)]
     if isinstance(node, yaml.MappingNode):
         out: dict[str, Any] = {}
@@ -172,18 +172,31 @@ def _convert_collection(node, path, doc_path, value_pos, key_pos, walk) -> Any:
                                           "a key must be a plain word, not a list or mapping",
                                           "yaml-key", "write the key as a single word followed by ':'"))
             key = str(key_node.value)
+            child_path = path + (key,)
             if key in out:
                 line, col = _mark(key_node.start_mark)
-                first_line, _ = key_pos[path + (key,)]
+                first_line, _ = key_pos[child_path]
                 raise YamlProblem(Finding(
                     doc_path, line, col, "error",
                     f"duplicate key '{key}' (first written on line {first_line})", "duplicate-key",
                     "keep one of the two; YAML would silently use only the last one"))
-            key_pos[path + (key,)] = _mark(key_node.start_mark)
-            out[key] = _convert(value_node, path + (key,), doc_path, value_pos, key_pos, walk)
+            key_pos[child_path] = _mark(key_node.start_mark)
+            out[key] = _child(value_node, child_path, doc_path, value_pos, key_pos, walk)
         return out
     raise YamlProblem(Finding(doc_path, *_mark(node.start_mark), "error",  # pragma: no cover
                               "unsupported YAML construct", "yaml-syntax"))
+
+
+def _child(node, path, doc_path, value_pos, key_pos, walk) -> Any:
+    """A child value: scalars (most of a calendar) inline, collections through ``_convert``."""
+    if type(node) is yaml.ScalarNode:
+        walk.nodes += 1
+        if walk.nodes > MAX_NODES:
+            raise _too_much(doc_path, node, "the document expands to too many values")
+        mark = node.start_mark
+        value_pos[path] = (mark.line + 1, mark.column + 1)
+        return _scalar(node)
+    return _convert(node, path, doc_path, value_pos, key_pos, walk)
 
 
 def parse_yaml(text: str, path: str = "<string>") -> Document:

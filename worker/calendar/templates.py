@@ -86,11 +86,11 @@ class Template:
     source: str
     parts: tuple[Union[str, Placeholder], ...]
 
-    @property
+    @functools.cached_property
     def placeholders(self) -> tuple[Placeholder, ...]:
         return tuple(p for p in self.parts if isinstance(p, Placeholder))
 
-    @property
+    @functools.cached_property
     def references(self) -> tuple[str, ...]:
         """The fact names used, in order of first use, without repeats."""
         return tuple(dict.fromkeys(p.name for p in self.placeholders))
