@@ -8,6 +8,7 @@ fact exist, is the text too long) is checked by ``checks`` on the typed model.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 from typing import Any, Callable
 
@@ -35,6 +36,11 @@ class Spec:
 
     def what(self) -> str:
         return "a value"
+
+
+@functools.lru_cache(maxsize=None)
+def _compiled(pattern: str) -> re.Pattern:
+    return re.compile(pattern)
 
 
 def _type_name(value: Any) -> str:
@@ -91,7 +97,7 @@ class Str(Spec):
             out.append(doc.finding(path, "error", f"{_path_text(path)} is too long "
                                    f"({len(text)} characters)", "too-long-value"))
             return False
-        if self.pattern and not re.match(self.pattern, text):
+        if self.pattern and not _compiled(self.pattern).match(text):
             return _wrong_type(self, value, path, doc, out, self.doc)
         return True
 
@@ -206,7 +212,7 @@ class Obj(Spec):
         for key, item in value.items():
             if key in self.fields:
                 ok = self.fields[key].validate(item, path + (key,), doc, out) and ok
-            elif self.values is not None and (self.keys is None or re.match(self.keys, key)):
+            elif self.values is not None and (self.keys is None or _compiled(self.keys).match(key)):
                 ok = self.values.validate(item, path + (key,), doc, out) and ok
             else:
                 ok = False
