@@ -68,6 +68,18 @@ class Job:
     #: texts per language tag for a combined post (so corrections can re-render each part)
     parts: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
+    @classmethod
+    def build(cls, **fields) -> "Job":
+        """A job from every one of its fields, without the generated ``__init__``: a frozen
+        dataclass sets each field through ``object.__setattr__`` (5 µs for these 19), and the
+        compiler makes hundreds of thousands of jobs. The result is as frozen as any other."""
+        if len(fields) != len(_FIELDS):
+            missing = sorted({f.name for f in _FIELDS} - set(fields))
+            raise TypeError(f"Job.build needs every field; missing {missing}")
+        job = object.__new__(cls)
+        job.__dict__.update(fields)
+        return job
+
     @property
     def content_hash(self) -> str:
         """A hash of everything that would change what citizens see, or when."""

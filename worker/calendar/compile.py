@@ -145,7 +145,7 @@ class Compiler:
         if content is None:
             return None
         text, link, images, depends, language, parts = content
-        return Job(
+        return Job.build(
             id=job_id(self.cal.id, entry.id, account, language), calendar=self.cal.id,
             entry=entry.id, kind=entry.kind, account=account, platform=platform,
             department=self.cal.department, language=language,
