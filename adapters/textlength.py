@@ -102,14 +102,13 @@ def x_weighted_length(text: str) -> int:
     if heavy and _OUTSIDE_EMOJI_FREE.search(normalized) and _MAYBE_EMOJI.search(normalized):
         # emoji: only the reference algorithm gets every sequence right
         return parse_tweet(text).weightedLength
-    if not _MAYBE_URL.search(normalized):
-        spans = []
-    elif heavy and any(_X_LIGHT.search(word) for _, word in _candidates(normalized)):
+    candidates = tuple(_candidates(normalized))
+    if heavy and any(_X_LIGHT.search(word) for _, word in candidates):
         # next to CJK and other heavy scripts twitter-text delimits links differently from
         # whitespace tokens: let it scan the whole text
         spans = [tuple(e["indices"]) for e in extract_urls_with_indices(normalized)]
     else:
-        spans = _url_spans(normalized)
+        spans = _spans_in(candidates)
     if spans:
         # every link weighs 23, whatever characters it holds
         pieces, last = [], 0
@@ -132,7 +131,11 @@ def _url_spans(text: str) -> tuple[tuple[int, int], ...]:
     tokens that could hold one: its regex costs time in proportion to the text it scans.
     """
     # cached: X and Mastodon count the same texts; a tuple, so no caller can change the cache
-    return tuple((offset + start, offset + end) for offset, word in _candidates(text)
+    return _spans_in(_candidates(text))
+
+
+def _spans_in(candidates) -> tuple[tuple[int, int], ...]:
+    return tuple((offset + start, offset + end) for offset, word in candidates
                  for start, end in _token_urls(word))
 
 
