@@ -109,3 +109,11 @@ def test_the_command_line_entry_point_answers_help_everywhere():
         out = subprocess.run([sys.executable, "-m", "worker.cli.main", *args, "--help"],
                              capture_output=True, text=True, cwd=ROOT)
         assert out.returncode == 0 and "Usage:" in out.stdout
+
+
+def test_plan_as_a_table_explains_how_each_deadline_was_counted(calendars):
+    result = run("plan", str(calendars), "--config", str(FIXTURES / "config"), "--now", NOW)
+    assert result.exit_code == 0, result.output
+    flat = " ".join(result.output.split())
+    assert "test-ayudas: plazo_fin = 2027-04-14: 20 business days" in flat
+    assert "Lunes de Pascua" in flat

@@ -28,13 +28,18 @@ class SourcePlan:
     jobs: tuple[Job, ...]
     findings: tuple[Finding, ...]
     archived_entries: frozenset[str] = frozenset()
+    #: how each derived date was counted ("plazo_fin = 2027-04-09: 20 business days from ...")
+    explanations: tuple[str, ...] = ()
 
 
 def source_plan(analysis: FileAnalysis, path: str) -> SourcePlan:
     cal = analysis.calendar
+    facts = cal.facts.values() if cal else ()
     return SourcePlan(path=path, calendar_id=cal.id if cal else None, ok=analysis.ok,
                       jobs=analysis.jobs if analysis.ok else (), findings=analysis.findings,
-                      archived_entries=analysis.archived_entries)
+                      archived_entries=analysis.archived_entries,
+                      explanations=tuple(f"{f.name} = {f.display()}: {f.explanation}"
+                                         for f in facts if f.explanation))
 
 
 def compile_paths(paths: Sequence[str | Path], config: Config | None, now: dt.datetime,

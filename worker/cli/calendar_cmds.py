@@ -72,11 +72,9 @@ def plan(paths, config_dir, now, as_json):
                           job.text.replace("\n", " ⏎ ")[:90])
         console = Console(width=max(Console().width, 140))
         console.print(table)
-        for file in calendar_files(list(paths) or [default_schedules()]):
-            calendar = analyze_file(file, config, now or now_utc()).calendar
-            derived = [f for f in (calendar.facts.values() if calendar else ()) if f.explanation]
-            for fact in derived:
-                console.print(f"{calendar.id}: {fact.name} = {fact.display()}: {fact.explanation}")
+        for source in plans:
+            for explanation in source.explanations:
+                console.print(f"{source.calendar_id}: {explanation}")
     raise SystemExit(1 if failed else 0)
 
 
