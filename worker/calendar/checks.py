@@ -114,7 +114,7 @@ class Checker:
                          "account-department", "ask its owner to list your department under "
                          "also_departments, or publish on your own account")
             try:
-                caps = account_capabilities(ref, account.options if account else None)
+                caps = self._caps(ref)
             except ValueError:
                 continue
             images = entry.overrides.get(ref, entry.overrides.get(caps.platform))

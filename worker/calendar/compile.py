@@ -69,8 +69,8 @@ class Compiler:
         self._displays = {name: f.display() for name, f in cal.facts.items()}
         self._contents: dict[tuple, tuple | None] = {}
 
-    def error(self, path, message, code, hint="", severity="error"):
-        self.findings.append(self.doc.finding(path, severity, message, code, hint))
+    def error(self, path, message, code, hint=""):
+        self.findings.append(self.doc.finding(path, "error", message, code, hint))
 
     def compile(self) -> list[CompiledEntry]:
         return [self._entry(entry) for entry in self.cal.entries]
