@@ -88,6 +88,43 @@ _OUTSIDE_EMOJI_FREE = re.compile(
     r"\u20a0-\u20cf]")
 
 
+# Code points that every platform counts as exactly one character or grapheme cluster, and
+# that are never part of an emoji: Latin up to the combining marks (U+0300) but © and ®
+# (emoji) and CR (CR LF is one), dashes, quotes, bullets and the ellipsis (U+2010-2027) and
+# currency signs (€). Such text is already NFC. Most posts of our users are made of nothing
+# else, so one scan tells every counter it may count code points.
+_NOT_PLAIN = re.compile(
+    r"[^\u0000-\u000c\u000e-\u00a8\u00aa-\u00ad\u00af-\u02ff\u2010-\u2027\u20a0-\u20cf]")
+# Among those, the ones X weighs two (outside its weight-1 ranges): † ‡ • … and € ₽ ...
+_PLAIN_BUT_HEAVY_ON_X = re.compile(r"[\u2020-\u2027\u20a0-\u20cf]")
+
+
+@functools.lru_cache(maxsize=8192)
+def _is_plain(text: str) -> bool:
+    # cached: X, Mastodon and Bluesky count the same text of an entry one after the other
+    return _NOT_PLAIN.search(text) is None
+
+
+def _with_links_as(text: str, spans, *, only_http: bool) -> int:
+    """Length in code points of a plain text when each link in ``spans`` counts
+    ``URL_LENGTH``."""
+    length = len(text)
+    for start, end in spans:
+        # Mastodon only waives links it linkifies, i.e. those with a scheme
+        if not only_http or text[start:start + 8].lower().startswith(("http://", "https://")):
+            length += URL_LENGTH - (end - start)
+    return length
+
+
+def _plain_x_length(text: str) -> int:
+    """X's weight of a plain text: code points, links 23, heavy characters outside links 2."""
+    spans = _url_spans(text)
+    heavy = len(_PLAIN_BUT_HEAVY_ON_X.findall(text))
+    if heavy:  # a link weighs 23 whatever it holds
+        heavy -= sum(len(_PLAIN_BUT_HEAVY_ON_X.findall(text, start, end)) for start, end in spans)
+    return _with_links_as(text, spans, only_http=False) + heavy
+
+
 @functools.lru_cache(maxsize=8192)
 def x_weighted_length(text: str) -> int:
     """The weighted length X uses for its 280 limit (``parse_tweet(text).weightedLength``).
@@ -97,15 +134,18 @@ def x_weighted_length(text: str) -> int:
     """
     if not text:
         return 0
+    if _is_plain(text):
+        return _plain_x_length(text)
     normalized = _LINE_ENDINGS.sub("\n", unicodedata.normalize("NFC", text))
     heavy = _X_LIGHT.search(normalized) is not None
     if heavy and _OUTSIDE_EMOJI_FREE.search(normalized) and _MAYBE_EMOJI.search(normalized):
         # emoji: only the reference algorithm gets every sequence right
         return parse_tweet(text).weightedLength
     candidates = tuple(_candidates(normalized))
-    if heavy and any(_X_LIGHT.search(word) for _, word in candidates):
-        # next to CJK and other heavy scripts twitter-text delimits links differently from
-        # whitespace tokens: let it scan the whole text
+    if not all(word.isascii() for _, word in candidates):
+        # around letters beyond ASCII twitter-text delimits links by the context outside the
+        # whitespace token ("ñcalp.es" alone holds "calp.es"; after a newline it is all a
+        # link): let it scan the whole text
         spans = [tuple(e["indices"]) for e in extract_urls_with_indices(normalized)]
     else:
         spans = _spans_in(candidates)
@@ -131,7 +171,11 @@ def _url_spans(text: str) -> tuple[tuple[int, int], ...]:
     tokens that could hold one: its regex costs time in proportion to the text it scans.
     """
     # cached: X and Mastodon count the same texts; a tuple, so no caller can change the cache
-    return _spans_in(_candidates(text))
+    candidates = tuple(_candidates(text))
+    if all(word.isascii() for _, word in candidates):
+        return _spans_in(candidates)
+    # beyond ASCII the context outside the token matters (see x_weighted_length)
+    return tuple(tuple(entity["indices"]) for entity in extract_urls_with_indices(text))
 
 
 def _spans_in(candidates) -> tuple[tuple[int, int], ...]:
@@ -171,7 +215,7 @@ _JOINERS = regex.compile(
 
 def grapheme_length(text: str) -> int:
     """User-perceived characters (extended grapheme clusters), as Bluesky counts its 300."""
-    if not _MULTI_CP_GRAPHEMES.search(text) or not _JOINERS.search(text):
+    if _is_plain(text) or not _MULTI_CP_GRAPHEMES.search(text) or not _JOINERS.search(text):
         # every such code point is a cluster of its own (but CR LF, excluded above)
         return len(text)
     return len(_GRAPHEME.findall(text))
@@ -180,6 +224,8 @@ def grapheme_length(text: str) -> int:
 def mastodon_length(text: str) -> int:
     """Mastodon's count (StatusLengthValidator): grapheme clusters, after replacing each
     http(s) link with 23 characters and each ``@user@domain`` with ``@user``."""
+    if "@" not in text and _is_plain(text):
+        return _with_links_as(text, _url_spans(text) if "://" in text else (), only_http=True)
     if "://" in text:
         parts = []
         last = 0

@@ -26,6 +26,9 @@ SAMPLES = [
     "@ayto_calp@mastodon.social y @otra@tooting.ch avisan",
     "versión 2.0 del plan, 3.5 km, a.m. y p.m., S.A.",
     "mailto y correos info@calp.es, http://192.168.1.1/x",
+    # twitter-text reads a token beyond ASCII in its context: "ñcalp.es" is a link here
+    "ñ. çwww.gva.es", "\nñcalp.es. ", "Bases: 12.000 € • plazo… https://sede.calp.es/x€",
+    "ver \u0301calp.es(https://t.co/x).",
 ]
 
 
@@ -38,7 +41,8 @@ def test_x_weighted_length_agrees_with_twitter_text_on_random_texts():
     rng = random.Random(20250301)
     pieces = ["a", "ñ", "é", "ç", "l·l", " ", ".", ". ", "calp.es", "https://www.calp.es/a?b=1",
               "www.gva.es", "😀", "🇪🇸", "中", "\u0301", "\r\n", "\n", "@ayto", "#Calp", "©",
-              "1.5", "x.y", "(https://t.co/x)", "...", "\u00a0", "—", "«", "»"]
+              "1.5", "x.y", "(https://t.co/x)", "...", "\u00a0", "—", "«", "»", "€", "…",
+              "•", "https://sede.calp.es/x€", "’"]
     for _ in range(1500):
         text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 40)))
         assert x_weighted_length(text) == parse_tweet(text).weightedLength, repr(text)
@@ -67,6 +71,38 @@ def test_mastodon_counts_links_as_23_and_remote_mentions_as_local_part():
     assert mastodon_length("Ver https://www.calp.es/" + "x" * 100) == 4 + 23
     assert mastodon_length("@ayto@mastodon.social") == len("@ayto")
     assert mastodon_length("hola @ayto_calp@calp.social!") == len("hola @ayto_calp!")
+
+
+def _mastodon_reference(text: str) -> int:
+    """Mastodon's StatusLengthValidator written out plainly: every http(s) link twitter-text
+    finds becomes 23 characters, "@user@domain" becomes "@user", then grapheme clusters."""
+    from twitter_text import extract_urls_with_indices
+
+    parts, last = [], 0
+    for url in extract_urls_with_indices(text):
+        start, end = url["indices"]
+        if url["url"].lower().startswith(("http://", "https://")):
+            parts += [text[last:start], "x" * 23]
+            last = end
+    text = "".join(parts) + text[last:]
+    text = regex.sub(r"(?<![=/\w])@(([a-z0-9_]+(?:[a-z0-9_.-]+[a-z0-9_]+)?)(?:@[\w.-]+\w+)?)",
+                     r"@\2", text, flags=regex.IGNORECASE)
+    return len(regex.findall(r"\X", text))
+
+
+def test_mastodon_length_agrees_with_the_plain_algorithm_on_every_sample():
+    for text in SAMPLES:
+        assert mastodon_length(text) == _mastodon_reference(text), text
+
+
+def test_mastodon_length_agrees_with_the_plain_algorithm_on_random_texts():
+    rng = random.Random(20261125)
+    pieces = ["a", "ñ", "é", "l·l", " ", ".", ". ", "calp.es", "https://www.calp.es/a?b=1",
+              "HTTP://GVA.ES/x", "www.gva.es", "😀", "中", "\u0301", "\r\n", "@ayto",
+              "@ayto@calp.social", "#Calp", "©", "’", "—", "€", "(https://t.co/x)", "1.5"]
+    for _ in range(1500):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 40)))
+        assert mastodon_length(text) == _mastodon_reference(text), repr(text)
 
 
 def test_mastodon_does_not_shorten_links_without_a_scheme():

@@ -6,6 +6,9 @@ findings; the calendar is still returned when possible so later checks can repor
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
+import functools
 from typing import Any, Mapping
 
 from . import timeparse
@@ -107,8 +110,14 @@ class Builder:
                 resolved[name] = fact
             return fact
 
-        for name in raw_facts:
-            resolve(name)
+        try:
+            for name in raw_facts:
+                resolve(name)
+        finally:
+            # ``resolve`` refers to itself through its closure cell: a reference cycle that
+            # would keep this builder and the whole parsed document alive until the cyclic
+            # collector ran. Emptying the cell frees them as soon as the analysis is done.
+            del resolve
         return resolved
 
     def _fact(self, cal, name, raw, resolve, raw_facts) -> Fact | None:
@@ -230,7 +239,6 @@ def _code_for(exc: Exception) -> str:
 
 
 def _replace(obj, **changes):
-    import dataclasses
     return dataclasses.replace(obj, **changes)
 
 
@@ -240,8 +248,14 @@ HOLIDAY_YEARS = range(2020, 2041)
 
 def calendar_holidays(cal: Calendar) -> HolidayCalendar | None:
     """The business-day calendar of ``cal`` (None when its region is unknown: reported)."""
+    return _holidays_for(cal.region or "ES", cal.local_holidays)
+
+
+@functools.lru_cache(maxsize=1024)
+def _holidays_for(region: str, local: tuple[tuple[dt.date, str], ...]) -> HolidayCalendar | None:
+    # cached: building and analysing a calendar both ask, and many calendars share a region
     try:
-        return holiday_calendar(cal.region or "ES", cal.local_holidays, HOLIDAY_YEARS)
+        return holiday_calendar(region, local, HOLIDAY_YEARS)
     except (timeparse.TimeValueError, ValueError):
         return None
 

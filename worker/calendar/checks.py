@@ -30,6 +30,7 @@ class Checker:
         self.findings: list[Finding] = []
         self._capabilities: dict[str, object] = {}
         self._bounds: dict[tuple[str, str], tuple[dt.datetime, dt.datetime]] = {}
+        self._dates: dict[str, dt.date] | None = None
 
     def add(self, path, severity, message, code, hint=""):
         self.findings.append(self.doc.finding(path, severity, message, code, hint))
@@ -150,6 +151,14 @@ class Checker:
             self._capabilities[ref] = account_capabilities(ref, account.options if account else None)
         return self._capabilities[ref]
 
+    def _fact_dates(self) -> dict[str, dt.date]:
+        """The date of every date fact: what hand-typed dates in texts are checked against."""
+        if self._dates is None:
+            self._dates = {name: (f.value.date() if f.kind == "datetime" else f.value)
+                           for name, f in self.cal.facts.items()
+                           if f.kind in ("date", "datetime")}
+        return self._dates
+
     def _period_bounds(self, opens, closes) -> tuple[dt.datetime, dt.datetime]:
         """When a period opens and closes: the same for every entry of the period."""
         key = (opens.name, closes.name)
@@ -191,7 +200,8 @@ class Checker:
         entry, instant = item.entry, item.instant
         if instant is None:
             return
-        local = instant.strftime("%Y-%m-%d %H:%M")
+        # formatted only for a finding: most entries have none, and strftime is not free
+        local = _Lazy(lambda: instant.strftime("%Y-%m-%d %H:%M"))
         if instant < self.now and not entry.archived:
             self.add(entry.path + ("at",), "error", f"'{entry.id}' is due {local}, which is in "
                      "the past", "in-the-past", "fix the date (is the year right?); if it was "
@@ -204,8 +214,8 @@ class Checker:
         if opens is None or closes is None:
             return
         start, end = self._period_bounds(opens, closes)
-        close_text = closes.value.strftime("%Y-%m-%d") if closes.kind == "date" else \
-            closes.value.strftime("%Y-%m-%d %H:%M")
+        close_text = _Lazy(lambda: closes.value.strftime(
+            "%Y-%m-%d" if closes.kind == "date" else "%Y-%m-%d %H:%M"))
         if entry.kind == "golive" and instant < start:
             self.add(entry.path + ("at",), "error", f"go-live '{entry.id}' at {local} says the "
                      f"period is open before it opens ({period.opens})", "golive-before-open",
@@ -226,8 +236,7 @@ class Checker:
             typed_severity = None
         else:
             typed_severity = self.config.typed_dates if self.config else "warning"
-        fact_dates = {name: (f.value.date() if f.kind == "datetime" else f.value)
-                      for name, f in self.cal.facts.items() if f.kind in ("date", "datetime")}
+        fact_dates = self._fact_dates()
         year = item.instant.year if item.instant else None
         for lang, text in entry.text.items():
             for problem in textdates.check_text_dates(text, lang, fact_dates, year):
@@ -271,6 +280,21 @@ class Checker:
                     self.add(entry.path + ("text",), "error", f"house style: posts of "
                              f"{self.cal.department} on {job.account} must carry {tag}",
                              "style-hashtag", f"add {tag} to the text or to calendar.hashtags")
+
+
+class _Lazy:
+    """A text computed only if a message is formatted with it."""
+
+    __slots__ = ("_make",)
+
+    def __init__(self, make):
+        self._make = make
+
+    def __format__(self, spec: str) -> str:
+        return format(self._make(), spec)
+
+    def __str__(self) -> str:
+        return self._make()
 
 
 def _offset_pos(doc: Document, path: tuple, text: str, offset: int) -> tuple[int, int]:

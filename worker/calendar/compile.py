@@ -83,7 +83,13 @@ class Compiler:
             self.error(entry.path + exc.subpath, exc.message, exc.code, exc.hint)
             return CompiledEntry(entry, None, ())
         event = self._event(entry)
-        when = (instant.astimezone(UTC), instant.strftime("%Y-%m-%d %H:%M %Z"))
+        # what every job of the entry shares, gathered once (often seven jobs, one per account and language)
+        common = dict(
+            calendar=self.cal.id, entry=entry.id, kind=entry.kind,
+            department=self.cal.department, due_utc=instant.astimezone(UTC),
+            due_local=instant.strftime("%Y-%m-%d %H:%M %Z"), timezone=self.cal.timezone,
+            official_url=(entry.check_url or self.cal.sources[0]) if entry.kind == "golive" else None,
+            category=entry.category, event=event[0] if event else None)
         jobs = []
         for account in entry.accounts:
             try:
@@ -94,7 +100,7 @@ class Compiler:
             groups = ([(lang,) for lang in self.cal.languages]
                       if caps.language_strategy == "per_language" else [self.cal.languages])
             for langs in groups:
-                job = self._job(entry, account, caps, langs, when, deps, event)
+                job = self._job(entry, account, caps, langs, common, deps, event)
                 if job is not None:
                     jobs.append(job)
         return CompiledEntry(entry, instant, tuple(jobs))
@@ -137,24 +143,20 @@ class Compiler:
                 return getattr(override, attr)
         return getattr(entry, attr)
 
-    def _job(self, entry, account, caps, langs, when, deps, event) -> Job | None:
+    def _job(self, entry, account, caps, langs, common, deps, event) -> Job | None:
         platform = caps.platform if caps.platform != "outbox" else parse_account_ref(account)[0]
-        override_key = next((k for k in (account, platform) if k in entry.overrides), None)
+        overrides = entry.overrides
+        override_key = (account if account in overrides else platform if platform in overrides
+                        else None)
         content = self._content(entry, override_key, account, platform, langs,
                                 caps.native_events, deps, event)
         if content is None:
             return None
         text, link, images, depends, language, parts = content
         return Job.build(
-            id=job_id(self.cal.id, entry.id, account, language), calendar=self.cal.id,
-            entry=entry.id, kind=entry.kind, account=account, platform=platform,
-            department=self.cal.department, language=language,
-            due_utc=when[0], due_local=when[1],
-            timezone=self.cal.timezone, text=text, link=link, images=images,
-            depends_on=depends,
-            official_url=(entry.check_url or self.cal.sources[0]) if entry.kind == "golive" else None,
-            category=entry.category, event=event[0] if event else None,
-            parts=parts if len(langs) > 1 else {})
+            **common, id=job_id(self.cal.id, entry.id, account, language), account=account,
+            platform=platform, language=language, text=text, link=link, images=images,
+            depends_on=depends, parts=parts if len(langs) > 1 else {})
 
     def _content(self, entry, override_key, account, platform, langs, feed, deps, event):
         """What a job says: the same for every account of the entry that shares its
