@@ -154,7 +154,7 @@ class Compiler:
             return None
         text, link, images, depends, language, parts = content
         return Job.build(
-            **common, id=job_id(self.cal.id, entry.id, account, language), account=account,
+            common, id=job_id(self.cal.id, entry.id, account, language), account=account,
             platform=platform, language=language, text=text, link=link, images=images,
             depends_on=depends, parts=parts if len(langs) > 1 else {})
 
@@ -175,7 +175,7 @@ class Compiler:
             if raw is None:
                 continue  # reported by the language check, once per entry
             # a per-language mapping has a position for each language; a plain text has not
-            path = text_path + (lang,) if text_path + (lang,) in self.doc.value_pos else text_path
+            path = text_path + (lang,) if self.doc.holds(text_path + (lang,)) else text_path
             rendered, used = self._render(raw, lang, path)
             if rendered is None:
                 return None
@@ -233,7 +233,8 @@ class Compiler:
 
 
 def _with_hashtags(text: str, hashtags: tuple[str, ...]) -> str:
-    missing = [tag for tag in hashtags if tag.lower() not in text.lower()]
+    lowered = text.lower()
+    missing = [tag for tag in hashtags if tag.lower() not in lowered]
     return f"{text}\n{' '.join(missing)}" if missing else text
 
 

@@ -10,7 +10,6 @@ on. Duplicate keys are reported, not silently overwritten.
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from typing import Any
 
@@ -58,29 +57,63 @@ _TRUE = {"true", "True", "TRUE"}
 _FALSE = {"false", "False", "FALSE"}
 
 
-@dataclasses.dataclass
 class Document:
-    """A parsed YAML file: plain values and the 1-based (line, col) of every key and value."""
+    """A parsed YAML file: plain values and the 1-based (line, col) of every key and value.
 
-    path: str
-    data: Any
-    text: str
-    value_pos: dict[Path, tuple[int, int]]
-    key_pos: dict[Path, tuple[int, int]]
-    #: the file on disk when ``path`` is a display path (relative to the schedules root)
-    file: str | None = None
+    Positions are only needed to report a finding, and a clean calendar has none: they are
+    worked out from the node tree on first use, not on every parse (the linter's hot path).
+    """
+
+    def __init__(self, path: str, data: Any, text: str, root: yaml.Node | None = None,
+                 file: str | None = None):
+        self.path, self.data, self.text = path, data, text
+        #: the file on disk when ``path`` is a display path (relative to the schedules root)
+        self.file = file
+        self._root = root
+        self._positions: tuple[dict, dict] | None = None
+
+    @property
+    def value_pos(self) -> dict[Path, tuple[int, int]]:
+        return self._tables()[0]
+
+    @property
+    def key_pos(self) -> dict[Path, tuple[int, int]]:
+        return self._tables()[1]
+
+    def _tables(self) -> tuple[dict, dict]:
+        if self._positions is None:
+            value_pos: dict = {}
+            key_pos: dict = {}
+            if self._root is not None:
+                _record_positions(self._root, (), value_pos, key_pos)
+            self._positions = (value_pos, key_pos)
+            self._root = None  # the tables hold all that is needed from the tree
+        return self._positions
+
+    def holds(self, path: Path) -> bool:
+        """Whether the document has a value at ``path``."""
+        node = self.data
+        for step in path:
+            if isinstance(node, dict) and step in node:
+                node = node[step]
+            elif isinstance(node, list) and isinstance(step, int) and 0 <= step < len(node):
+                node = node[step]
+            else:
+                return False
+        return True
 
     def pos(self, path: Path, *, key: bool = False) -> tuple[int, int]:
         """Position of the value (or its key) at ``path``; falls back to the nearest parent."""
-        table = self.key_pos if key else self.value_pos
+        value_pos, key_pos = self._tables()
+        table = key_pos if key else value_pos
         p = tuple(path)
         while p:
             if p in table:
                 return table[p]
-            if p in self.value_pos:
-                return self.value_pos[p]
+            if p in value_pos:
+                return value_pos[p]
             p = p[:-1]
-        return self.value_pos.get((), (1, 1))
+        return value_pos.get((), (1, 1))
 
     def finding(self, path: Path, severity: str, message: str, code: str, hint: str = "",
                 *, key: bool = False) -> Finding:
@@ -126,7 +159,8 @@ MAX_DEPTH = 40
 class _Walk:
     """Per-document state of the conversion: budget and the aliases on the current path."""
 
-    def __init__(self) -> None:
+    def __init__(self, doc_path: str) -> None:
+        self.doc_path = doc_path
         self.nodes = 0
         self.open: set[int] = set()
 
@@ -138,65 +172,64 @@ def _too_much(doc_path: str, node: yaml.Node, why: str) -> YamlProblem:
                                "aliases (*) that refer to themselves or repeat huge blocks"))
 
 
-def _convert(node: yaml.Node, path: Path, doc_path: str, value_pos: dict, key_pos: dict,
-             walk: _Walk | None = None) -> Any:
-    walk = walk or _Walk()
+def _convert(node: yaml.Node, depth: int, walk: _Walk) -> Any:
+    """Plain values of a node, within the limits above; scalars typed by ``_scalar``."""
     walk.nodes += 1
     if walk.nodes > MAX_NODES:
-        raise _too_much(doc_path, node, "the document expands to too many values")
-    if len(path) > MAX_DEPTH:
-        raise _too_much(doc_path, node, "the document is nested too deeply")
-    if id(node) in walk.open:
-        raise _too_much(doc_path, node, "an alias refers to a value that contains it")
-    if not isinstance(node, yaml.ScalarNode):
-        walk.open.add(id(node))
-        try:
-            return _convert_collection(node, path, doc_path, value_pos, key_pos, walk)
-        finally:
-            walk.open.discard(id(node))
-    value_pos[path] = _mark(node.start_mark)
-    return _scalar(node)
-
-
-def _convert_collection(node, path, doc_path, value_pos, key_pos, walk) -> Any:
-    value_pos[path] = _mark(node.start_mark)
-    if isinstance(node, yaml.SequenceNode):
-        return [_child(child, path + (i,), doc_path, value_pos, key_pos, walk)
-                for i, child in enumerate(node.value)]
-    if isinstance(node, yaml.MappingNode):
-        out: dict[str, Any] = {}
-        for key_node, value_node in node.value:
-            if not isinstance(key_node, yaml.ScalarNode):
-                line, col = _mark(key_node.start_mark)
-                raise YamlProblem(Finding(doc_path, line, col, "error",
-                                          "a key must be a plain word, not a list or mapping",
-                                          "yaml-key", "write the key as a single word followed by ':'"))
-            key = str(key_node.value)
-            child_path = path + (key,)
-            if key in out:
-                line, col = _mark(key_node.start_mark)
-                first_line, _ = key_pos[child_path]
-                raise YamlProblem(Finding(
-                    doc_path, line, col, "error",
-                    f"duplicate key '{key}' (first written on line {first_line})", "duplicate-key",
-                    "keep one of the two; YAML would silently use only the last one"))
-            key_pos[child_path] = _mark(key_node.start_mark)
-            out[key] = _child(value_node, child_path, doc_path, value_pos, key_pos, walk)
-        return out
-    raise YamlProblem(Finding(doc_path, *_mark(node.start_mark), "error",  # pragma: no cover
-                              "unsupported YAML construct", "yaml-syntax"))
-
-
-def _child(node, path, doc_path, value_pos, key_pos, walk) -> Any:
-    """A child value: scalars (most of a calendar) inline, collections through ``_convert``."""
+        raise _too_much(walk.doc_path, node, "the document expands to too many values")
     if type(node) is yaml.ScalarNode:
-        walk.nodes += 1
-        if walk.nodes > MAX_NODES:
-            raise _too_much(doc_path, node, "the document expands to too many values")
-        mark = node.start_mark
-        value_pos[path] = (mark.line + 1, mark.column + 1)
         return _scalar(node)
-    return _convert(node, path, doc_path, value_pos, key_pos, walk)
+    if depth >= MAX_DEPTH:
+        raise _too_much(walk.doc_path, node, "the document is nested too deeply")
+    if id(node) in walk.open:
+        raise _too_much(walk.doc_path, node, "an alias refers to a value that contains it")
+    walk.open.add(id(node))
+    try:
+        if isinstance(node, yaml.SequenceNode):
+            return [_convert(child, depth + 1, walk) for child in node.value]
+        if isinstance(node, yaml.MappingNode):
+            return _convert_mapping(node, depth, walk)
+        raise YamlProblem(Finding(walk.doc_path, *_mark(node.start_mark), "error",  # pragma: no cover
+                                  "unsupported YAML construct", "yaml-syntax"))
+    finally:
+        walk.open.discard(id(node))
+
+
+def _convert_mapping(node: yaml.MappingNode, depth: int, walk: _Walk) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key_node, value_node in node.value:
+        if type(key_node) is not yaml.ScalarNode:
+            line, col = _mark(key_node.start_mark)
+            raise YamlProblem(Finding(walk.doc_path, line, col, "error",
+                                      "a key must be a plain word, not a list or mapping",
+                                      "yaml-key", "write the key as a single word followed by ':'"))
+        key = str(key_node.value)
+        if key in out:
+            first = next(k for k, _ in node.value if str(k.value) == key)
+            line, col = _mark(key_node.start_mark)
+            raise YamlProblem(Finding(
+                walk.doc_path, line, col, "error",
+                f"duplicate key '{key}' (first written on line {first.start_mark.line + 1})",
+                "duplicate-key", "keep one of the two; YAML would silently use only the last one"))
+        out[key] = _convert(value_node, depth + 1, walk)
+    return out
+
+
+def _record_positions(node: yaml.Node, path: Path, value_pos: dict, key_pos: dict) -> None:
+    """Where each value and key of a converted tree sits. Runs only on trees ``_convert``
+    accepted, so it needs no limits of its own."""
+    mark = node.start_mark
+    value_pos[path] = (mark.line + 1, mark.column + 1)
+    if isinstance(node, yaml.SequenceNode):
+        for i, child in enumerate(node.value):
+            _record_positions(child, path + (i,), value_pos, key_pos)
+    elif isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            child_path = path + (str(key_node.value),)
+            if child_path in key_pos:
+                continue  # a duplicate key: refused while converting, never reached here
+            key_pos[child_path] = _mark(key_node.start_mark)
+            _record_positions(value_node, child_path, value_pos, key_pos)
 
 
 def parse_yaml(text: str, path: str = "<string>") -> Document:
@@ -217,10 +250,8 @@ def parse_yaml(text: str, path: str = "<string>") -> Document:
                                   _syntax_hint(what))) from None
     except yaml.YAMLError as exc:
         raise YamlProblem(Finding(path, 1, 1, "error", f"YAML syntax: {exc}", "yaml-syntax")) from None
-    value_pos: dict = {}
-    key_pos: dict = {}
-    data = None if node is None else _convert(node, (), path, value_pos, key_pos)
-    return Document(path, data, text, value_pos, key_pos)
+    data = None if node is None else _convert(node, 0, _Walk(path))
+    return Document(path, data, text, node)
 
 
 _VALUE_START = re.compile(r"(?:^\s*-\s+|:\s+|[\[{,]\s*)(['\"])")

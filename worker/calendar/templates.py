@@ -18,7 +18,7 @@ import functools
 import re
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime, time
-from typing import Literal, Union
+from typing import Literal, NamedTuple, Union
 
 from worker.calendar import localize
 
@@ -69,10 +69,11 @@ class TemplateError(Exception):
         return hash((self.message, self.offset, self.hint))
 
 
-@dataclasses.dataclass(frozen=True)
-class Placeholder:
+class Placeholder(NamedTuple):
     """One ``{{ name | format }}``; ``offset`` is where its ``{{`` starts in the text."""
 
+    # a named tuple, not a frozen dataclass: every text of every calendar is parsed, and
+    # a tuple is built several times faster
     name: str
     format: str | None
     offset: int
@@ -85,12 +86,10 @@ class Template:
 
     source: str
     parts: tuple[Union[str, Placeholder], ...]
+    #: the placeholders of ``parts``, in order
+    placeholders: tuple[Placeholder, ...] = ()
 
-    @functools.cached_property
-    def placeholders(self) -> tuple[Placeholder, ...]:
-        return tuple(p for p in self.parts if isinstance(p, Placeholder))
-
-    @functools.cached_property
+    @property
     def references(self) -> tuple[str, ...]:
         """The fact names used, in order of first use, without repeats."""
         return tuple(dict.fromkeys(p.name for p in self.placeholders))
@@ -150,7 +149,7 @@ def _parse_cached(text: str) -> Template:
         pos = close + 2
     if pos < len(text):
         parts.append(text[pos:])
-    return Template(text, tuple(parts))
+    return Template(text, tuple(parts), tuple(p for p in parts if type(p) is Placeholder))
 
 
 def _parse_placeholder(text: str, start: int, close: int) -> Placeholder:
@@ -224,7 +223,7 @@ def render(template: Template | str, lang: str, values: Mapping[str, FactValue])
         raise TemplateError(str(exc), 0) from None
     out: list[str] = []
     for part in template.parts:
-        out.append(part if isinstance(part, str) else _render_one(part, lang, values))
+        out.append(part if type(part) is str else _render_one(part, lang, values))
     return "".join(out)
 
 

@@ -218,11 +218,14 @@ def localize(naive: dt.datetime, tz_name: str) -> dt.datetime:
     utc = dt.timezone.utc
     first = naive.replace(tzinfo=zone, fold=0)
     second = naive.replace(tzinfo=zone, fold=1)
+    off0, off1 = first.utcoffset(), second.utcoffset()
+    if off0 == off1:
+        # PEP 495: both readings agree everywhere but in a DST gap or overlap
+        return first
 
     def round_trips(aware: dt.datetime) -> bool:
         return aware.astimezone(utc).astimezone(zone).replace(tzinfo=None, fold=0) == naive
 
-    off0, off1 = first.utcoffset(), second.utcoffset()
     if not round_trips(first) and not round_trips(second):
         # Gap: fold=0 uses the offset before the jump, fold=1 the one after.
         t = _transition(zone, naive - off1, naive - off0)
@@ -232,16 +235,14 @@ def localize(naive: dt.datetime, tz_name: str) -> dt.datetime:
             f"{_hm(start)} to {_hm(end)} that day",
             f"pick a time outside the gap, e.g. {_hm(end)} or {_hm(start - dt.timedelta(minutes=1))}",
         )
-    if off0 != off1:
-        # Overlap: fold=0 is the earlier instant (old, larger offset).
-        t = _transition(zone, naive - off0, naive - off1)
-        start, end = t + off1, t + off0
-        raise AmbiguousLocalTime(
-            f"{naive:%Y-%m-%d %H:%M} happens twice in {tz_name}: clocks go back from "
-            f"{_hm(end)} to {_hm(start)} that day",
-            f"pick another time, e.g. {_hm(end)} or {_hm(start - dt.timedelta(minutes=1))}",
-        )
-    return first
+    # Overlap: fold=0 is the earlier instant (old, larger offset).
+    t = _transition(zone, naive - off0, naive - off1)
+    start, end = t + off1, t + off0
+    raise AmbiguousLocalTime(
+        f"{naive:%Y-%m-%d %H:%M} happens twice in {tz_name}: clocks go back from "
+        f"{_hm(end)} to {_hm(start)} that day",
+        f"pick another time, e.g. {_hm(end)} or {_hm(start - dt.timedelta(minutes=1))}",
+    )
 
 
 def to_utc_iso(moment: dt.datetime) -> str:

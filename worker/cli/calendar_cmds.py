@@ -7,8 +7,9 @@ from pathlib import Path
 
 import click
 
-from ..analysis import analyze_file, calendar_files
+from ..analysis import calendar_files
 from ..calendar.schema import json_schema_text
+from ..lint_run import lint_files
 from ..plan import all_jobs, compile_paths, plan_json
 from .common import config_option, default_schedules, load_config_or_exit, now_option, now_utc
 
@@ -19,7 +20,9 @@ from .common import config_option, default_schedules, load_config_or_exit, now_o
 @now_option
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
               help="text for people, json for machines")
-def lint(paths, config_dir, now, fmt):
+@click.option("--jobs", "-j", "workers", type=click.IntRange(min=1), default=None,
+              help="processes to lint with (default: every core, when there are many files)")
+def lint(paths, config_dir, now, fmt, workers):
     """Check calendars before merge. Exit 0 when clean, 1 on errors, 2 on usage errors.
 
     Each finding: path:line:col: error|warning: what is wrong [code], then how to fix it.
@@ -30,11 +33,8 @@ def lint(paths, config_dir, now, fmt):
     missing = [str(p) for p in (paths or []) if not Path(p).exists()]
     if missing:
         raise click.UsageError(f"no such file or directory: {', '.join(missing)}")
-    findings = []
-    for file in files:
-        findings.extend(analyze_file(file, config, now).findings)
-    errors = sum(f.severity == "error" for f in findings)
-    warnings = len(findings) - errors
+    result = lint_files(files, config, now, workers)
+    findings, errors, warnings = result.findings, result.errors, result.warnings
     if fmt == "json":
         click.echo(json.dumps({"files": len(files), "errors": errors, "warnings": warnings,
                                "findings": [f.as_dict() for f in findings]},
