@@ -38,6 +38,21 @@ def test_jobs_due_soon_are_published_exactly_once_and_never_early(engine):
                      ("dispatched", "publishing"), ("publishing", "published")]
 
 
+def test_a_plain_post_is_claimed_in_the_lead_time_so_only_the_call_is_left_at_its_instant(engine):
+    job = make_job("e-lead", utc_in(1.5))
+    apply_plan(engine.store, [FakeSourcePlan("cal.yaml", True, (job,))], now())
+    claimed = wait_for(lambda: (s := engine.store.get(job.id)) and s.state == "publishing" and s,
+                       what="the job claimed", every_s=0.005)
+    seen_at = now()
+    assert seen_at < job.due_utc, "claimed before its instant, within the lead time"
+    assert not engine.posts(job.id), "but nothing sent before the instant"
+    assert claimed.fields.get("at"), "with its attempt id"
+    stored = wait_for(lambda: published(engine, job.id), what="published")
+    [post] = engine.posts(job.id)
+    assert dt.datetime.fromisoformat(post["at"]) >= job.due_utc
+    assert stored.lateness_ms >= 0
+
+
 def plan(*jobs, ok=True, path="cal.yaml"):
     return [FakeSourcePlan(path, ok, tuple(jobs))]
 

@@ -149,8 +149,20 @@ class Publisher:
             log.info("publish_message_stale", job_id=job_id,
                      state=stored.state if stored else None)
             return
-        wait_until(send_at_ms)
         correction = bool(stored.fields.get("o"))
+        if not correction and stored.job.kind != "golive":
+            # A plain post depends on nothing that can change at its instant: everything but
+            # the platform call is done in the dispatcher's lead time, claim included, so that
+            # at the instant only the call is left (a pause or move that lands in those last
+            # ~200 ms finds the job already publishing, as it would a few ms later).
+            request = build_request(stored.job)
+            claimed = self._claim(stored, token)
+            if claimed is not None:
+                attempt_id, adapter = claimed
+                wait_until(send_at_ms)
+                self._attempt(stored, attempt_id, adapter, request)
+            return
+        wait_until(send_at_ms)
         if correction:
             # a correction never goes out before (or without) the post it corrects
             from worker.corrections.engine import original_ready
@@ -162,6 +174,15 @@ class Publisher:
                 return
         if stored.job.kind == "golive" and not correction and not self._golive_gate(stored, token):
             return
+        claimed = self._claim(stored, token)
+        if claimed is not None:
+            attempt_id, adapter = claimed
+            self._attempt(stored, attempt_id, adapter, self._request(stored))
+
+    def _claim(self, stored: StoredJob, token: str) -> tuple[str, Adapter] | None:
+        """The job's adapter and a new attempt, the job moved to ``publishing``; None when
+        there is nothing to send (failed, held for quota, or claimed by someone else)."""
+        job_id = stored.id
         try:
             adapter = self.adapter_for(stored.job)
         except Exception as exc:  # unknown account, missing credentials: nothing was sent
@@ -169,23 +190,24 @@ class Publisher:
             if self.store.mark_failed(job_id, why, token=token):
                 log.error("publish_failed", job_id=job_id, account=stored.job.account,
                           reason=why, alert=True)
-            return
+            return None
         if quota.hold_for_quota(self.store, stored, token, adapter, self.settings.quota_recheck_s):
-            return  # held with reason instagram_quota, claimed again after the recheck delay
+            return None  # held with reason instagram_quota, claimed again after the recheck delay
         attempt_id = uuid.uuid4().hex[:16]
         if not self.store.begin_publish(job_id, token, attempt_id, self.settings.lease_ms):
             log.info("publish_claim_lost", job_id=job_id)  # moved, paused or cancelled meanwhile
-            return
-        self._attempt(stored, attempt_id, adapter)
+            return None
+        return attempt_id, adapter
 
-    def _attempt(self, stored: StoredJob, attempt_id: str, adapter: Adapter) -> None:
+    def _attempt(self, stored: StoredJob, attempt_id: str, adapter: Adapter,
+                 request: PostRequest) -> None:
         job, s = stored.job, self.settings
         started_ms = now_ms()
         lateness_ms = started_ms - to_ms(job.due_utc)
         common = {"job_id": job.id, "account": job.account, "attempt_id": attempt_id}
         try:
             with self.heartbeats.beating(job.id, attempt_id):
-                ref = self._send(stored, adapter)
+                ref = self._send(request, adapter)
         except RateLimited as exc:
             delay_s = (exc.retry_after_s if exc.retry_after_s is not None else s.rate_limit_default_s)
             delay_s += random.uniform(0, s.rate_limit_jitter_s)
@@ -215,9 +237,9 @@ class Publisher:
             return request_for(self.store, stored)
         return build_request(stored.job)
 
-    def _send(self, stored: StoredJob, adapter: Adapter):
+    @staticmethod
+    def _send(request: PostRequest, adapter: Adapter):
         """One call to the platform: publish, or (correction jobs) correct / reply / retract."""
-        request = self._request(stored)
         if request.action == "correct":
             return adapter.correct(request)
         if request.action == "reply":
