@@ -189,3 +189,23 @@ def test_well_formed_templates_round_trip_their_literal_text(pieces):
 def test_parsing_is_cached_for_repeated_texts():
     text = "El plazo termina el {{ plazo_fin }}. Más información: {{ lugar }}."
     assert parse_template(text) is parse_template(text)
+
+
+def test_the_quick_parser_agrees_with_the_careful_one_wherever_it_answers():
+    import random
+
+    from worker.calendar.templates import _parse_carefully, _parse_well_formed
+
+    pieces = ["{{ plazo_fin }}", "{{plazo_fin|long}}", "{{ a | iso }}", "{{ a | bogus }}", "{{",
+              "}}", "{", "}", "{%", "{#", " texto ", "ñ", "{{ A }}", "{{ x y }}", "{{ 1x }}",
+              "{{{ x }}}", "|", " "]
+    rng = random.Random(20261125)
+    answered = 0
+    for _ in range(20000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 8)))
+        quick = _parse_well_formed(text)
+        if quick is None:
+            continue  # left to the careful parser, which accepts or explains
+        answered += 1
+        assert _parse_carefully(text) == quick, repr(text)
+    assert answered > 1000

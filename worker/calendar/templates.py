@@ -120,9 +120,41 @@ def parse_template(text: str) -> Template:
     return _parse_cached(text)
 
 
+# A whole, well-formed placeholder: what nearly every text holds, read in one regex pass.
+_WELL_FORMED = re.compile(r"\{\{" + _PLACEHOLDER.pattern + r"\}\}")
+
+
 @functools.lru_cache(maxsize=4096)
 def _parse_cached(text: str) -> Template:
     # lru_cache does not store exceptions: broken texts are re-parsed, which is fine.
+    return _parse_well_formed(text) or _parse_carefully(text)
+
+
+def _parse_well_formed(text: str) -> Template | None:
+    """The template of a text whose braces all belong to well-formed placeholders with known
+    formats; None for anything else, which ``_parse_carefully`` accepts or explains."""
+    parts: list[Union[str, Placeholder]] = []
+    placeholders = []
+    pos = 0
+    for match in _WELL_FORMED.finditer(text):
+        name, fmt = match.group(1, 2)
+        if fmt is not None and fmt not in FORMATS:
+            return None
+        start = match.start()
+        if start > pos:
+            parts.append(text[pos:start])
+        placeholder = Placeholder(name, fmt, start, match.end())
+        parts.append(placeholder)
+        placeholders.append(placeholder)
+        pos = match.end()
+    if pos < len(text):
+        parts.append(text[pos:])
+    if any("{" in part or "}" in part for part in parts if type(part) is str):
+        return None  # a stray brace, a block, a broken placeholder: let the careful parser say
+    return Template(text, tuple(parts), tuple(placeholders))
+
+
+def _parse_carefully(text: str) -> Template:
     parts: list[Union[str, Placeholder]] = []
     pos = 0
     for block in ("{%", "{#"):
