@@ -90,35 +90,10 @@ class Builder:
 
     # -- facts -----------------------------------------------------------------------------
     def _resolve_facts(self, cal: Calendar, raw_facts: Mapping[str, Any]) -> dict[str, Fact]:
-        resolved: dict[str, Fact] = {}
-        visiting: list[str] = []
-
-        def resolve(name: str) -> Fact | None:
-            if name in resolved:
-                return resolved[name]
-            if name in visiting:
-                cycle = " -> ".join(visiting[visiting.index(name):] + [name])
-                self.error(("facts", name), f"facts refer to each other in a circle: {cycle}",
-                           "fact-cycle", "one of them must be a plain date")
-                return None
-            visiting.append(name)
-            try:
-                fact = self._fact(cal, name, raw_facts[name], resolve, raw_facts)
-            finally:
-                visiting.pop()
-            if fact is not None:
-                resolved[name] = fact
-            return fact
-
-        try:
-            for name in raw_facts:
-                resolve(name)
-        finally:
-            # ``resolve`` refers to itself through its closure cell: a reference cycle that
-            # would keep this builder and the whole parsed document alive until the cyclic
-            # collector ran. Emptying the cell frees them as soon as the analysis is done.
-            del resolve
-        return resolved
+        resolver = _FactResolver(self, cal, raw_facts)
+        for name in raw_facts:
+            resolver.resolve(name)
+        return resolver.resolved
 
     def _fact(self, cal, name, raw, resolve, raw_facts) -> Fact | None:
         path = ("facts", name)
@@ -225,6 +200,35 @@ class Builder:
             images=images, check_url=raw.get("check_url"),
             check_contains=raw.get("check_contains"), event=event, overrides=overrides,
             archived=bool(raw.get("archived", False)), path=path)
+
+
+class _FactResolver:
+    """Resolves facts in dependency order, reporting circles. An object rather than a
+    recursive closure: a closure that calls itself is a reference cycle, which would keep the
+    builder and the whole parsed document alive until the cyclic collector ran."""
+
+    def __init__(self, builder: Builder, cal: Calendar, raw_facts: Mapping[str, Any]):
+        self.builder, self.cal, self.raw_facts = builder, cal, raw_facts
+        self.resolved: dict[str, Fact] = {}
+        self.visiting: list[str] = []
+
+    def resolve(self, name: str) -> Fact | None:
+        if name in self.resolved:
+            return self.resolved[name]
+        if name in self.visiting:
+            cycle = " -> ".join(self.visiting[self.visiting.index(name):] + [name])
+            self.builder.error(("facts", name), f"facts refer to each other in a circle: {cycle}",
+                               "fact-cycle", "one of them must be a plain date")
+            return None
+        self.visiting.append(name)
+        try:
+            fact = self.builder._fact(self.cal, name, self.raw_facts[name], self.resolve,
+                                      self.raw_facts)
+        finally:
+            self.visiting.pop()
+        if fact is not None:
+            self.resolved[name] = fact
+        return fact
 
 
 def _image(raw: dict, path: tuple, languages) -> ImageSpec:
