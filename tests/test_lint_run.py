@@ -63,3 +63,19 @@ def test_lint_command_takes_a_number_of_processes(tmp_path):
     assert one.exit_code == two.exit_code == 1
     assert one.output == two.output
     assert f"{len(files)} file(s)" in one.output
+
+
+def _die(paths):
+    import os
+
+    os._exit(3)
+
+
+def test_a_worker_that_dies_does_not_lose_the_answer(tmp_path, monkeypatch):
+    import worker.lint_run as lint_run
+
+    config = load_config(ROOT / "config")
+    files = _many_calendars(tmp_path)
+    expected = lint_files(files, config, NOW, workers=1)
+    monkeypatch.setattr(lint_run, "_lint_inherited", _die)  # each worker dies on its chunk
+    assert lint_files(files, config, NOW, workers=2) == expected

@@ -60,6 +60,7 @@ def lint_files(files: Sequence[str | Path], config: Config | None, now: dt.datet
     # imported here: a pre-commit run on a few files never pays for them
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
 
     if "fork" not in multiprocessing.get_all_start_methods():  # pragma: no cover - Windows
         return _merge(files, [_lint_chunk(files, config, now)])
@@ -73,9 +74,13 @@ def lint_files(files: Sequence[str | Path], config: Config | None, now: dt.datet
     context = multiprocessing.get_context("fork")
     # forked workers inherit the configuration instead of unpickling it (it holds read-only
     # mappings, which do not pickle)
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=_inherit,
-                             initargs=(config, now)) as pool:
-        parts = list(pool.map(_lint_inherited, chunks))
+    try:
+        with ProcessPoolExecutor(workers, mp_context=context, initializer=_inherit,
+                                 initargs=(config, now)) as pool:
+            parts = list(pool.map(_lint_inherited, chunks))
+    except BrokenProcessPool:
+        # a worker died (out of memory, killed): the answer still comes, from this process
+        parts = [_lint_chunk(rest, config, now)]
     return _merge(files, [first] + parts)
 
 
