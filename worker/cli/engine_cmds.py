@@ -268,7 +268,11 @@ def scope_options(func):
 @click.option("--reason", required=True, help="why (shown in status and the audit trail)")
 @by_option
 def pause(all_, department, account, reason, by):
-    """Stop posts from going out: pending posts in the scope are held until `resume`."""
+    """Stop posts from going out: pending posts in the scope are held until `resume`.
+
+    A post already publishing (a plain post is claimed in the last ~200 ms before its
+    instant) still goes out; correct or retract it afterwards if need be.
+    """
     from ..holds import pause as do_pause
 
     scope, value = _scope(all_, department, account)
