@@ -22,6 +22,9 @@ from .config import Config
 #: Below this many files one process is quicker than starting workers (~50 ms each).
 PARALLEL_FROM = 40
 
+#: What a worker sends back for its files: (path, findings) per file, entries, jobs.
+_Chunk = tuple[list[tuple[str, tuple[Finding, ...]]], int, int]
+
 
 @dataclasses.dataclass(frozen=True)
 class LintResult:
@@ -54,6 +57,7 @@ def lint_files(files: Sequence[str | Path], config: Config | None, now: dt.datet
     """Analyze ``files`` and gather their findings, in parallel when it pays."""
     files = [str(f) for f in files]
     workers = default_workers() if workers is None else max(1, workers)
+    # no more workers than there are files to keep each busy (20 or more apiece)
     workers = min(workers, max(1, len(files) // (PARALLEL_FROM // 2)))
     if workers <= 1 or len(files) < PARALLEL_FROM:
         return _merge(files, [_lint_chunk(files, config, now)])
@@ -95,9 +99,6 @@ def _inherit(config: Config | None, now: dt.datetime) -> None:
 def _lint_inherited(paths: Sequence[str]) -> _Chunk:
     assert _inherited is not None, "runs only in a worker set up by _inherit"
     return _lint_chunk(paths, *_inherited)
-
-
-_Chunk = tuple[list[tuple[str, tuple[Finding, ...]]], int, int]
 
 
 def _lint_chunk(paths: Sequence[str], config: Config | None, now: dt.datetime) -> _Chunk:

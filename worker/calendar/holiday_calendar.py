@@ -55,11 +55,9 @@ def _suggest(word: str, candidates: Iterable[str]) -> str | None:
 
 
 @functools.cache
-@functools.lru_cache(maxsize=256)
 def _known_quickly(country: str, subdiv: str | None) -> bool:
     """Whether the package knows the region, asking only that country (listing every
-    country imports them all: 0.2 s, too slow for a pre-commit hook). Cached: building the
-    country's holiday object costs more than the rest of a small calendar's checks."""
+    country imports them all: 0.2 s, too slow for a pre-commit hook)."""
     try:
         cls = type(holidays_pkg.country_holidays(country))
     except (NotImplementedError, KeyError, AttributeError):
