@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import gc
 import os
 from pathlib import Path
 from typing import Sequence
@@ -78,6 +79,9 @@ def lint_files(files: Sequence[str | Path], config: Config | None, now: dt.datet
     context = multiprocessing.get_context("fork")
     # forked workers inherit the configuration instead of unpickling it (it holds read-only
     # mappings, which do not pickle)
+    # What the workers inherit is never garbage to them: frozen, their collector leaves it
+    # alone instead of walking it (and copying every page it touches) again and again.
+    gc.freeze()
     try:
         with ProcessPoolExecutor(workers, mp_context=context, initializer=_inherit,
                                  initargs=(config, now)) as pool:
@@ -85,6 +89,8 @@ def lint_files(files: Sequence[str | Path], config: Config | None, now: dt.datet
     except BrokenProcessPool:
         # a worker died (out of memory, killed): the answer still comes, from this process
         parts = [_lint_chunk(rest, config, now)]
+    finally:
+        gc.unfreeze()
     return _merge(files, [first] + parts)
 
 
@@ -92,8 +98,12 @@ _inherited: tuple[Config | None, dt.datetime] | None = None
 
 
 def _inherit(config: Config | None, now: dt.datetime) -> None:
+    """A worker's start: take the inherited configuration and switch the cyclic collector
+    off for good. The worker only analyses files, which makes no reference cycles
+    (``tests/test_analysis_memory.py``), and exits when the lint is done."""
     global _inherited
     _inherited = (config, now)
+    gc.disable()
 
 
 def _lint_inherited(paths: Sequence[str]) -> _Chunk:
