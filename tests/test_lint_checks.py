@@ -29,6 +29,27 @@ def test_a_duplicate_key_is_reported_with_the_first_line():
     assert finding.code == "duplicate-key" and "first written on line 5" in finding.message
 
 
+def test_hostile_yaml_structures_are_refused_with_a_position_not_expanded():
+    recursive = "calendar: &a {id: c, self: *a}\n"
+    laughs = "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join(['*' + chr(97 + i)] * 10)}]\n"
+        for i in range(6))
+    deep = "calendar: " + "[" * 60 + "]" * 60 + "\n"
+    for text, why in ((recursive, "contains it"), (laughs, "too many values"),
+                      (deep, "nested too deeply")):
+        (finding,) = lint(text).findings
+        assert finding.code == "yaml-structure" and why in finding.message, text[:40]
+        assert finding.line >= 1 and finding.col >= 1
+
+
+def test_a_finding_inside_an_anchored_value_points_at_its_line():
+    text = replace("    accounts: [x:ayto-test]\n", "    accounts: &cuentas [x:nadie]\n")
+    result = lint(text)
+    unknown = [f for f in result.findings if f.code == "unknown-account"]
+    line = text.splitlines().index("    accounts: &cuentas [x:nadie]") + 1
+    assert unknown and unknown[0].line == line
+
+
 def test_a_document_that_is_not_a_calendar_says_so():
     assert codes("- just\n- a list\n") == {"not-a-calendar"}
     assert codes("title: hola\n") == {"not-a-calendar"}
