@@ -118,7 +118,7 @@ def _lint_chunk(paths: Sequence[str], config: Config | None, now: dt.datetime) -
         result = analyze_file(path, config, now)
         per_file.append((path, result.findings))
         entries += len(result.compiled)
-        jobs += sum(len(c.jobs) for c in result.compiled if not c.entry.archived)
+        jobs += sum(len(c.drafts) for c in result.compiled if not c.entry.archived)
     return per_file, entries, jobs
 
 

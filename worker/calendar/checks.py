@@ -168,7 +168,7 @@ class Checker:
 
     def lengths(self, item: CompiledEntry) -> None:
         entry = item.entry
-        for job in item.jobs:
+        for job in item.drafts:
             caps = self._caps(job.account)
             length = caps.count(job.text)
             limit = caps.text_limit
@@ -272,7 +272,7 @@ class Checker:
                     self.findings.append(Finding(self.doc.path, line, col, "error",
                                                  f"house style: avoid '{word}'", "style-word",
                                                  hint or "rephrase"))
-        for job in item.jobs:
+        for job in item.drafts:
             required = (self.config.required_hashtags.get(self.cal.department, ())
                         + self.config.required_hashtags.get(job.account, ()))
             for tag in required:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import datetime as dt
-from typing import Mapping
+from typing import Mapping, NamedTuple
 
 from adapters import capabilities_for, parse_account_ref
 from adapters.base import Capabilities
@@ -28,13 +28,38 @@ from .source import Document
 UTC = dt.timezone.utc
 
 
+class JobDraft(NamedTuple):
+    """One job of an entry before it is a :class:`Job`: what it says, where and in which
+    language. The linter checks drafts; only ``plan`` and the engine need whole jobs."""
+
+    account: str
+    platform: str
+    language: str
+    text: str
+    link: str | None
+    images: tuple[PlannedImage, ...]
+    depends_on: Mapping[str, str]
+    parts: Mapping[str, str]
+
+
 @dataclasses.dataclass(frozen=True)
 class CompiledEntry:
-    """An entry with its resolved instant: what the checks need besides the jobs."""
+    """An entry with its resolved instant and the drafts of its jobs."""
 
     entry: Entry
     instant: dt.datetime | None
-    jobs: tuple[Job, ...]
+    drafts: tuple[JobDraft, ...]
+    #: the fields every job of the entry shares (calendar, entry, due instant, ...)
+    shared: Mapping[str, object] = dataclasses.field(default_factory=dict, compare=False)
+
+    @functools.cached_property
+    def jobs(self) -> tuple[Job, ...]:
+        """The entry's jobs, built on first use (a lint never asks)."""
+        shared = self.shared
+        return tuple(Job.build(shared, draft._asdict(),
+                               id=job_id(shared["calendar"], shared["entry"], draft.account,
+                                         draft.language))
+                     for draft in self.drafts)
 
 
 def fact_values(cal: Calendar) -> dict[str, templates.FactValue]:
@@ -90,7 +115,7 @@ class Compiler:
             due_local=instant.strftime("%Y-%m-%d %H:%M %Z"), timezone=self.cal.timezone,
             official_url=(entry.check_url or self.cal.sources[0]) if entry.kind == "golive" else None,
             category=entry.category, event=event[0] if event else None)
-        jobs = []
+        drafts = []
         for account in entry.accounts:
             try:
                 caps = account_capabilities(account, self.account_options.get(account))
@@ -100,10 +125,10 @@ class Compiler:
             groups = ([(lang,) for lang in self.cal.languages]
                       if caps.language_strategy == "per_language" else [self.cal.languages])
             for langs in groups:
-                job = self._job(entry, account, caps, langs, common, deps, event)
-                if job is not None:
-                    jobs.append(job)
-        return CompiledEntry(entry, instant, tuple(jobs))
+                draft = self._draft(entry, account, caps, langs, deps, event)
+                if draft is not None:
+                    drafts.append(draft)
+        return CompiledEntry(entry, instant, tuple(drafts), common)
 
     def _render(self, text: str, lang: str, path: tuple) -> tuple[str | None, tuple[str, ...]]:
         key = (text, lang, path)
@@ -143,7 +168,7 @@ class Compiler:
                 return getattr(override, attr)
         return getattr(entry, attr)
 
-    def _job(self, entry, account, caps, langs, common, deps, event) -> Job | None:
+    def _draft(self, entry, account, caps, langs, deps, event) -> JobDraft | None:
         platform = caps.platform if caps.platform != "outbox" else parse_account_ref(account)[0]
         overrides = entry.overrides
         override_key = (account if account in overrides else platform if platform in overrides
@@ -153,10 +178,8 @@ class Compiler:
         if content is None:
             return None
         text, link, images, depends, language, parts = content
-        return Job.build(
-            common, id=job_id(self.cal.id, entry.id, account, language), account=account,
-            platform=platform, language=language, text=text, link=link, images=images,
-            depends_on=depends, parts=parts if len(langs) > 1 else {})
+        return JobDraft(account, platform, language, text, link, images, depends,
+                        parts if len(langs) > 1 else {})
 
     def _content(self, entry, override_key, account, platform, langs, feed, deps, event):
         """What a job says: the same for every account of the entry that shares its
