@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import logging
 import urllib.parse
 
 import pytest
@@ -18,7 +17,7 @@ from adapters.accounts import AccountConfig
 from adapters.base import (AuthError, Image, OutcomeUnknown, PostRef, PostRequest, RateLimited,
                            Unavailable)
 from adapters.facebook import FacebookAdapter
-from tests.contract.cases import CASES, DUE, TOKEN, assert_no_secret_anywhere, request, run_case
+from tests.contract.cases import CASES, DUE, TOKEN, secret_guard, request, run_case
 
 PAGE = "100064512345678"
 GRAPH = "https://graph.facebook.com/v21.0"
@@ -27,12 +26,7 @@ NEW_POST = f"{PAGE}_122105000000000777"
 NOW = DUE + dt.timedelta(minutes=1)
 
 
-@pytest.fixture(autouse=True)
-def no_token_anywhere(caplog, capsys):
-    """Every test runs with DEBUG logging captured; the token must appear nowhere."""
-    caplog.set_level(logging.DEBUG)
-    yield
-    assert_no_secret_anywhere(caplog, capsys, (TOKEN,))
+no_token_anywhere = secret_guard(TOKEN)
 
 
 @pytest.fixture

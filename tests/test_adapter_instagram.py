@@ -9,7 +9,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
-import logging
 import urllib.parse
 
 import pytest
@@ -22,7 +21,7 @@ from adapters.accounts import AccountConfig
 from adapters.base import (Image, NotSupported, PostRef, RateLimited, Rejected,
                            Unavailable)
 from adapters.instagram import InstagramAdapter, PublishingQuota
-from tests.contract.cases import CASES, DUE, TOKEN, assert_no_secret_anywhere, request, run_case
+from tests.contract.cases import CASES, DUE, TOKEN, secret_guard, request, run_case
 
 ACCOUNT = "instagram:ayto-test"
 IG_USER = "17841405822304914"
@@ -37,12 +36,7 @@ ORIGINAL = PostRef("instagram", ACCOUNT, MEDIA, PERMALINK,
                    {"published_at": (NOW - dt.timedelta(days=2)).isoformat(), "edit_count": "0"})
 
 
-@pytest.fixture(autouse=True)
-def no_token_anywhere(caplog, capsys):
-    """Every test runs with DEBUG logging captured; the token must appear nowhere."""
-    caplog.set_level(logging.DEBUG)
-    yield
-    assert_no_secret_anywhere(caplog, capsys, (TOKEN,))
+no_token_anywhere = secret_guard(TOKEN)
 
 
 @pytest.fixture

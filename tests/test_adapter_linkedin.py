@@ -8,7 +8,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
-import logging
 import urllib.parse
 
 import httpx
@@ -20,7 +19,7 @@ from adapters.accounts import AccountConfig
 from adapters.base import (AuthError, Image, NotSupported, OutcomeUnknown, PostRef, Rejected,
                            Unavailable)
 from adapters.linkedin import LinkedInAdapter, little_text
-from tests.contract.cases import CASES, DUE, TOKEN, assert_no_secret_anywhere, request, run_case
+from tests.contract.cases import CASES, DUE, TOKEN, secret_guard, request, run_case
 
 ACCOUNT = "linkedin:ayto-test"
 ORG = "urn:li:organization:5515715"
@@ -38,12 +37,7 @@ ORIGINAL = PostRef("linkedin", ACCOUNT, OLD_URN, f"https://www.linkedin.com/feed
 SECRET = f"{TOKEN}-client-secret"
 
 
-@pytest.fixture(autouse=True)
-def no_token_anywhere(caplog, capsys):
-    """Every test runs with DEBUG logging captured; the token must appear nowhere."""
-    caplog.set_level(logging.DEBUG)
-    yield
-    assert_no_secret_anywhere(caplog, capsys, (TOKEN, SECRET))
+no_token_anywhere = secret_guard(TOKEN, SECRET)
 
 
 def make_account(monkeypatch, *, introspection=False, **options) -> AccountConfig:

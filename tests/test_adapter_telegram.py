@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
-import logging
 import urllib.parse
 
 import httpx
@@ -18,7 +17,7 @@ from adapters import make_adapter
 from adapters.accounts import AccountConfig
 from adapters.base import (Image, OutcomeUnknown, PostRef, PostRequest, Rejected, Unavailable)
 from adapters.telegram import TelegramAdapter
-from tests.contract.cases import CASES, DUE, TOKEN, assert_no_secret_anywhere, request, run_case
+from tests.contract.cases import CASES, DUE, TOKEN, secret_guard, request, run_case
 
 BOT_URL = f"https://api.telegram.org/bot{TOKEN}"
 CHAT = {"id": -1001234567890, "title": "Ajuntament de Test", "username": "AjuntamentTest",
@@ -28,12 +27,7 @@ NOT_MODIFIED = ("Bad Request: message is not modified: specified new message con
                 "markup are exactly the same as a current content and reply markup of the message")
 
 
-@pytest.fixture(autouse=True)
-def no_token_anywhere(caplog, capsys):
-    """Every test runs with DEBUG logging captured; the token must appear nowhere."""
-    caplog.set_level(logging.DEBUG)
-    yield
-    assert_no_secret_anywhere(caplog, capsys, (TOKEN,))
+no_token_anywhere = secret_guard(TOKEN)
 
 
 def make_account(monkeypatch, chat_id="@AjuntamentTest") -> AccountConfig:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import logging
 import time
 
 import pytest
@@ -17,7 +16,7 @@ from adapters import make_adapter
 from adapters.accounts import AccountConfig
 from adapters.base import AuthError, NotSupported, OutcomeUnknown, PostRef, Unavailable
 from adapters.x import XAdapter
-from tests.contract.cases import CASES, DUE, TOKEN, assert_no_secret_anywhere, request, run_case
+from tests.contract.cases import CASES, DUE, TOKEN, secret_guard, request, run_case
 
 API = "https://api.twitter.com"
 TWEETS = f"{API}/2/tweets"
@@ -29,12 +28,7 @@ NOW = DUE + dt.timedelta(minutes=1)
 LINKED_TEXT = "Obras en la calle Mayor & plaza de la Villa: https://www.calp.es/obras-2027"
 
 
-@pytest.fixture(autouse=True)
-def no_token_anywhere(caplog, capsys):
-    """Every test runs with DEBUG logging captured; the token must appear nowhere."""
-    caplog.set_level(logging.DEBUG)
-    yield
-    assert_no_secret_anywhere(caplog, capsys, (TOKEN,))
+no_token_anywhere = secret_guard(TOKEN)
 
 
 @pytest.fixture

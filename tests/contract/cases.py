@@ -73,6 +73,23 @@ def run_case(case: Case, operation: Callable[[], object]):
     return info.value
 
 
+def secret_guard(*secrets: str):
+    """An autouse fixture for a platform's test module (``no_token_anywhere =
+    secret_guard(TOKEN)``): every test runs with DEBUG logging captured, and no secret may
+    appear in any log record or on stdout/stderr."""
+    import logging
+
+    import pytest
+
+    @pytest.fixture(autouse=True)
+    def no_secret_anywhere(caplog, capsys):
+        caplog.set_level(logging.DEBUG)
+        yield
+        assert_no_secret_anywhere(caplog, capsys, secrets)
+
+    return no_secret_anywhere
+
+
 def assert_no_secret_anywhere(caplog, capsys, secrets=(TOKEN,)) -> None:
     """No secret in any log record of any test phase, nor on stdout/stderr. (``caplog.text``
     in a fixture's teardown holds teardown records only: read every phase's records.)"""
