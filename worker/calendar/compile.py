@@ -108,8 +108,8 @@ class Compiler:
             self.error(entry.path + exc.subpath, exc.message, exc.code, exc.hint)
             return CompiledEntry(entry, None, ())
         event = self._event(entry)
-        # what every job of the entry shares, gathered once (often seven jobs, one per account and language)
-        common = dict(
+        # the fields every job of the entry shares (often seven jobs: per account and language)
+        shared = dict(
             calendar=self.cal.id, entry=entry.id, kind=entry.kind,
             department=self.cal.department, due_utc=instant.astimezone(UTC),
             due_local=instant.strftime("%Y-%m-%d %H:%M %Z"), timezone=self.cal.timezone,
@@ -128,7 +128,7 @@ class Compiler:
                 draft = self._draft(entry, account, caps, langs, deps, event)
                 if draft is not None:
                     drafts.append(draft)
-        return CompiledEntry(entry, instant, tuple(drafts), common)
+        return CompiledEntry(entry, instant, tuple(drafts), shared)
 
     def _render(self, text: str, lang: str, path: tuple) -> tuple[str | None, tuple[str, ...]]:
         key = (text, lang, path)
