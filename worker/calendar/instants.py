@@ -131,6 +131,17 @@ def fact_deadline(fact: Fact, cal: Calendar) -> dt.datetime:
     return timeparse.localize(end, cal.timezone)
 
 
+def entry_expiry(cal: Calendar, entry: Entry) -> dt.datetime | None:
+    """The instant after which the entry's posts mislead: the close of the period they speak
+    of ("quedan tres días", "el plazo está abierto"). None for an entry without a period and
+    for a closing post, which says that the period has closed."""
+    period = cal.periods.get(entry.period or "")
+    if period is None or entry.role == "closing":
+        return None
+    closes = cal.facts.get(period.closes)
+    return fact_deadline(closes, cal) if closes is not None else None
+
+
 def fact_start(fact: Fact, cal: Calendar) -> dt.datetime:
     """The first instant of a fact (a date starts at 00:00 local time)."""
     if fact.kind == "datetime":

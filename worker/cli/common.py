@@ -66,3 +66,25 @@ config_option = click.option("--config", "config_dir", type=click.Path(path_type
                              "$PREGONERO_CONFIG]")
 now_option = click.option("--now", type=ISO, default=None,
                           help="pin the clock, e.g. 2027-01-10T09:00:00Z (default: now)")
+
+
+def confirm_or_stop(question: str, yes: bool, dry_run: bool) -> None:
+    """After a preview: return to act, or stop (``--dry-run``, no answer, a "no").
+
+    Without a terminal there is nobody to answer, so nothing is done unless ``--yes`` says so:
+    a script must never act on a preview nobody read.
+    """
+    import sys
+
+    if dry_run:
+        click.echo("\n--dry-run: nothing was changed.")
+        raise SystemExit(0)
+    if yes:
+        return
+    if not sys.stdin.isatty() and not os.environ.get("PREGONERO_ASSUME_TTY"):
+        click.echo("\nrefusing to act without confirmation: run it in a terminal, or add "
+                   "--yes (scripts) / --dry-run (preview only)", err=True)
+        raise SystemExit(2)
+    if not click.confirm(f"\n{question}", default=False):
+        click.echo("nothing was changed.")
+        raise SystemExit(1)

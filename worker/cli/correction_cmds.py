@@ -13,12 +13,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import sys
 from pathlib import Path
 
 import click
 
-from .common import ISO, config_option, default_config_dir, default_schedules, home_dir, now_utc
+from .common import (ISO, config_option, confirm_or_stop, default_config_dir,
+                     default_schedules, home_dir, now_utc)
 
 schedules_option = click.option("--schedules", "schedules_dir", type=click.Path(path_type=Path),
                                 default=None, help="calendars directory [default: ./schedules "
@@ -101,17 +101,7 @@ def _run(store, schedules_dir, config_dir, override, file, write, yes, dry_run, 
     click.echo(pv.render(shown))
     if not shown.ok:
         raise SystemExit(1)
-    if dry_run:
-        click.echo("\n--dry-run: nothing was changed.")
-        return
-    if not yes:
-        if not sys.stdin.isatty() and not os.environ.get("PREGONERO_ASSUME_TTY"):
-            click.echo("\nrefusing to act without confirmation: run it in a terminal, or add "
-                       "--yes (scripts) / --dry-run (preview only)", err=True)
-            raise SystemExit(2)
-        if not click.confirm("\nApply this change now?", default=False):
-            click.echo("nothing was changed.")
-            raise SystemExit(1)
+    confirm_or_stop("Apply this change now?", yes, dry_run)
     summary = apply_change(store, schedules_dir, config_dir, override, file, write, now)
     if summary["diff"]:
         click.echo("\ncalendar file changed (commit it to git):\n" + summary["diff"])

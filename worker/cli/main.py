@@ -23,7 +23,7 @@ COMMANDS = {
     "dispatcher": "engine_cmds:dispatcher", "pause": "engine_cmds:pause",
     "resume": "engine_cmds:resume", "demo": "engine_cmds:demo", "status": "status_cmd:status",
     "correct": "correction_cmds:correct", "retract": "correction_cmds:retract",
-    "history": "correction_cmds:history",
+    "history": "correction_cmds:history", "retry": "retry_cmd:retry",
     "agenda": "ops_cmds:agenda", "rehearse": "ops_cmds:rehearse", "report": "ops_cmds:report",
     "metrics": "ops_cmds:metrics",
 }

@@ -131,6 +131,9 @@ def _print(report: dict) -> None:
         for row in rows:
             why = row.get("reason", "") + (f" {row['quiet_period']}" if row.get("quiet_period") else "")
             click.echo(f"  {row['job_id']}  due {row.get('due', '?')}  {why}")
+    if report["failed"]:
+        click.echo("  (the platform did not take them: once the cause is fixed, send them again "
+                   "with pregonero retry --all|--calendar ID|--account A --reason ... --by ...)")
     if report["overrides_not_in_git"]:
         click.echo("overrides not yet in git (commit the calendar files):")
     for override in report["overrides_not_in_git"]:

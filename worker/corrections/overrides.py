@@ -31,6 +31,7 @@ import structlog
 from worker import keys
 from worker.analysis import MAX_FILE_BYTES, analyze_document, calendar_files
 from worker.calendar.findings import Finding
+from worker.calendar.instants import entry_expiry
 from worker.calendar.source import YamlProblem, load_file, parse_yaml
 from worker.config import ConfigError, load_config
 from worker.store import Store, now_ms
@@ -197,6 +198,9 @@ class EnginePlan:
     #: jobs of archived entries: never scheduled, but their published posts are still
     #: corrected when a fact they quote changes (the diff reads this)
     archived_jobs: tuple = ()
+    #: entry id -> the instant after which its posts mislead (its period closed); a late
+    #: send (``pregonero retry``) must not go out after it
+    expires: Mapping[str, dt.datetime] = dataclasses.field(default_factory=dict)
 
 
 def _flags(doc, analysis) -> dict[str, str]:
@@ -250,9 +254,11 @@ def analyze_for_engine(file: Path, shown: str, config, now: dt.datetime,
         set_calendar_meta(store.r, analysis.calendar, shown)
     archived_jobs = tuple(j for c in analysis.compiled if c.entry.archived for j in c.jobs) \
         if ok else ()
+    expires = {c.entry.id: moment for c in analysis.compiled
+               if (moment := entry_expiry(analysis.calendar, c.entry)) is not None} if ok else {}
     return EnginePlan(shown, calendar_id, ok, analysis.jobs if ok else (), analysis.findings,
                       analysis.archived_entries, _flags(doc, analysis) if ok else {},
-                      tuple(applied), archived_jobs)
+                      tuple(applied), archived_jobs, expires)
 
 
 def engine_compile(store: Store | None, schedules_dir: Path, config_dir: Path, now: dt.datetime,
