@@ -217,3 +217,82 @@ def test_a_fact_cycle_is_reported():
 def test_degenerate_documents_give_findings_not_tracebacks(text):
     result = lint(text)
     assert result.findings and not result.ok
+
+
+EVENT_ENTRY = """  - id: jornada
+    kind: event
+    at: "2027-03-01 10:00"
+    accounts: [telegram:ayto-test]
+    text: {es: "Jornada informativa.", ca: "Jornada informativa."}
+    event:
+      start: "2027-03-20 18:00"
+      end: "2027-03-20 20:00"
+      title: {es: Jornada, ca: Jornada}
+"""
+IMAGE = "      - {{url: https://sede.example.org/{n}.png, alt: {{es: {alt}, ca: {alt}}}}}\n"
+
+
+def with_images(n: int, alt: str = "Cartel") -> str:
+    images = "".join(IMAGE.format(n=i, alt=alt) for i in range(n))
+    return replace("    link: https://sede.example.org/ayudas\n",
+                   f"    link: https://sede.example.org/ayudas\n    images:\n{images}")
+
+
+# (the code, a fixture that fails that check and no other on purpose)
+MORE_CHECKS = [
+    ("alt-too-long", lambda: with_images(1, "A" * 1100)),
+    ("too-many-images", lambda: with_images(5)),
+    ("missing-image", lambda: replace("    link: https://sede.example.org/ayudas\n",
+                                      "    link: https://sede.example.org/ayudas\n    images:\n"
+                                      "      - {file: no-existe.png, alt: {es: Cartel, ca: Cartell}}\n")),
+    ("event-kind", lambda: replace("    link: https://sede.example.org/ayudas\n",
+                                   "    link: https://sede.example.org/ayudas\n"
+                                   "    event: {start: plazo_inicio, title: {es: A, ca: B}}\n")),
+    ("missing-event", lambda: replace("kind: golive", "kind: event")),
+    ("event-order", lambda: BASE + EVENT_ENTRY.replace('end: "2027-03-20 20:00"',
+                                                       'end: "2027-03-19 20:00"')),
+    ("fact-kind", lambda: replace("{before: plazo_fin,", "{before: importe,")),
+    ("fact-shape", lambda: replace("  importe:", "  otro: {from: publicacion}\n  importe:")),
+    ("impossible-time", lambda: replace('time: "09:00"', 'time: "25:00"')),
+    ("missing-time", lambda: replace('{before: plazo_fin, days: 3, time: "10:00"}',
+                                     "{before: plazo_fin, days: 3}")),
+    ("relative-time", lambda: replace("{before: plazo_fin, days: 3,",
+                                      "{before: plazo_fin, after: publicacion, days: 3,")),
+    ("missing-key", lambda: replace("  department: promocion\n", "")),
+    ("empty-list", lambda: replace("accounts: [x:ayto-test, bluesky:ayto-test]", "accounts: []")),
+    ("unknown-value", lambda: replace("kind: golive", "kind: golife")),
+    ("too-long-value", lambda: replace("Ya está abierto el plazo", "a" * 100_001)),
+    ("unknown-language", lambda: replace('      ca: "Queden tres dies',
+                                         '      fr: "Plus que trois jours."\n      ca: "Queden tres dies')),
+    ("unknown-period", lambda: replace("    for: solicitudes\n    role: reminder",
+                                       "    for: solicitud\n    role: reminder")),
+    ("unknown-platform", lambda: replace("[x:ayto-test]", "[myspace:ayto-test]")),
+    ("unknown-region", lambda: replace("region: ES-VC", "region: ES-XX")),
+    ("unsupported-language", lambda: replace("languages: [es, ca]", "languages: [es, fr]")),
+    ("yaml-key", lambda: replace("  importe:", "  ? [a, b]\n  : 1\n  importe:")),
+]
+
+
+@pytest.mark.parametrize("code,fixture", MORE_CHECKS, ids=[c for c, _ in MORE_CHECKS])
+def test_every_other_check_has_a_fixture_that_fails_it(code, fixture):
+    findings = [f for f in lint(fixture()).findings if f.code == code]
+    assert findings, f"no [{code}] in {[f.format() for f in lint(fixture()).findings]}"
+    # each finding says where, what and how to fix it
+    assert all(f.line >= 1 and f.col >= 1 and f.message for f in findings)
+
+
+def test_a_file_too_large_for_a_calendar_is_refused_before_it_is_parsed(tmp_path):
+    from worker.analysis import MAX_FILE_BYTES, analyze_file
+    from tests.lintkit import NOW, config
+
+    big = tmp_path / "big.yaml"
+    big.write_text(BASE + "#" * (MAX_FILE_BYTES + 1), encoding="utf-8")
+    (finding,) = analyze_file(big, config(), NOW).findings
+    assert finding.code == "too-large" and "split it" in finding.hint
+
+
+def test_a_period_that_closes_on_a_text_is_an_error_not_a_crash():
+    text = replace("closes: plazo_fin}", "closes: importe}")
+    (finding,) = [f for f in lint(text).findings if f.code == "fact-kind"]
+    assert "'importe' is a text" in finding.message
+    assert text.splitlines()[finding.line - 1].strip().startswith("solicitudes:")

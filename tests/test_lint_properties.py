@@ -58,3 +58,22 @@ def test_a_calendar_with_lines_dropped_or_cut_gives_findings_never_tracebacks(dr
     mutated[cut] = mutated[cut][:at] + "\n"
     del mutated[drop]
     _check("".join(mutated))
+
+
+keys = st.one_of(st.sampled_from(["fr", "pt", "en-US", "es_MX", "ca-valencia", "EU", "xx", "id",
+                                  "text", "at", "for", "kind", "role", "alt", "event", "images",
+                                  "time", "days", "before", "label", "value", "overrides"]),
+                 st.from_regex(r"[a-z][a-z_-]{0,12}", fullmatch=True))
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(0, len(LINES) - 1), keys)
+def test_a_calendar_with_one_key_renamed_gives_findings_never_tracebacks(index, key):
+    # e.g. a text in a language the calendar does not have, or one we cannot write dates in
+    line = LINES[index]
+    head, colon, rest = line.partition(":")
+    if not colon:
+        return
+    indent = head[:len(head) - len(head.lstrip(" -"))]
+    mutated = LINES[:index] + [f"{indent}{key}:{rest}"] + LINES[index + 1:]
+    _check("".join(mutated))

@@ -19,8 +19,9 @@ from .calendar.source import Document, YamlProblem, load_file
 from .calendar.spec import ACCOUNT, LANG, SLUG, Enum, Int, List, Obj, Str
 
 _secret_ref = Obj(name="secret reference", doc="where a credential is: {env: NAME} or "
-                  "{file: /run/secrets/name}; never the secret itself",
-                  fields={"env": Str(doc="environment variable name", pattern=r"^[A-Z_][A-Z0-9_]*$"),
+                  "{file: /run/secrets/name}; never the secret itself", secret=True,
+                  fields={"env": Str(doc="environment variable name", pattern=r"^[A-Z_][A-Z0-9_]*$",
+                                     example="PREGONERO_X_TOKEN", secret=True),
                           "file": Str(doc="path of a secret file")})
 ACCOUNTS = Obj(name="accounts file", fields={"accounts": Obj(
     name="accounts section", keys=ACCOUNT, doc="accounts by platform:name",

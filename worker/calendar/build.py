@@ -11,7 +11,7 @@ import datetime as dt
 import functools
 from typing import Any, Mapping
 
-from . import timeparse
+from . import localize, timeparse
 from .deadlines import add_period
 from .findings import Finding, did_you_mean
 from .holiday_calendar import HolidayCalendar, check_region, holiday_calendar
@@ -33,6 +33,10 @@ def lang_map(value: Any, languages: tuple[str, ...], *, everywhere: bool) -> dic
     return {lang: text for lang in languages} if everywhere else {languages[0]: text}
 
 
+#: checks that return nothing and raise on a bad value: ``_check`` answers True or False
+_CHECKS_ONLY = (timeparse.check_timezone, check_region, localize.check_language)
+
+
 class Builder:
     """Builds one calendar; collects findings on the way."""
 
@@ -48,6 +52,10 @@ class Builder:
         data = self.doc.data
         head = data["calendar"]
         languages = tuple(head["languages"])
+        known = [self._check(("calendar", "languages", i), localize.check_language, str(lang),
+                             "unsupported-language") is not False for i, lang in enumerate(languages)]
+        if not all(known):
+            return None  # every text is rendered and checked per language: fix this first
         tz = str(head["timezone"])
         tz_ok = self._check(("calendar", "timezone"), timeparse.check_timezone, tz, "unknown-timezone")
         holidays_spec = head.get("holidays") or {}
@@ -80,10 +88,11 @@ class Builder:
 
     def _check(self, path, fn, value, code):
         try:
-            return fn(value) if fn is not timeparse.check_timezone else (fn(value) or True)
+            result = fn(value)
+            return True if result is None and fn in _CHECKS_ONLY else result
         except (timeparse.TimeValueError, ValueError) as exc:
             self.error(path, getattr(exc, "message", str(exc)), code, getattr(exc, "hint", ""))
-            return False if fn is timeparse.check_timezone else None
+            return False if fn in _CHECKS_ONLY else None
 
     def _holidays(self, cal: Calendar) -> HolidayCalendar | None:
         return calendar_holidays(cal)
@@ -163,6 +172,10 @@ class Builder:
                 if spec[end] not in facts:
                     self.error(("periods", name, end), f"unknown fact '{spec[end]}'"
                                + did_you_mean(spec[end], facts), "unknown-fact")
+                elif facts[spec[end]].kind not in ("date", "datetime"):
+                    self.error(("periods", name, end), f"'{spec[end]}' is a "
+                               f"{facts[spec[end]].kind}; a period {end} on a date or datetime",
+                               "fact-kind", "name a fact with date: or datetime:")
             out[name] = Period(name, spec["opens"], spec["closes"],
                                lang_map(spec.get("label"), (), everywhere=False)
                                if isinstance(spec.get("label"), dict) else {}, ("periods", name))

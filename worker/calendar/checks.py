@@ -15,7 +15,7 @@ from adapters.capabilities import IMAGES_BY_URL, INSTAGRAM_MAX_HASHTAGS
 from ..config import Config
 from .compile import CompiledEntry, account_capabilities
 from .findings import Finding, did_you_mean
-from .instants import fact_deadline, fact_start
+from .instants import fact_deadline, fact_start, period_facts
 from .model import Calendar
 from .source import Document
 from . import textdates
@@ -206,13 +206,11 @@ class Checker:
             self.add(entry.path + ("at",), "error", f"'{entry.id}' is due {local}, which is in "
                      "the past", "in-the-past", "fix the date (is the year right?); if it was "
                      "already published, add archived: true")
-        period = self.cal.periods.get(entry.period or "")
-        if period is None or entry.archived:
+        facts = period_facts(self.cal, entry)
+        if facts is None or entry.archived:
             return
-        opens = self.cal.facts.get(period.opens)
-        closes = self.cal.facts.get(period.closes)
-        if opens is None or closes is None:
-            return
+        period = self.cal.periods[entry.period]
+        opens, closes = facts
         start, end = self._period_bounds(opens, closes)
         close_text = _Lazy(lambda: closes.value.strftime(
             "%Y-%m-%d" if closes.kind == "date" else "%Y-%m-%d %H:%M"))
@@ -239,6 +237,8 @@ class Checker:
         fact_dates = self._fact_dates()
         year = item.instant.year if item.instant else None
         for lang, text in entry.text.items():
+            if lang not in self.cal.languages:
+                continue  # reported as unknown-language; it may be one we have no dates for
             for problem in textdates.check_text_dates(text, lang, fact_dates, year):
                 severity = "error" if problem.kind != "typed-date" else typed_severity
                 if severity is None:

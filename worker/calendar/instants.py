@@ -131,15 +131,26 @@ def fact_deadline(fact: Fact, cal: Calendar) -> dt.datetime:
     return timeparse.localize(end, cal.timezone)
 
 
+def period_facts(cal: Calendar, entry: Entry) -> tuple[Fact, Fact] | None:
+    """The facts that open and close the period ``entry`` speaks of; None when it has none
+    or they are not dates (reported when the calendar is built)."""
+    period = cal.periods.get(entry.period or "")
+    if period is None:
+        return None
+    opens, closes = cal.facts.get(period.opens), cal.facts.get(period.closes)
+    if opens is None or closes is None or not {opens.kind, closes.kind} <= {"date", "datetime"}:
+        return None
+    return opens, closes
+
+
 def entry_expiry(cal: Calendar, entry: Entry) -> dt.datetime | None:
     """The instant after which the entry's posts mislead: the close of the period they speak
     of ("quedan tres días", "el plazo está abierto"). None for an entry without a period and
     for a closing post, which says that the period has closed."""
-    period = cal.periods.get(entry.period or "")
-    if period is None or entry.role == "closing":
+    facts = period_facts(cal, entry)
+    if facts is None or entry.role == "closing":
         return None
-    closes = cal.facts.get(period.closes)
-    return fact_deadline(closes, cal) if closes is not None else None
+    return fact_deadline(facts[1], cal)
 
 
 def fact_start(fact: Fact, cal: Calendar) -> dt.datetime:

@@ -69,13 +69,21 @@ def _canonical_str(tag: str) -> str | None:
     return _CANONICAL.get(tag.strip().replace("_", "-").lower())
 
 
+class UnsupportedLanguage(ValueError):
+    """A language tag pregonero cannot write dates in; ``hint`` lists the ones it can."""
+
+    def __init__(self, message: str, hint: str):
+        super().__init__(f"{message}; {hint}")
+        self.message, self.hint = message, hint
+
+
 def check_language(tag: str) -> None:
-    """Raise ValueError (with a did-you-mean) unless ``tag`` is a supported language."""
+    """Raise UnsupportedLanguage (with a did-you-mean) unless ``tag`` is a supported language."""
     if _canonical_tag(tag) is None:
         match = difflib.get_close_matches(str(tag), list(SUPPORTED_LANGUAGES), n=1, cutoff=0.5)
-        hint = f" (did you mean '{match[0]}'?)" if match else ""
-        supported = ", ".join(SUPPORTED_LANGUAGES)
-        raise ValueError(f"unsupported language {tag!r}{hint}; supported: {supported}")
+        guess = f" (did you mean '{match[0]}'?)" if match else ""
+        raise UnsupportedLanguage(f"unsupported language {tag!r}{guess}",
+                                  f"supported: {', '.join(SUPPORTED_LANGUAGES)}")
 
 
 def normalize_language(tag: str) -> str:

@@ -27,6 +27,8 @@ class Spec:
     """Base of the structural types; ``doc`` becomes the schema's description."""
 
     doc: str = ""
+    #: where a secret may be pasted by mistake (credentials): findings never quote the value
+    secret: bool = False
 
     def schema(self) -> dict:  # pragma: no cover - overridden
         raise NotImplementedError
@@ -43,7 +45,9 @@ def _compiled(pattern: str) -> re.Pattern:
     return re.compile(pattern)
 
 
-def _type_name(value: Any) -> str:
+def _type_name(value: Any, hide: bool = False) -> str:
+    if hide and value is not None:
+        return "what is written there (not repeated here: it may be a secret)"
     if value is None:
         return "nothing"
     if isinstance(value, bool):
@@ -62,7 +66,8 @@ def _type_name(value: Any) -> str:
 def _wrong_type(spec: Spec, value: Any, path: Path, doc: Document, out: list[Finding],
                 hint: str = "") -> bool:
     where = _path_text(path)
-    out.append(doc.finding(path, "error", f"{where} must be {spec.what()}, not {_type_name(value)}",
+    out.append(doc.finding(path, "error",
+                           f"{where} must be {spec.what()}, not {_type_name(value, spec.secret)}",
                            "wrong-type", hint or spec.doc))
     return False
 
@@ -98,7 +103,12 @@ class Str(Spec):
                                    f"({len(text)} characters)", "too-long-value"))
             return False
         if self.pattern and not _compiled(self.pattern).match(text):
-            return _wrong_type(self, value, path, doc, out, self.doc)
+            # the right type in the wrong form: say which value, and what the form is
+            shown = "what is written there" if self.secret else f"'{text[:40]}'"
+            like = f", e.g. {self.example}" if self.example else ""
+            out.append(doc.finding(path, "error", f"{_path_text(path)} has the wrong form: {shown}",
+                                   "wrong-type", f"{self.doc or 'see pregonero schema'}{like}"))
+            return False
         return True
 
 
