@@ -30,30 +30,14 @@ log = structlog.get_logger("pregonero.service")
 
 
 def adapter_factory(home: Path, config_dir: Path, transport: str | None = None) -> Callable[[Job], object]:
-    """Adapters per account from ``config/accounts.yaml``, built once and reused.
+    """Adapters per account from ``config/accounts.yaml``, rebuilt when the account's entry
+    or its secret files change (see ``worker.adapter_pool``).
 
     Transport precedence: ``transport`` given here (the demo forces ``outbox``) > the account's
     own ``transport:`` > ``$PREGONERO_TRANSPORT`` > the config default (``outbox``)."""
-    from adapters import make_adapter
-    from worker.config import load_config
+    from worker.adapter_pool import AdapterPool
 
-    config = load_config(config_dir)
-    default = os.environ.get("PREGONERO_TRANSPORT") or config.transport_default
-    cache: dict[str, object] = {}
-    lock = threading.Lock()
-
-    def adapter_for(job: Job):
-        with lock:
-            if job.account not in cache:
-                if job.account not in config.accounts:
-                    raise KeyError(f"account {job.account} is not in accounts.yaml")
-                account = config.accounts[job.account]
-                if transport:
-                    account = dataclasses.replace(account, transport=transport)
-                cache[job.account] = make_adapter(account, default, home=home)
-            return cache[job.account]
-
-    return adapter_for
+    return AdapterPool(home, config_dir, transport)
 
 
 def settings_from_config(config_dir: Path, base: EngineSettings = EngineSettings()) -> EngineSettings:
