@@ -17,13 +17,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 import threading
-import time
 from pathlib import Path
 
 import structlog
 
 from worker import keys
-from worker.config import QuietPeriod, load_config
+from worker.config import QuietPeriod
+from worker.config_watch import ConfigWatch
 from worker.store import HELD, REMOVE, Claim, Store, to_ms
 
 log = structlog.get_logger("pregonero.quiet")
@@ -67,26 +67,16 @@ class QuietGate:
     def __init__(self, store: Store, config_dir: Path | None = None,
                  periods: tuple[QuietPeriod, ...] | None = None, by: str = "dispatcher"):
         self.store = store
-        self.config_dir = Path(config_dir) if config_dir is not None else None
+        self._watch = (ConfigWatch(config_dir, every_s=RELOAD_EVERY_S)
+                       if config_dir is not None else None)
         self.periods: tuple[QuietPeriod, ...] = periods or ()
         self.by = by
-        self._stamp: tuple | None = None
-        self._next_check = 0.0
         self._lock = threading.Lock()
 
     def _refresh(self) -> None:
-        if self.config_dir is None or time.monotonic() < self._next_check:
-            return
-        self._next_check = time.monotonic() + RELOAD_EVERY_S
-        stamp = tuple(_mtime(self.config_dir / name) for name in
-                      ("policies.yaml", "accounts.yaml", "departments.yaml"))
-        if stamp == self._stamp:
-            return
-        self._stamp = stamp
-        try:
-            self.periods = load_config(self.config_dir).quiet_periods
-        except Exception as exc:  # a typo in config/ must not let a quiet period lapse
-            log.error("quiet_periods_unreadable_keeping_last", reason=str(exc)[:300], alert=True)
+        config = self._watch.current() if self._watch is not None else None
+        if config is not None:
+            self.periods = config.quiet_periods
 
     def __call__(self, claim: Claim) -> bool:
         """True: send it. False: it was held (or it changed under us): do not send."""
@@ -105,10 +95,3 @@ class QuietGate:
             log.info("post_held_quiet_period", job_id=claim.job_id, period=period.id,
                      until=period.end.isoformat())
         return False
-
-
-def _mtime(path: Path) -> float | None:
-    try:
-        return path.stat().st_mtime_ns
-    except OSError:
-        return None
