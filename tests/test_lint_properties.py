@@ -77,3 +77,42 @@ def test_a_calendar_with_one_key_renamed_gives_findings_never_tracebacks(index, 
     indent = head[:len(head) - len(head.lstrip(" -"))]
     mutated = LINES[:index] + [f"{indent}{key}:{rest}"] + LINES[index + 1:]
     _check("".join(mutated))
+
+
+# features written where they belong, or anywhere: overrides, events, relative times, notices
+snippets = st.sampled_from([
+    "    overrides: {x:ayto-test: {text: {es: 'Hola', ca: 'Hola'}}}\n",
+    "    overrides: {x: {link: 'https://a.example.org'}}\n",
+    "    overrides: {facebook: {images: []}}\n",
+    "    images: [{file: a.png, alt: {es: a, ca: b}}]\n",
+    "    event: {start: plazo_fin, end: publicacion, title: {es: a, ca: b}}\n",
+    "    event: {start: '2027-03-01 10:00', title: x, stream: 'https://s.example.org'}\n",
+    "    check_url: https://sede.example.org/x\n",
+    "    check_contains: 'abierto'\n",
+    "    archived: true\n",
+    "    role: closing\n",
+    "    category: emergency\n",
+    "    at: {after: plazo_fin, business_days: 2, time: '09:00'}\n",
+    "    at: {on: plazo_fin, hours: -3, time: '10:00'}\n",
+    "    at: {before: importe, days: 1, time: '10:00'}\n",
+    "    text: 'solo texto {{ plazo_fin | weekday }} {{ plazo_fin | long }}'\n",
+    "    text: {es: '{{ importe | long }}', ca: '{{ plazo_fin | time }}'}\n",
+    "    text: {es: 'lunes 12 de abril de 2027', ca: 'dilluns 12 d’abril de 2027'}\n",
+    "  otro: {from: plazo_fin, months: 1}\n",
+    "  otro: {from: plazo_fin, weeks: 2}\n",
+    "  otro: {datetime: '2027-03-28 02:30'}\n",
+    "  otro: {date: 2027-02-29}\n",
+    "  otro: {value: {es: a}}\n",
+    "  otro: {from: importe, calendar_days: 1}\n",
+    "  otro: {opens: plazo_fin, closes: publicacion}\n",
+    "notices: {correction: {es: 'Corrección: {old} → {new}'}}\n",
+    "notices: {retraction: 3}\n",
+    "  label: {es: [1]}\n",
+    "  holidays: {region: MX-CMX, local: [2027-03-20, {date: 2027-02-30}]}\n",
+])
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(0, len(LINES)), snippets)
+def test_a_calendar_with_a_feature_inserted_anywhere_gives_findings_never_tracebacks(index, snippet):
+    _check("".join(LINES[:index] + [snippet] + LINES[index:]))
