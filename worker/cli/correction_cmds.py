@@ -31,11 +31,11 @@ dry_run_option = click.option("--dry-run", is_flag=True, help="print the preview
 
 
 def _store():
-    from worker.redis_server import connect
-    from worker.store import Store
+    """The store; exit 1 with a clear message when Redis cannot be reached (an embedded
+    server started here stops when the command ends)."""
+    from .engine_cmds import open_store
 
-    client, _embedded = connect(home_dir(), os.environ.get("REDIS_URL"))
-    return Store(client)
+    return open_store()[0]
 
 
 def _resolve(calendar: str, schedules_dir: Path) -> tuple[Path, str, str]:

@@ -264,7 +264,11 @@ def report(paths, out_dir, first, last, from_plan, config_dir, now):
         notes.append("No store was read: the balance of past posts shows them as not synced.")
     data = build_report_data(compiled.jobs, stored, now, first.date() if first else None,
                              last.date() if last else None, sources, notes)
-    written = write_site(data, out_dir)
+    try:
+        written = write_site(data, out_dir)
+    except OSError as exc:
+        click.echo(f"error: cannot write the site to {out_dir}: {exc.strerror or exc}", err=True)
+        raise SystemExit(1)
     click.echo(f"wrote {len(written)} page(s) to {Path(out_dir).absolute()}: open "
                f"{written[0].absolute().as_uri()}")
 
