@@ -252,3 +252,16 @@ def test_a_correction_step_whose_original_moved_on_is_superseded(world):
                                         CurrentPlan(world.compile()), to_ms(dt.datetime.now(UTC)))
                 if r.original == X_ES]
     assert retry.refused.startswith("superseded: the original is published")
+
+
+def test_with_the_wrong_schedules_folder_nothing_is_sent_and_it_says_why(desk, tmp_path):
+    engine, _schedules, config = desk
+    fail_both(desk)
+    result = CliRunner().invoke(cli, ["retry", "--all", "--reason", "r", "--by", "b", "--yes",
+                                      "--schedules", str(tmp_path / "otra-carpeta"),
+                                      "--config", str(config)], catch_exceptions=False)
+    assert result.exit_code == 1, result.output
+    assert "0 of 2 failed post(s) would be sent again" in result.output
+    assert "its calendar 'ensayo' is not among the calendars read" in result.output
+    assert engine.store.state(X_JOB) == FAILED
+

@@ -100,11 +100,13 @@ class CurrentPlan:
         self._jobs: dict[str, tuple[Job, str]] = {}
         self._expires: dict[tuple[str, str], dt.datetime] = {}
         self._broken: dict[str, str] = {}
+        self._loaded: set[str] = set()
         for plan in plans:
             if not plan.ok:
                 if plan.calendar_id:
                     self._broken[plan.calendar_id] = plan.path
                 continue
+            self._loaded.add(plan.calendar_id)
             for job in plan.jobs:
                 self._jobs[job.id] = (job, plan.path)
             for entry, moment in getattr(plan, "expires", {}).items():
@@ -120,6 +122,9 @@ class CurrentPlan:
                 base, send_at_ms=send_at, path=stored.fields.get("p", ""),
                 note=f"as stored: {self._broken[job.calendar]} does not load now "
                      f"(pregonero lint shows why)")
+        if job.calendar not in self._loaded:
+            return dataclasses.replace(base, refused=f"its calendar '{job.calendar}' is not "
+                                       "among the calendars read (wrong --schedules DIR?)")
         found = self._jobs.get(job.id)
         if found is None:
             return dataclasses.replace(base, refused="its entry is no longer in its calendar "

@@ -62,7 +62,7 @@ def retry(job_ids, calendar, account, everything, reason, by, yes, dry_run, as_j
         sendable = [r for r in retries if not r.refused]
         named_refused = bool(job_ids) and any(r.refused for r in retries)
         if not sendable:
-            raise SystemExit(1 if named_refused else 0)
+            raise SystemExit(1 if retries else 0)  # asked for, and nothing can go: look
         if not as_json:
             confirm_or_stop(f"Send {len(sendable)} post(s) again?", yes, dry_run)
         elif not yes:
