@@ -32,7 +32,7 @@ from zoneinfo import ZoneInfo
 from worker import keys
 from worker.jobs import Job
 from worker.store import (FAILED, PUBLISHED, SCHEDULED, UNCERTAIN, Store, StoredJob, _job_fields,
-                          to_ms)
+                          ms_to_iso, to_ms)
 
 #: what a retry clears: the failure, the old attempt and its token, the go-live wait (a
 #: retried go-live checks the official page afresh), the count of tries (backoff starts over)
@@ -88,8 +88,8 @@ class Retry:
     def as_dict(self) -> dict:
         data = dataclasses.asdict(self)
         data["updated"] = self.updated is not None
-        data["planned"] = _iso(self.planned_ms)
-        data["send_at"] = _iso(self.send_at_ms) if not self.refused else None
+        data["planned"] = ms_to_iso(self.planned_ms)
+        data["send_at"] = ms_to_iso(self.send_at_ms) if not self.refused else None
         return data
 
 
@@ -220,10 +220,6 @@ def apply_retries(store: Store, retries: Iterable[Retry], by: str, why: str) -> 
     if done:
         store.wake()
     return done
-
-
-def _iso(ms: int) -> str:
-    return dt.datetime.fromtimestamp(ms / 1000, dt.timezone.utc).isoformat(timespec="seconds")
 
 
 def _duration(ms: int) -> str:

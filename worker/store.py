@@ -19,6 +19,7 @@ empty fields, and no per-job index besides the zsets the dispatcher needs.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import json
 import time
 from typing import Iterable, Iterator, Mapping
@@ -56,6 +57,11 @@ def now_ms() -> int:
 def to_ms(moment) -> int:
     """Epoch milliseconds of an aware datetime."""
     return int(round(moment.timestamp() * 1000))
+
+
+def ms_to_iso(ms: int | str) -> str:
+    """Epoch milliseconds as UTC ISO 8601 to the second, as the CLI prints stored instants."""
+    return dt.datetime.fromtimestamp(int(ms) / 1000, dt.timezone.utc).isoformat(timespec="seconds")
 
 
 def compact_job_json(job: Job) -> str:

@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 from pathlib import Path
 
 import click
 
 from .common import (ISO, config_option, confirm_or_stop, default_config_dir,
-                     default_schedules, home_dir, now_utc)
+                     default_schedules, now_utc)
 
 schedules_option = click.option("--schedules", "schedules_dir", type=click.Path(path_type=Path),
                                 default=None, help="calendars directory [default: ./schedules "

@@ -3,18 +3,15 @@ and where it lives on its platform. Read from the versions lists and the audit s
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
-from worker.store import Store
+from worker.store import Store, ms_to_iso
 
 from . import engine as ceng
 
 
 def _when(ms: int | str | None) -> str:
-    if not ms:
-        return ""
-    return dt.datetime.fromtimestamp(int(ms) / 1000, dt.timezone.utc).isoformat(timespec="seconds")
+    return ms_to_iso(ms) if ms else ""
 
 
 def history(store: Store, calendar: str, entry: str | None = None) -> list[dict[str, Any]]:
