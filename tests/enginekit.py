@@ -37,6 +37,7 @@ class FakeSourcePlan:
     calendar_id: str | None = "cal"
     findings: tuple = ()
     archived_entries: frozenset[str] = frozenset()
+    expires: dict = dataclasses.field(default_factory=dict)
 
 
 def wait_for(condition: Callable[[], object], timeout_s: float = 10.0, every_s: float = 0.02,

@@ -109,7 +109,7 @@ class CurrentPlan:
             self._loaded.add(plan.calendar_id)
             for job in plan.jobs:
                 self._jobs[job.id] = (job, plan.path)
-            for entry, moment in getattr(plan, "expires", {}).items():
+            for entry, moment in plan.expires.items():
                 self._expires[(plan.calendar_id, entry)] = moment
 
     def retry_of_post(self, stored: StoredJob, now_ms: int) -> Retry:
@@ -167,9 +167,9 @@ def _not_failed(job_id: str, state: str | None) -> str:
 def plan_retries(store: Store, selection: Selection, current: CurrentPlan,
                  now_ms: int) -> list[Retry]:
     """What a retry of ``selection`` would do, job by job (nothing is changed)."""
+    out: list[Retry] = []
     if selection.job_ids:
         stored_jobs = []
-        out = []
         for job_id in dict.fromkeys(selection.job_ids):
             stored = store.get(job_id)
             if stored is None or stored.state != FAILED:
@@ -177,7 +177,6 @@ def plan_retries(store: Store, selection: Selection, current: CurrentPlan,
             else:
                 stored_jobs.append(stored)
     else:
-        out = []
         failed = sorted(j for j, s in store.summaries().items() if s.state == FAILED)
         stored_jobs = [s for s in map(store.get, failed)
                        if s is not None and s.state == FAILED and selection.covers(s.job)]
