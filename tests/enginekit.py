@@ -60,3 +60,12 @@ def hold_still(condition: Callable[[], object], for_s: float, every_s: float = 0
     while time.monotonic() < deadline:
         assert condition(), f"{what} stopped holding"
         time.sleep(every_s)
+
+
+def begin_attempt(store, job_id: str, n: int) -> str:
+    """scheduled -> dispatched -> publishing, as the dispatcher and a worker would; returns
+    the attempt id."""
+    assert store.transition(job_id, "scheduled", "dispatched", "test", "claimed",
+                            fields={"t": f"tok{n}"})
+    assert store.begin_publish(job_id, f"tok{n}", f"att{n}", 60_000)
+    return f"att{n}"

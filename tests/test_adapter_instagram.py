@@ -22,6 +22,7 @@ from adapters.base import (Image, NotSupported, PostRef, RateLimited, Rejected,
                            Unavailable)
 from adapters.instagram import InstagramAdapter, PublishingQuota
 from tests.contract.cases import CASES, DUE, TOKEN, secret_guard, request, run_case
+from tests.test_adapter_facebook import graph_error  # the same Graph API error shape
 
 ACCOUNT = "instagram:ayto-test"
 IG_USER = "17841405822304914"
@@ -74,12 +75,6 @@ def adapter(account, clock) -> InstagramAdapter:
 def rsps():
     with responses.RequestsMock(assert_all_requests_are_fired=True) as mock:
         yield mock
-
-
-def graph_error(code: int, message: str, *, status: int = 400, headers=None, **extra):
-    body = {"error": {"message": message, "type": "OAuthException", "code": code,
-                      "fbtrace_id": "AbCdEfGh123", **extra}}
-    return dict(status=status, json=body, headers=headers or {})
 
 
 def form(call) -> dict:

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from prometheus_client.parser import text_string_to_metric_families
 
 from adapters.base import PostRef
-from tests.enginekit import FakeSourcePlan, make_job
+from tests.enginekit import FakeSourcePlan, begin_attempt, make_job
 from worker.metrics import health, record_heartbeat, start_metrics_server
 from worker.sync import apply_plan
 
@@ -40,14 +40,6 @@ def value(samples, name: str, **labels) -> float:
     return found[0]
 
 
-def attempt(store, job_id: str, n: int) -> str:
-    """scheduled -> dispatched -> publishing, as the dispatcher and a worker would."""
-    assert store.transition(job_id, "scheduled", "dispatched", "test", "claimed",
-                            fields={"t": f"tok{n}"})
-    assert store.begin_publish(job_id, f"tok{n}", f"att{n}", 60_000)
-    return f"att{n}"
-
-
 @pytest.fixture
 def known_state(store):
     past = dt.datetime.now(UTC) - dt.timedelta(minutes=5)
@@ -57,11 +49,11 @@ def known_state(store):
         ("pendiente", "x:ayto-test"))}
     apply_plan(store, [FakeSourcePlan("cal.yaml", True, tuple(jobs.values()))], past)
     ref = PostRef("x", "x:ayto-test", "1", None)
-    store.mark_published(jobs["a-tiempo"].id, attempt(store, jobs["a-tiempo"].id, 1), ref, 120)
-    store.mark_published(jobs["tarde"].id, attempt(store, jobs["tarde"].id, 2), ref, 90_000)
+    store.mark_published(jobs["a-tiempo"].id, begin_attempt(store, jobs["a-tiempo"].id, 1), ref, 120)
+    store.mark_published(jobs["tarde"].id, begin_attempt(store, jobs["tarde"].id, 2), ref, 90_000)
     store.mark_failed(jobs["fallido"].id, "Rejected: too long",
-                      attempt_id=attempt(store, jobs["fallido"].id, 3))
-    store.reschedule(jobs["reintento"].id, attempt(store, jobs["reintento"].id, 4),
+                      attempt_id=begin_attempt(store, jobs["fallido"].id, 3))
+    store.reschedule(jobs["reintento"].id, begin_attempt(store, jobs["reintento"].id, 4),
                      10**13, "rate limited", 0)
     store.flag_posted(jobs["a-tiempo"].id, "needs_correction", "sync", "content changed")
     store.set_sync_status({"at": dt.datetime.now(UTC).isoformat(), "counts": {},
@@ -102,7 +94,7 @@ def test_counters_only_grow_with_new_audit_entries_between_scrapes(known_state, 
     again = scrape(server)["pregonero_publish_outcomes"]
     assert first == again
     job = known_state["pendiente"]
-    store.mark_published(job.id, attempt(store, job.id, 9), PostRef("x", "x:ayto-test", "2"), 50)
+    store.mark_published(job.id, begin_attempt(store, job.id, 9), PostRef("x", "x:ayto-test", "2"), 50)
     after = scrape(server)["pregonero_publish_outcomes"]
     assert value(after, "pregonero_publish_outcomes_total", platform="x", outcome="published") == 2
 

@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from adapters.base import PostRef
-from tests.enginekit import FakeSourcePlan, make_job
+from tests.enginekit import FakeSourcePlan, begin_attempt, make_job
 from tests.lintkit import BASE, FIXTURES
 from tests.opskit import decode_png
 from worker.cli.main import cli
@@ -44,13 +44,6 @@ def test_each_past_post_gets_one_outcome(info, outcome):
     assert outcome_of(info) == outcome
 
 
-def attempt(store, job_id: str, n: int) -> str:
-    assert store.transition(job_id, "scheduled", "dispatched", "test", "claimed",
-                            fields={"t": f"tok{n}"})
-    assert store.begin_publish(job_id, f"tok{n}", f"att{n}", 60_000)
-    return f"att{n}"
-
-
 @pytest.fixture
 def site(tmp_path, monkeypatch, store, redis_server):
     """A report of the BASE calendar plus a store where five posts of early March 2027 went
@@ -67,10 +60,10 @@ def site(tmp_path, monkeypatch, store, redis_server):
     apply_plan(store, [FakeSourcePlan("balance.yaml", True, tuple(jobs))], day - dt.timedelta(days=1))
     ref = PostRef("x", "x:ayto-test", "1")
     for n, (job, lateness) in enumerate(zip(jobs[:4], (300, 125_000, 200, 400))):
-        store.mark_published(job.id, attempt(store, job.id, n), ref, lateness)
+        store.mark_published(job.id, begin_attempt(store, job.id, n), ref, lateness)
     store.flag_posted(jobs[2].id, "needs_correction", "sync", "published, but its content changed")
     store.flag_posted(jobs[3].id, "orphaned", "sync", "published, but its entry was removed")
-    store.mark_failed(jobs[4].id, "AuthError: token expired", attempt_id=attempt(store, jobs[4].id, 9))
+    store.mark_failed(jobs[4].id, "AuthError: token expired", attempt_id=begin_attempt(store, jobs[4].id, 9))
     out = tmp_path / "site"
     result = CliRunner().invoke(cli, ["report", str(schedules), "--html", str(out), "--config",
                                       str(FIXTURES / "config"), "--now", NOW_ISO],
