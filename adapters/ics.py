@@ -86,11 +86,12 @@ class IcsFeed:
     def upsert_event(self, calendar_id: str, uid: str, summary: str,
                      start: dt.date | dt.datetime | str, end: dt.date | dt.datetime | str | None,
                      all_day: bool, location: str | None = None, url: str | None = None,
-                     description: str = "") -> int:
+                     description: str = "", calendar_title: str | None = None) -> int:
         """Add or change an event; returns its SEQUENCE (0 when new, +1 on each change).
 
         Sending the same details again changes nothing (a retried job must not bump SEQUENCE);
-        re-publishing a cancelled event revives it with a higher SEQUENCE.
+        re-publishing a cancelled event revives it with a higher SEQUENCE. ``calendar_title``
+        names the calendar's feed (X-WR-CALNAME) in subscribers' apps.
         """
         if not calendar_id or "/" in calendar_id or calendar_id == ALL_CALENDAR:
             raise ValueError(f"invalid calendar id {calendar_id!r}")
@@ -101,7 +102,13 @@ class IcsFeed:
         with self._locked_state() as state:
             events = state["events"]
             old = events.get(uid)
+            titles = state.setdefault("titles", {})
+            retitled = bool(calendar_title) and titles.get(calendar_id) != calendar_title
+            if retitled:
+                titles[calendar_id] = calendar_title
             if old and old["status"] == "CONFIRMED" and all(old[k] == fields[k] for k in _FIELDS):
+                if retitled:
+                    self._write(state, {calendar_id})
                 return old["sequence"]
             stamp = self.clock().astimezone(dt.timezone.utc).isoformat()
             event = dict(fields, status="CONFIRMED", modified=stamp,
@@ -159,12 +166,17 @@ class IcsFeed:
                                                   sort_keys=True).encode("utf-8"))
         for calendar_id in sorted(calendars):
             members = {u: e for u, e in state["events"].items() if e["calendar_id"] == calendar_id}
-            _atomic_write(self.path_of(calendar_id), _render(calendar_id, members))
-        _atomic_write(self.path_of(ALL_CALENDAR), _render(ALL_CALENDAR, state["events"]))
+            title = state.get("titles", {}).get(calendar_id) or calendar_id
+            _atomic_write(self.path_of(calendar_id), _render(title, members))
+        titles = [t for _, t in sorted(state.get("titles", {}).items())]
+        _atomic_write(self.path_of(ALL_CALENDAR),
+                      _render(" · ".join(titles) or ALL_CALENDAR, state["events"]))
 
 
 def _render(name: str, events: Mapping[str, dict]) -> bytes:
-    """The iCalendar text of ``events``, in a stable order (same state, same bytes)."""
+    """The iCalendar text of ``events`` under the calendar name ``name`` (X-WR-CALNAME, what
+    a subscriber's app shows as the calendar's name), in a stable order (same state, same
+    bytes)."""
     cal = icalendar.Calendar()
     cal.add("prodid", _PRODID)
     cal.add("version", "2.0")
@@ -305,7 +317,8 @@ class IcsAdapter:
                 calendar_id, uid, str(event["title"]), event["start_utc"],
                 event.get("end_utc"), bool(event.get("all_day")), event.get("place"),
                 event.get("stream_url") or request.link,
-                str(event.get("description") or request.text))
+                str(event.get("description") or request.text),
+                calendar_title=str(event.get("calendar_title") or "") or None)
         except ValueError as exc:
             raise Rejected(f"event of job {request.job_id}: {exc}") from exc
         return self._ref(uid, calendar_id, sequence)

@@ -122,3 +122,74 @@ def test_an_instagram_post_that_cannot_be_deleted_gets_a_cancellation_comment():
     (step,) = retraction_steps(job(platform="instagram"), capabilities_for("instagram"), "delete",
                                now=NOW, published_at=NOW - dt.timedelta(days=1))
     assert step.action == "reply" and step.text.startswith("ANULADO")
+
+
+# --- the whole phrase citizens read -------------------------------------------------------------
+
+
+def sesion(text, value="2026-12-18", extra=None, language="es"):
+    return Job(id=f"cal/sesion/x:ayto/{language}", calendar="cal", entry="sesion", kind="post",
+               account="x:ayto", platform="x", department="d", language=language,
+               due_utc=dt.datetime(2026, 12, 1, 8, tzinfo=UTC), due_local="2026-12-01 09:00 CET",
+               timezone="Europe/Madrid", text=text,
+               depends_on={"sesion": value, **(extra or {})})
+
+
+def test_a_reply_quotes_the_weekday_with_the_date_so_nobody_reads_viernes_23():
+    old = sesion("Sesión informativa el viernes 18 de diciembre de 2026 en el salón de actos.")
+    new = sesion("Sesión informativa el miércoles 23 de diciembre de 2026 en el salón de actos.",
+                 "2026-12-23")
+    (change,) = changed_values(old, new, "es")
+    assert (change.old, change.new) == ("viernes 18 de diciembre de 2026",
+                                        "miércoles 23 de diciembre de 2026")
+    (step,) = correction_steps(old, new, capabilities_for("bluesky"), now=NOW)
+    assert "«viernes 18 de diciembre de 2026»" in step.text
+    assert "«miércoles 23 de diciembre de 2026»" in step.text
+
+
+def test_a_date_written_without_its_weekday_is_corrected_with_the_new_weekday_stated():
+    old = sesion("Sesión informativa el 18 de diciembre de 2026.")
+    new = sesion("Sesión informativa el 23 de diciembre de 2026.", "2026-12-23")
+    (change,) = changed_values(old, new, "es")
+    assert (change.old, change.new) == ("18 de diciembre de 2026",
+                                        "miércoles, 23 de diciembre de 2026")
+
+
+def test_the_time_next_to_a_date_belongs_to_the_phrase_that_is_quoted():
+    old = sesion("Pleno el viernes, 18 de diciembre de 2026, a las 10:00, en el salón.",
+                 "2026-12-18 10:00")
+    new = sesion("Pleno el miércoles, 23 de diciembre de 2026, a las 12:30, en el salón.",
+                 "2026-12-23 12:30")
+    (change,) = changed_values(old, new, "es")
+    assert change.old == "viernes, 18 de diciembre de 2026, a las 10:00"
+    assert change.new == "miércoles, 23 de diciembre de 2026, a las 12:30"
+
+
+def test_a_moved_time_fact_is_quoted_with_the_date_written_beside_it():
+    text = "Pleno el viernes 18 de diciembre de 2026 a las {}."
+    old = sesion(text.format("10:00"), extra={"hora": "10:00:00"})
+    new = sesion(text.format("12:00"), extra={"hora": "12:00:00"})
+    (change,) = changed_values(old, new, "es")
+    assert change.fact == "hora"
+    assert (change.old, change.new) == ("viernes 18 de diciembre de 2026 a las 10:00",
+                                        "viernes 18 de diciembre de 2026 a las 12:00")
+
+
+def test_catalan_and_basque_phrases_are_quoted_whole_in_their_own_word_order():
+    old = sesion("Sessió el divendres 18 de desembre del 2026.", language="ca")
+    new = sesion("Sessió el dimecres 23 de desembre del 2026.", "2026-12-23", language="ca")
+    (change,) = changed_values(old, new, "ca")
+    assert (change.old, change.new) == ("divendres 18 de desembre del 2026",
+                                        "dimecres 23 de desembre del 2026")
+    old = sesion("Saioa: 2026ko abenduaren 18a, ostirala.", language="eu")
+    new = sesion("Saioa: 2026ko abenduaren 23a, asteazkena.", "2026-12-23", language="eu")
+    (change,) = changed_values(old, new, "eu")
+    assert (change.old, change.new) == ("2026ko abenduaren 18a, ostirala",
+                                        "2026ko abenduaren 23a, asteazkena")
+
+
+def test_a_day_number_inside_another_number_is_not_taken_for_the_date():
+    old = sesion("Del 18 de diciembre de 2026 al 118 de la calle.", )
+    new = sesion("Del 23 de diciembre de 2026 al 118 de la calle.", "2026-12-23")
+    (change,) = changed_values(old, new, "es")
+    assert change.old == "18 de diciembre de 2026"

@@ -220,7 +220,9 @@ def test_a_deadline_moved_in_git_replies_on_x_edits_facebook_and_moves_pending_p
     (reply_es,) = world.records("reply", X_ES)
     assert reply_es["target"]["post_id"] == world.records("publish", X_ES)[0]["post_id"]
     assert "CORRECCIÓN sobre el último día para presentar solicitudes" in reply_es["text"]
-    assert "«20 de agosto de 2027»" in reply_es["text"] and "«27 de agosto de 2027»" in reply_es["text"]
+    # the whole phrase as citizens read it, weekday included: never "viernes" + a new day
+    assert "«viernes 20 de agosto de 2027»" in reply_es["text"]
+    assert "«viernes 27 de agosto de 2027»" in reply_es["text"]
     (reply_ca,) = world.records("reply", X_CA)
     assert "CORRECCIÓ" in reply_ca["text"] and "27 d’agost del 2027" in reply_ca["text"]
     # Facebook: the combined post edited in place, with a note in each language
@@ -273,13 +275,15 @@ def test_a_chain_of_three_values_corrects_against_the_latest_published_text(worl
         world.wait_settled()
     replies = [r["text"] for r in world.records("reply", X_ES)]
     assert len(replies) == 2
-    assert "«20 de agosto de 2027»" in replies[0] and "«27 de agosto de 2027»" in replies[0]
-    assert "«27 de agosto de 2027»" in replies[1] and "«31 de agosto de 2027»" in replies[1]
+    assert "«viernes 20 de agosto de 2027»" in replies[0]
+    assert "«viernes 27 de agosto de 2027»" in replies[0]
+    assert "«viernes 27 de agosto de 2027»" in replies[1]
+    assert "«martes 31 de agosto de 2027»" in replies[1]
     assert "20 de agosto" not in replies[1]
     edits = world.records("correct", FB)
     assert len(edits) == 2
     assert "martes 31 de agosto de 2027" in edits[1]["text"] and "20 de agosto" not in edits[1]["text"]
-    assert "donde decía «27 de agosto de 2027»" in edits[1]["text"]
+    assert "donde decía «viernes 27 de agosto de 2027»" in edits[1]["text"]
     assert [v["v"] for v in ceng.versions(world.store, X_ES)] == [1, 2, 3]
     assert world.store.get(FB).fields["v"] == "3"
     publishes_once(world)
@@ -344,7 +348,7 @@ def test_a_correction_racing_its_original_waits_for_the_outcome(world):
     world.wait_settled()
     rows = [r for r in world.records() if r["job_id"].startswith(X_ES)]
     assert [r["action"] for r in rows] == ["publish", "reply"]
-    assert "«27 de agosto de 2027»" in rows[1]["text"]
+    assert "«viernes 27 de agosto de 2027»" in rows[1]["text"]
 
 
 def test_a_change_while_the_original_is_still_scheduled_only_rerenders_it(world):

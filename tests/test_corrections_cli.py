@@ -43,7 +43,7 @@ def test_correct_previews_then_acts_with_yes(world):
     # the preview: per platform and language, with the exact text
     assert "published post gets a REPLY" in out and "published post is EDITED in place" in out
     assert "[x es] " + X_ES in out and "[facebook es+ca] " + FB in out
-    assert "«27 de agosto de 2027»" in out
+    assert "«viernes 27 de agosto de 2027»" in out
     assert "pending post moves" in out and REMINDER_ES in out
     # the file was written back, comments kept
     text = world.file.read_text()
@@ -52,7 +52,7 @@ def test_correct_previews_then_acts_with_yes(world):
     assert "guardia-ana" in text
     world.wait_settled()
     (reply,) = world.records("reply", X_ES)
-    assert "«27 de agosto de 2027»" in reply["text"]
+    assert "«viernes 27 de agosto de 2027»" in reply["text"]
     assert len(world.records("correct", FB)) == 1
     # outside git the file itself is the reference: it carries the value, so the CLI's own
     # sync already cleared the override (under git it waits for a commit: see below)
@@ -84,7 +84,7 @@ def test_dry_run_changes_nothing_and_no_confirmation_means_no_action(world):
     before = world.file.read_text()
     dry = correct(world, "2027-08-27", "--dry-run")
     assert dry.exit_code == 0 and "--dry-run: nothing was changed" in dry.output
-    assert "«27 de agosto de 2027»" in dry.output
+    assert "«viernes 27 de agosto de 2027»" in dry.output
     refused = correct(world, "2027-08-27")   # no terminal, no --yes
     assert refused.exit_code == 2
     assert world.file.read_text() == before and pending_overrides(world.store) == []

@@ -100,7 +100,7 @@ def test_a_moved_deadline_replies_on_x_and_edits_facebook_through_the_real_adapt
     assert len(tweets) == 4 and len(replies) == 2
     assert {t["reply"]["in_reply_to_tweet_id"] for t in replies} == originals
     es = next(t for t in replies if "CORRECCIÓN" in t["text"])
-    assert "«27 de agosto de 2027»" in es["text"] and "«20 de agosto de 2027»" in es["text"]
+    assert "«viernes 27 de agosto de 2027»" in es["text"] and "«viernes 20 de agosto de 2027»" in es["text"]
     edits = calls(live.rsps, "POST", rf"{GRAPH}/{PAGE}_\d+$")
     assert len(edits) == 1
     message = fb_form(edits[0])["message"]

@@ -5,6 +5,7 @@ Jobs are due in ~1-2 s; tests wait on conditions with deadlines, never on bare s
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 from adapters.base import AuthError, OutcomeUnknown, RateLimited, Unavailable
@@ -163,9 +164,10 @@ def test_an_auth_error_fails_the_job_without_retrying(engine):
 
 
 class OfficialPage:
-    """A local http.server the test controls: 404 until ``live`` is set."""
+    """A local http.server the test controls: ``placeholder`` (404 "Proximamente" unless told
+    otherwise) until ``live`` is set, then 200 "Tramite abierto"."""
 
-    def __init__(self):
+    def __init__(self, placeholder: tuple[int, bytes] = (404, b"Proximamente")):
         import http.server
         import threading
 
@@ -176,8 +178,8 @@ class OfficialPage:
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_GET(self):
                 page.hits += 1
-                body = b"Tramite abierto" if page.live else b"Proximamente"
-                self.send_response(200 if page.live else 404)
+                status, body = (200, b"Tramite abierto") if page.live else placeholder
+                self.send_response(status)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)
@@ -205,6 +207,25 @@ def test_a_golive_post_waits_for_the_official_page_and_goes_out_once_it_is_live(
         assert not engine.posts(job.id)
         page.live = True
         wait_for(lambda: published(engine, job.id), what="published once live")
+        assert len(engine.posts(job.id)) == 1
+    finally:
+        page.close()
+
+
+def test_a_golive_post_waits_while_the_page_answers_200_without_the_calendars_expected_text(engine):
+    # the calendar's check_contains reaches the gate: "En construcción" with a 200 is not open
+    page = OfficialPage(placeholder=(200, "En construcción".encode()))
+    try:
+        job = dataclasses.replace(
+            make_job("abierto", utc_in(1.0), kind="golive", official_url=page.url),
+            check_contains="Tramite abierto")
+        apply_plan(engine.store, plan(job), now())
+        wait_for(lambda: page.hits >= 3, what="re-checks of the placeholder page")
+        assert engine.store.state(job.id) == "held" and not engine.posts(job.id)
+        assert engine.store.get(job.id).reason == "golive_waiting"
+        assert any("expected text not found" in a["why"] for a in engine.store.audit(job.id))
+        page.live = True
+        wait_for(lambda: published(engine, job.id), what="published once the real page is up")
         assert len(engine.posts(job.id)) == 1
     finally:
         page.close()

@@ -308,8 +308,9 @@ class Publisher:
     def _golive_gate(self, stored: StoredJob, token: str) -> bool:
         """True if the official page is live; otherwise hold (or give up) and return False."""
         s, job = self.settings, stored.job
-        check = golive.check_live(job.official_url, s.golive_expect_text.get(job.official_url or ""),
-                                  s.golive_timeout_s, self.http_session)
+        expected = job.check_contains or s.golive_expect_text.get(job.official_url or "")
+        check = golive.check_live(job.official_url, expected, s.golive_timeout_s,
+                                  self.http_session)
         now = now_ms()
         since_ms = int(stored.fields.get("gs") or now)
         decision = golive.decide(check.live, now, since_ms, int(s.golive_interval_s * 1000),

@@ -34,6 +34,8 @@ class EventInfo:
     place: str | None
     stream_url: str | None
     description: str
+    #: the calendar's title in its languages ("Fiestas 2027 / Festes 2027"): the feed's name
+    calendar_title: str = ""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -63,6 +65,9 @@ class Job:
     images: tuple[PlannedImage, ...] = ()
     depends_on: Mapping[str, str] = dataclasses.field(default_factory=dict)
     official_url: str | None = None
+    #: for go-live jobs: a text the official page must show before the post goes out (a page
+    #: that answers 200 with "En construcción" is not open)
+    check_contains: str | None = None
     category: str = "institutional"
     event: EventInfo | None = None
     #: texts per language tag for a combined post (so corrections can re-render each part)

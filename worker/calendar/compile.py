@@ -114,6 +114,7 @@ class Compiler:
             department=self.cal.department, due_utc=instant.astimezone(UTC),
             due_local=instant.strftime("%Y-%m-%d %H:%M %Z"), timezone=self.cal.timezone,
             official_url=(entry.check_url or self.cal.sources[0]) if entry.kind == "golive" else None,
+            check_contains=entry.check_contains if entry.kind == "golive" else None,
             category=entry.category, event=event[0] if event else None)
         drafts = []
         for account in entry.accounts:
@@ -243,22 +244,59 @@ class Compiler:
         except InstantProblem as exc:
             self.error(entry.path + exc.subpath, exc.message, exc.code, exc.hint)
             return None
-        primary = self.cal.primary_language
-        title = spec.title.get(primary) or next(iter(spec.title.values()), entry.id)
+        title, title_refs = self._event_text(entry, "title", spec.title, " / ")
+        place, place_refs = self._event_text(entry, "place", spec.place, " / ")
+        described = spec.description or entry.text
+        description, text_refs = self._event_text(
+            entry, "description" if spec.description else "text", described, "\n\n")
+        if title is None or place is None or description is None:
+            return None  # the template findings say why
         info = EventInfo(
             start_utc=start.astimezone(UTC).isoformat(timespec="microseconds"),
             end_utc=end.astimezone(UTC).isoformat(timespec="microseconds") if end else None,
-            all_day=all_day, title=title, place=spec.place.get(primary),
-            stream_url=spec.stream,
-            description="\n\n".join(spec.description.get(lang) or entry.text.get(lang, "")
-                                    for lang in self.cal.languages).strip())
-        return info, deps + end_deps
+            all_day=all_day, title=title or entry.id, place=place or None,
+            stream_url=spec.stream, description=description,
+            calendar_title=" / ".join(_distinct(self.cal.title.get(lang)
+                                                for lang in self.cal.languages)))
+        deps = deps + end_deps + title_refs + place_refs + text_refs
+        return info, deps
+
+
+    def _event_text(self, entry: Entry, field: str, texts: Mapping[str, str], joiner: str
+                    ) -> tuple[str | None, tuple[str, ...]]:
+        """One text of an event (title, place, description) rendered in every language of the
+        calendar and joined (``Ple / Pleno``): a subscriber's calendar app shows one SUMMARY
+        and one LOCATION, so both languages go in it, and a template is never shown raw.
+        None when a template does not render (the finding is recorded)."""
+        base = entry.path + (("event", field) if field != "text" else ("text",))
+        rendered: list[str] = []
+        refs: list[str] = []
+        for lang in self.cal.languages:
+            raw = texts.get(lang)
+            if not raw:
+                continue
+            path = base + (lang,) if self.doc.holds(base + (lang,)) else base
+            text, used = self._render(raw, lang, path)
+            if text is None:
+                return None, ()
+            rendered.append(text.strip())
+            refs.extend(used)
+        return joiner.join(_distinct(rendered)), tuple(refs)
 
 
 def _with_hashtags(text: str, hashtags: tuple[str, ...]) -> str:
     lowered = text.lower()
     missing = [tag for tag in hashtags if tag.lower() not in lowered]
     return f"{text}\n{' '.join(missing)}" if missing else text
+
+
+def _distinct(texts) -> list[str]:
+    """The non-empty texts, each once, in order (a place named alike in both languages)."""
+    seen: list[str] = []
+    for text in texts:
+        if text and text not in seen:
+            seen.append(text)
+    return seen
 
 
 def _alt(img: ImageSpec, langs: tuple[str, ...]) -> str:

@@ -16,14 +16,11 @@ from typing import Literal, Mapping
 from adapters.base import Capabilities
 
 from ..calendar import localize, notices
+from . import phrases
 from ..jobs import Job
 
 StepAction = Literal["correct", "reply", "retract"]
 Policy = Literal["delete", "reply", "hide"]
-
-#: date styles tried, longest first, to find how a value was written in a published text
-_STYLES = ("full", "long", "day_month", "short", "iso", "weekday")
-
 
 @dataclasses.dataclass(frozen=True)
 class Change:
@@ -47,47 +44,55 @@ class Step:
     reason: str = ""
 
 
-def _parse_value(value: str) -> dt.date | dt.datetime | None:
-    try:
-        return dt.datetime.strptime(value, "%Y-%m-%d %H:%M") if " " in value \
-            else dt.date.fromisoformat(value)
-    except ValueError:
-        return None
-
-
-def _written_forms(value: dt.date | dt.datetime, lang: str) -> list[str]:
-    day = value.date() if isinstance(value, dt.datetime) else value
-    forms = []
-    if isinstance(value, dt.datetime):
-        forms.append(localize.format_datetime(value, lang, "full"))
-    forms.extend(localize.format_date(day, lang, style) for style in _STYLES)
-    return forms
-
-
 def changed_values(old: Job, new: Job, language: str) -> list[Change]:
-    """Facts whose value changed, written as the published text wrote them.
+    """What changed in one language, quoted as the published text wrote it and given as the
+    new text writes it, in full.
 
-    The old value is searched in the published text in every date style, longest first, so
-    the correction quotes exactly what citizens read ("miércoles, 14 de abril de 2027") and
-    gives the new value in the same style.
+    The quote is the whole date phrase citizens read ("viernes 18 de diciembre de 2026 a las
+    10:00", weekday and time included: see ``phrases``), so that nobody combines a new date
+    with the old weekday; the new value states its weekday (and time) even where the post did
+    not. Text facts are quoted as written.
     """
-    changes = []
     old_text = old.parts.get(language, old.text) if old.parts else old.text
-    for fact, old_value in sorted(old.depends_on.items()):
-        new_value = new.depends_on.get(fact)
-        if new_value is None or new_value == old_value:
-            continue
-        old_parsed, new_parsed = _parse_value(old_value), _parse_value(new_value)
-        if old_parsed is None or new_parsed is None:
-            if old_value in old_text:
+    new_text = new.parts.get(language, new.text) if new.parts else new.text
+    moved = {fact for fact, value in old.depends_on.items()
+             if new.depends_on.get(fact) not in (None, value)}
+    old_values = _values(old.depends_on)
+    new_values = _values(new.depends_on)
+    changes: list[Change] = []
+    found = phrases.changed_phrases(old_text, old_values, new_text, new_values, language, moved)
+    covered: set[str] = set()
+    for said, says, facts in found or ():
+        fact = min(facts & moved)
+        changes.append(Change(fact, language, said, says))
+        covered |= facts
+    for fact in sorted(moved - covered):
+        old_value, new_value = old.depends_on[fact], new.depends_on[fact]
+        if fact not in old_values or fact not in new_values:
+            if old_value in old_text:  # a text fact, quoted as written
                 changes.append(Change(fact, language, old_value, new_value))
             continue
-        for written_old, written_new in zip(_written_forms(old_parsed, language),
-                                            _written_forms(new_parsed, language)):
-            if written_old in old_text:
-                changes.append(Change(fact, language, written_old, written_new))
-                break
+        if found is not None:
+            continue  # the phrases were compared: this value reads the same, or is not written
+        # the text was rewritten around the value: quote the value alone, give it in full
+        written = phrases.find_written(old_text, {fact: old_values[fact]}, language)
+        if written:
+            changes.append(Change(fact, language, old_text[written[0].start:written[0].end],
+                                  _full(new_values[fact], language) or new_value))
     return changes
+
+
+def _values(depends_on: Mapping[str, str]) -> dict[str, phrases.Value]:
+    parsed = {fact: phrases.parse_value(value) for fact, value in depends_on.items()}
+    return {fact: value for fact, value in parsed.items() if value is not None}
+
+
+def _full(value: phrases.Value, lang: str) -> str:
+    if isinstance(value, dt.datetime):
+        return localize.format_datetime(value, lang, "full")
+    if isinstance(value, dt.date):
+        return localize.format_date(value, lang, "full")
+    return localize.time_phrase(value, lang)
 
 
 def _languages(job: Job) -> list[str]:
