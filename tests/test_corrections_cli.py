@@ -54,9 +54,10 @@ def test_correct_previews_then_acts_with_yes(world):
     (reply,) = world.records("reply", X_ES)
     assert "«viernes 27 de agosto de 2027»" in reply["text"]
     assert len(world.records("correct", FB)) == 1
-    # outside git the file itself is the reference: it carries the value, so the CLI's own
-    # sync already cleared the override (under git it waits for a commit: see below)
-    assert pending_overrides(world.store) == []
+    # outside git nothing is a commit: the override stays (listed by status), so that an
+    # older copy of the folder cannot bring the 20th back (see the stale-copy tests below)
+    assert [o.value for o in pending_overrides(world.store)] == ["2027-08-27"]
+    assert "not a git checkout" in out
     # the same correction again: nothing to do, nothing sent twice
     again = correct(world, "2027-08-27", "--yes")
     assert "nothing to correct" in again.output
@@ -145,3 +146,36 @@ def test_an_override_survives_a_stale_checkout_until_git_carries_the_value(world
     world.sync()
     assert pending_overrides(world.store) == []
     publishes_once(world)
+
+
+def test_an_override_survives_a_stale_copy_of_a_plain_folder(world):
+    # no git: the schedules are a folder that someone may overwrite with an older copy
+    world.publish_entries(("anuncio",))
+    stale = world.file.read_text()
+    assert correct(world, "2027-08-27", "--yes").exit_code == 0
+    world.wait_settled()
+    assert len(world.records("reply", X_ES)) == 1
+    (shown,) = status_report(world.store)["overrides_not_in_git"]
+    assert shown["value"] == "2027-08-27"
+    world.file.write_text(stale)                      # yesterday's copy comes back
+    report = world.sync()
+    assert report.counts["corrections"] == 0 and report.counts["moves"] == 0
+    world.wait_settled()
+    assert len(world.records("reply", X_ES)) == 1      # no "correction" back to the 20th
+    assert "27 de agosto" in world.store.get(X_ES).job.text
+    assert "27 de agosto" in world.store.get(REMINDER_ES).job.text
+    assert any("stale calendar" in a["why"] for a in world.store.audit("calendar:ayudas-test"))
+    publishes_once(world)
+
+
+def test_an_editors_new_value_in_a_plain_folder_replaces_the_override_and_is_corrected(world):
+    world.publish_entries(("anuncio",))
+    assert correct(world, "2027-08-27", "--yes").exit_code == 0
+    world.wait_settled()
+    world.set_fact("plazo_fin", "2027-09-03")          # a newer decision, written by an editor
+    world.sync()
+    world.wait_settled()
+    assert pending_overrides(world.store) == []
+    assert "3 de septiembre" in world.store.get(REMINDER_ES).job.text
+    replies = world.records("reply", X_ES)
+    assert len(replies) == 2 and "«viernes 3 de septiembre de 2027»" in replies[1]["text"]

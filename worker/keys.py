@@ -39,6 +39,8 @@ HEARTBEAT_PREFIX = PREFIX + "heartbeat:"
 VERSIONS_PREFIX = PREFIX + "versions:"
 #: hash of CLI corrections kept until the calendar in git carries the same value.
 OVERRIDES = PREFIX + "overrides"
+#: hash of stale calendar values already alerted on: ``{override field}|{why}`` -> epoch ms
+OVERRIDES_STALE = PREFIX + "overrides:stale"
 #: ``pregonero:calmeta:{calendar}`` -- where a calendar lives and what its facts say.
 CALMETA_PREFIX = PREFIX + "calmeta:"
 #: ``pregonero:changes:{calendar}`` -- the log of fact changes (who, why, when).

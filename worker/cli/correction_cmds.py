@@ -106,8 +106,17 @@ def _run(store, schedules_dir, config_dir, override, file, write, yes, dry_run, 
         click.echo("\ncalendar file changed (commit it to git):\n" + summary["diff"])
     counts = {k: v for k, v in summary["sync"].items() if v}
     click.echo(f"done: {json.dumps(counts)}; held for a decision: {len(summary['held'])}")
-    click.echo("the override is kept in Redis until git carries the same value "
-               "(pregonero status lists it).")
+    from worker.corrections import writeback
+
+    in_git = file is not None and writeback.committed_version(file)[1]
+    if in_git:
+        click.echo("the override is kept in Redis until git carries the same value: commit "
+                   "the calendar file (pregonero status lists it).")
+    else:
+        click.echo(f"{schedules_dir} is not a git checkout: the override stays in Redis "
+                   "(pregonero status lists it), so that an older copy of the file cannot "
+                   "bring the old value back; a new value of this fact in the file, or "
+                   "another pregonero correct, replaces it.")
 
 
 @click.command()

@@ -66,7 +66,7 @@ def collect(store) -> dict:
         "held": held,
         "uncertain": uncertain,
         "failed": failed,
-        # CLI corrections kept in Redis until the calendar in git carries the same value
+        # CLI corrections kept in Redis on top of the files (see corrections.overrides.decide)
         "overrides_not_in_git": [dict(o.as_dict(), summary=o.describe())
                                  for o in pending_overrides(store)],
     }
@@ -135,6 +135,8 @@ def _print(report: dict) -> None:
         click.echo("  (the platform did not take them: once the cause is fixed, send them again "
                    "with pregonero retry --all|--calendar ID|--account A --reason ... --by ...)")
     if report["overrides_not_in_git"]:
-        click.echo("overrides not yet in git (commit the calendar files):")
+        click.echo("overrides kept in Redis on top of the calendar files (in git: cleared once "
+                   "a commit carries them; in a plain folder: until a newer value replaces "
+                   "them):")
     for override in report["overrides_not_in_git"]:
         click.echo(f"  {override['summary']}")

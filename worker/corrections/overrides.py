@@ -6,7 +6,9 @@ override. The engine's compile (``engine_compile``, used by every sync) applies 
 on top of the files, so a later sync of a stale checkout (a ``git pull`` of a branch that never
 saw the change, a restored backup, a second server) can never bring the old date back. An
 override is cleared once the file as committed in git (HEAD; the file itself outside git)
-carries the same value (or, for a retraction, no longer has the entry).
+carries the same value (or, for a retraction, no longer has the entry), or once the file says
+a value the fact never had (an editor's newer decision). Outside git nothing is a commit, so
+the override is kept until a newer decision replaces it (see ``decide``).
 
 The engine's compile differs from ``pregonero lint`` in two ways, both on purpose: an entry
 whose instant has passed is not an error (its posts went out; the diff never sends a past job
@@ -172,13 +174,61 @@ def apply_to_data(data: dict, overrides: Iterable[Override]) -> dict:
     return data
 
 
-def carried_by(text: str | None, override: Override) -> bool:
-    """Whether a calendar text already says what the override says."""
-    if text is None:
-        return False
-    if override.kind == "fact":
-        return writeback.read_fact_value(text, override.name) == override.value
-    return not writeback.has_entry(text, override.name)
+@dataclasses.dataclass(frozen=True)
+class Decision:
+    """What a sync does with one override, given the calendar file as committed."""
+
+    #: "clear" (the file carries it, or a newer decision replaced it), "apply" (keep it on
+    #: top of the file), "apply_stale" (keep it: the file says what it used to say)
+    action: str
+    why: str
+
+
+def decide(override: Override, committed: str | None, in_git: bool,
+           earlier_values: Iterable[str] = ()) -> Decision:
+    """Pure: keep or clear ``override`` given the committed calendar text.
+
+    * In git, a commit that carries the override's value (or, for a retraction, no longer has
+      the entry) makes it redundant: cleared.
+    * Outside git there is no commit to trust: the folder may be a copy that is replaced by an
+      older one tomorrow. The override is kept (it changes nothing while the file agrees) and
+      ``status`` lists it.
+    * A file that says a value the fact never had (neither the override's, nor any value it
+      had before: ``earlier_values``) is a newer decision by an editor: the override gives way.
+    * A file that says an old value is stale: the override stays on top of it, with an alert.
+    """
+    if committed is None or not writeback.parses(committed):
+        return Decision("apply", "the committed calendar cannot be read")
+    if override.kind == "retract":
+        if writeback.has_entry(committed, override.name):
+            return Decision("apply_stale", f"the file still has entry {override.name!r}")
+        return Decision("clear", "git carries it") if in_git else \
+            Decision("apply", "not a git checkout: kept")
+    value = writeback.read_fact_value(committed, override.name)
+    if value == override.value:
+        return Decision("clear", "git carries it") if in_git else \
+            Decision("apply", "not a git checkout: kept")
+    if value is not None and value != override.old and value not in set(earlier_values):
+        return Decision("clear", f"superseded: the calendar now says {value}")
+    return Decision("apply_stale", f"the file says {value}, an earlier value")
+
+
+def earlier_values(store: Store, override: Override) -> set[str]:
+    """Every value the override's fact had before, from the log of CLI changes."""
+    values = {override.old}
+    for change in changes(store, override.calendar):
+        if change.kind == "fact" and change.name == override.name:
+            values.update({change.old, change.value})
+    return values - {override.value, ""}
+
+
+def _note_stale(store: Store, override: Override, shown: str, why: str) -> None:
+    """Alert once per stale value: a stale copy is synced every minute until someone acts."""
+    if store.r.hsetnx(keys.OVERRIDES_STALE, f"{override.field}|{why}", now_ms()):
+        log.warning("override_kept_over_stale_calendar", calendar=override.calendar,
+                    file=shown, override=override.describe(), detail=why, alert=True)
+        store.audit_note(f"calendar:{override.calendar}", "sync",
+                         f"stale calendar {shown}: {why}; kept {override.describe()}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -239,12 +289,16 @@ def analyze_for_engine(file: Path, shown: str, config, now: dt.datetime,
     mine = [o for o in overrides if o.calendar == calendar_id]
     applied = []
     if mine:
-        committed = writeback.committed_text(file)
+        committed, in_git = writeback.committed_version(file)
         for override in mine:
-            if clear and store is not None and carried_by(committed, override):
-                clear_override(store, override, f"{shown} in git carries it")
-            else:
-                applied.append(override)
+            decision = decide(override, committed, in_git,
+                              earlier_values(store, override) if store is not None else ())
+            if decision.action == "clear" and clear and store is not None:
+                clear_override(store, override, f"{shown}: {decision.why}")
+                continue
+            if decision.action == "apply_stale" and clear and store is not None:
+                _note_stale(store, override, shown, decision.why)
+            applied.append(override)
         if applied:
             doc.data = apply_to_data(doc.data, applied)
     analysis = analyze_document(doc, config, now)

@@ -197,9 +197,10 @@ def unified_diff(before: str, after: str, name: str) -> str:
                                         f"a/{name}", f"b/{name}", n=1))
 
 
-def committed_text(path: Path) -> str | None:
-    """The file as committed in git HEAD; the file on disk when it is not under git; None
-    when HEAD does not have it."""
+def committed_version(path: Path) -> tuple[str | None, bool]:
+    """(text, in_git): the file as committed in git HEAD, or (outside a git checkout) the file
+    on disk. ``in_git`` tells the caller whether the text is a commit someone made (None as
+    text: HEAD does not have the file yet) or merely whatever the folder holds now."""
     path = Path(path)
     try:
         result = subprocess.run(["git", "-C", str(path.parent), "show", f"HEAD:./{path.name}"],
@@ -207,10 +208,19 @@ def committed_text(path: Path) -> str | None:
     except (OSError, subprocess.TimeoutExpired):
         result = None
     if result is not None and result.returncode == 0:
-        return result.stdout
+        return result.stdout, True
     if result is not None and "not a git repository" not in (result.stderr or ""):
-        return None  # a repository that does not have the file (yet) in HEAD
+        return None, True  # a repository that does not have the file (yet) in HEAD
     try:
-        return path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8"), False
     except OSError:
-        return None
+        return None, False
+
+
+def parses(text: str) -> bool:
+    """Whether ``text`` is readable YAML (a broken file says nothing about its facts)."""
+    try:
+        _load(text)
+    except Exception:
+        return False
+    return True
