@@ -179,3 +179,42 @@ def test_an_editors_new_value_in_a_plain_folder_replaces_the_override_and_is_cor
     assert "3 de septiembre" in world.store.get(REMINDER_ES).job.text
     replies = world.records("reply", X_ES)
     assert len(replies) == 2 and "«viernes 3 de septiembre de 2027»" in replies[1]["text"]
+
+
+def test_on_call_corrects_from_the_last_good_version_while_an_editor_left_a_syntax_error(world):
+    world.publish_entries(("anuncio",))
+    good = world.file.read_text()
+    broken = good.replace("entries:", "entries:\n  - id: [sin cerrar", 1)
+    world.file.write_text(broken)                      # the editor's mistake, left in the file
+    report = world.sync()
+    assert list(report.load_errors) == ["ayudas.yaml"]
+    for calendar in ("ayudas-test", str(world.file)):  # by id, and by the file's path
+        result = correct(world, "2027-08-27", "--dry-run") if calendar == "ayudas-test" else \
+            run(world, "correct", calendar, "plazo_fin", "2027-08-27", "--reason", "BOP",
+                "--by", "guardia-ana", "--dry-run")
+        assert result.exit_code == 0, result.output
+        assert "does not load" in result.output or "ayudas.yaml:" in result.output
+        assert "«viernes 27 de agosto de 2027»" in result.output
+    result = correct(world, "2027-08-27", "--yes")
+    assert result.exit_code == 0, result.output
+    assert world.file.read_text() == broken            # never written over the editor's text
+    world.wait_settled()
+    (reply,) = world.records("reply", X_ES)
+    assert "«viernes 27 de agosto de 2027»" in reply["text"]
+    assert "27 de agosto" in world.store.get(REMINDER_ES).job.text
+    assert "ayudas.yaml" in status_report(world.store)["calendars_failing"]
+    # the editor fixes the syntax (their copy still says the 20th): the correction stands
+    world.file.write_text(good)
+    world.sync()
+    world.wait_settled()
+    assert len(world.records("reply", X_ES)) == 1
+    assert "27 de agosto" in world.store.get(REMINDER_ES).job.text
+    publishes_once(world)
+
+
+def test_a_calendar_that_never_loaded_cannot_be_corrected_and_says_why(world, tmp_path):
+    (world.schedules / "nuevo.yaml").write_text("calendar:\n  id: nuevo\n  title: [sin cerrar\n")
+    result = run(world, "correct", str(world.schedules / "nuevo.yaml"), "plazo_fin",
+                 "2027-08-27", "--reason", "r", "--by", "b", "--yes")
+    assert result.exit_code == 2
+    assert "nuevo.yaml:" in result.output and "fix the file first" in result.output

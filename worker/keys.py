@@ -41,6 +41,11 @@ VERSIONS_PREFIX = PREFIX + "versions:"
 OVERRIDES = PREFIX + "overrides"
 #: hash of stale calendar values already alerted on: ``{override field}|{why}`` -> epoch ms
 OVERRIDES_STALE = PREFIX + "overrides:stale"
+#: hash: calendar file -> digest of the load findings already alerted on (one alert per change)
+LOAD_ALERTS = PREFIX + "sync:load-alerts"
+#: ``pregonero:source:{path}`` -- hash: the text of a calendar file as it last compiled
+#: cleanly (sha, calendar_id, text, at): on-call corrects from it while the file is broken
+SOURCE_PREFIX = PREFIX + "source:"
 #: ``pregonero:calmeta:{calendar}`` -- where a calendar lives and what its facts say.
 CALMETA_PREFIX = PREFIX + "calmeta:"
 #: ``pregonero:changes:{calendar}`` -- the log of fact changes (who, why, when).

@@ -18,6 +18,7 @@ from typing import Callable, Iterable
 
 import structlog
 
+from worker import keys
 from worker.diff import Changes, diff
 from worker.store import (CORRECTING, NEEDS_CORRECTION, ORPHANED, PENDING, POSTED, Store,
                           compact_job_json, to_ms)
@@ -77,8 +78,11 @@ def apply_plan(store: Store, plans: Iterable, now: dt.datetime, *, by: str = "sy
     report.uncorrected = sum(s.state in (NEEDS_CORRECTION, ORPHANED, CORRECTING)
                              for s in stored.values())
     for source in plans:
-        if not source.ok:
-            report.load_errors[source.path] = [f.format() for f in source.findings]
+        if not source.ok or getattr(source, "degraded", False):
+            report.load_errors[source.path] = [f.format() for f in source.findings
+                                               if f.severity == "error"] or \
+                [f.format() for f in source.findings]
+    _alert_load_errors(store, report.load_errors)
     if not plans and any(s.state in PENDING for s in stored.values()):
         # an empty checkout or a wrong path must not cancel every scheduled post
         report.refused = "no calendar files found: refusing to cancel every scheduled job"
@@ -123,6 +127,28 @@ def apply_plan(store: Store, plans: Iterable, now: dt.datetime, *, by: str = "sy
         log.info("sync_applied", **{k: v for k, v in report.counts.items() if v},
                  load_errors=len(report.load_errors), conflicts=len(report.conflicts))
     return report
+
+
+def _alert_load_errors(store: Store, load_errors: dict[str, list[str]]) -> None:
+    """One alert per calendar and distinct set of findings, naming the file, line and
+    problem: a calendar that keeps failing is synced every minute, and on-call must hear
+    of it once, with what to fix, not read a count."""
+    import hashlib
+
+    alerted = {k.decode(): v.decode() for k, v in store.r.hgetall(keys.LOAD_ALERTS).items()}
+    for path, findings in load_errors.items():
+        digest = hashlib.sha256("\n".join(findings).encode()).hexdigest()[:16]
+        if alerted.get(path) == digest:
+            continue
+        store.r.hset(keys.LOAD_ALERTS, path, digest)
+        log.error("calendar_failed_to_load", file=path, finding=findings[0] if findings else "",
+                  findings=len(findings), kept="its last good version stays scheduled",
+                  alert=True)
+    fixed = [path for path in alerted if path not in load_errors]
+    if fixed:
+        store.r.hdel(keys.LOAD_ALERTS, *fixed)
+        for path in fixed:
+            log.info("calendar_loads_again", file=path)
 
 
 def _flag_reason(placed, flagged: dict[str, str], now_ms: int) -> str | None:
@@ -192,9 +218,10 @@ def _apply(store: Store, changes: Changes, by: str, report: SyncReport,
         for (job_id, to, _why, _planned), result in zip(batch, pipe.execute()):
             if not result[0]:
                 report.conflicts.append(job_id)
-        log.warning("posts_flagged", orphaned=sum(f[1] == ORPHANED for f in batch),
-                    needs_correction=sum(f[1] == NEEDS_CORRECTION for f in batch),
-                    alert=any(f[1] == ORPHANED for f in batch))
+        # routine: an editor changed or removed an entry and the planner corrects or withdraws
+        # its posts; a person is alerted only when the planner cannot (correction_needs_a_person)
+        log.info("posts_flagged", orphaned=sum(f[1] == ORPHANED for f in batch),
+                 needs_correction=sum(f[1] == NEEDS_CORRECTION for f in batch))
 
 
 def _fields_of(placed) -> dict:

@@ -10,6 +10,7 @@ correction jobs planned; the running engine sends them. See docs/runbook-guardia
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 from pathlib import Path
@@ -37,22 +38,59 @@ def _store():
     return open_store()[0]
 
 
-def _resolve(calendar: str, schedules_dir: Path) -> tuple[Path, str, str]:
-    """(file, calendar id, path relative to schedules) of CALENDAR (an id or a file)."""
-    from worker.calendar.source import load_file
-    from worker.corrections.overrides import find_calendar_file
+@dataclasses.dataclass(frozen=True)
+class Target:
+    """The calendar a command acts on: its file, id, path as the engine names it, and the text
+    to read values from: the file's own, or, when the file does not load, its last good
+    version (``broken`` says why the file itself cannot be used)."""
+
+    file: Path | None
+    calendar_id: str
+    shown: str
+    text: str
+    broken: str | None = None
+
+
+def _resolve(calendar: str, schedules_dir: Path, store) -> Target:
+    """CALENDAR (an id or a file) as a Target. A file an editor left broken is no reason to
+    refuse a correction: on-call works from the version the engine last loaded."""
+    from worker.calendar.source import YamlProblem, parse_yaml
+    from worker.corrections.overrides import find_calendar_file, last_good_source
 
     file = find_calendar_file(schedules_dir, calendar)
-    if file is None:
+    shown = None
+    problem = None
+    if file is not None:
+        try:
+            shown = str(file.resolve().relative_to(schedules_dir.resolve()))
+        except ValueError:
+            shown = str(file)
+        try:
+            text = file.read_text(encoding="utf-8")
+            data = parse_yaml(text, shown).data
+            return Target(file, str(data["calendar"]["id"]), shown, text)
+        except YamlProblem as exc:
+            problem = exc.finding.format()
+        except (OSError, UnicodeDecodeError, KeyError, TypeError) as exc:
+            problem = f"{shown}: cannot be read as a calendar ({type(exc).__name__})"
+    last = last_good_source(store, shown or calendar)
+    if last is None:
+        if problem:
+            raise click.UsageError(f"{problem}\n{shown} does not load and the engine has no "
+                                   "good version of it: fix the file first")
         raise click.UsageError(f"no calendar '{calendar}' under {schedules_dir}/ (give its id "
                                "or its file)")
-    data = load_file(str(file)).data
-    calendar_id = data["calendar"]["id"]
-    try:
-        shown = str(file.resolve().relative_to(schedules_dir.resolve()))
-    except ValueError:
-        shown = str(file)
-    return file, calendar_id, shown
+    if file is None:
+        file = schedules_dir / last.path
+        problem = f"{last.path}: the file does not load (pregonero lint {last.path} says why)"
+    return Target(file if file.exists() else None, last.calendar_id, last.path, last.text,
+                  problem or "")
+
+
+def _say_broken(target: Target) -> None:
+    click.echo(f"WARNING: {target.broken}\n  The file is left as it is. This change is made on "
+               f"its last good version and kept in Redis; when the file is fixed, the change "
+               f"still applies on top of it (write it into the file too).\n")
 
 
 def _check_value(kind_key: str, value: str) -> str:
@@ -144,10 +182,13 @@ def correct(calendar, fact, new_value, reason, by, yes, dry_run, no_write, sched
 
     schedules_dir = schedules_dir or default_schedules()
     config_dir = config_dir or default_config_dir()
-    file, calendar_id, shown = _resolve(calendar, schedules_dir)
-    text = file.read_text(encoding="utf-8")
+    store = _store()
+    target = _resolve(calendar, schedules_dir, store)
+    calendar_id, shown = target.calendar_id, target.shown
+    if target.broken:
+        _say_broken(target)
     try:
-        node = writeback.fact_node(writeback._load(text), fact)
+        node = writeback.fact_node(writeback._load(target.text), fact)
         key = writeback.fact_value_key(node, fact)
     except writeback.WritebackError as exc:
         raise click.UsageError(str(exc))
@@ -159,7 +200,8 @@ def correct(calendar, fact, new_value, reason, by, yes, dry_run, no_write, sched
     override = new_override(calendar_id, "fact", fact, value=value, path=shown, reason=reason,
                             by=by, old=old)
     click.echo(f"{calendar_id}: {fact} {old} -> {value} ({reason}; {by})\n")
-    _run(_store(), schedules_dir, config_dir, override, file, not no_write, yes, dry_run, now)
+    _run(store, schedules_dir, config_dir, override, target.file,
+         not no_write and not target.broken, yes, dry_run, now)
 
 
 @click.command()
@@ -181,12 +223,17 @@ def retract(calendar, entry, reason, by, yes, dry_run, no_write, schedules_dir, 
 
     schedules_dir = schedules_dir or default_schedules()
     config_dir = config_dir or default_config_dir()
-    file, calendar_id, shown = _resolve(calendar, schedules_dir)
-    if not writeback.has_entry(file.read_text(encoding="utf-8"), entry):
-        raise click.UsageError(f"{shown} has no entry '{entry}'")
-    override = new_override(calendar_id, "retract", entry, path=shown, reason=reason, by=by)
-    click.echo(f"{calendar_id}: withdraw entry '{entry}' ({reason}; {by})\n")
-    _run(_store(), schedules_dir, config_dir, override, file, not no_write, yes, dry_run, now)
+    store = _store()
+    target = _resolve(calendar, schedules_dir, store)
+    if target.broken:
+        _say_broken(target)
+    if not writeback.has_entry(target.text, entry):
+        raise click.UsageError(f"{target.shown} has no entry '{entry}'")
+    override = new_override(target.calendar_id, "retract", entry, path=target.shown,
+                            reason=reason, by=by)
+    click.echo(f"{target.calendar_id}: withdraw entry '{entry}' ({reason}; {by})\n")
+    _run(store, schedules_dir, config_dir, override, target.file,
+         not no_write and not target.broken, yes, dry_run, now)
 
 
 @click.command()

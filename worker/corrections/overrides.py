@@ -34,7 +34,7 @@ from worker import keys
 from worker.analysis import MAX_FILE_BYTES, analyze_document, calendar_files
 from worker.calendar.findings import Finding
 from worker.calendar.instants import entry_expiry
-from worker.calendar.source import YamlProblem, load_file, parse_yaml
+from worker.calendar.source import YamlProblem, parse_yaml
 from worker.config import ConfigError, load_config
 from worker.store import Store, now_ms
 
@@ -251,6 +251,9 @@ class EnginePlan:
     #: entry id -> the instant after which its posts mislead (its period closed); a late
     #: send (``pregonero retry``) must not go out after it
     expires: Mapping[str, dt.datetime] = dataclasses.field(default_factory=dict)
+    #: the file does not load: these jobs are its last good version with the CLI changes on
+    #: top, and ``findings`` are the file's (the sync reports them as a load error)
+    degraded: bool = False
 
 
 def _flags(doc, analysis) -> dict[str, str]:
@@ -268,20 +271,90 @@ def _flags(doc, analysis) -> dict[str, str]:
     return flagged
 
 
+@dataclasses.dataclass(frozen=True)
+class LastGood:
+    """The source text of a calendar file as it last compiled cleanly for the engine."""
+
+    path: str
+    calendar_id: str
+    text: str
+    at: str
+
+
+def remember_source(store: Store, shown: str, calendar_id: str, text: str) -> None:
+    """Keep the text of a calendar that compiled, so that on-call can still correct it when an
+    editor leaves the file broken (written only when it changed)."""
+    import hashlib
+
+    digest = hashlib.sha256(text.encode()).hexdigest()[:20]
+    key = keys.SOURCE_PREFIX + shown
+    if store.r.hget(key, "sha") == digest.encode():
+        return
+    store.r.hset(key, mapping={"sha": digest, "calendar_id": calendar_id, "text": text,
+                               "at": dt.datetime.now(dt.timezone.utc).isoformat()})
+
+
+def last_good_source(store: Store, calendar: str) -> LastGood | None:
+    """The last good source of a calendar, by its file (relative to the schedules) or its id."""
+    candidates = [keys.SOURCE_PREFIX + calendar] + [
+        key.decode() for key in store.r.scan_iter(match=keys.SOURCE_PREFIX + "*", count=1000)]
+    for key in candidates:
+        raw = store.r.hgetall(key)
+        if not raw:
+            continue
+        fields = {k.decode(): v.decode() for k, v in raw.items()}
+        path = key[len(keys.SOURCE_PREFIX):]
+        if calendar in (path, fields["calendar_id"]):
+            return LastGood(path, fields["calendar_id"], fields["text"], fields["at"])
+    return None
+
+
+def _read(file: Path, shown: str) -> tuple[str | None, Finding | None]:
+    try:
+        if file.stat().st_size > MAX_FILE_BYTES:
+            return None, Finding(shown, 1, 1, "error", "file too large for a calendar",
+                                 "too-large")
+        return file.read_text(encoding="utf-8"), None
+    except UnicodeDecodeError:
+        return None, Finding(shown, 1, 1, "error", "the file is not UTF-8 text", "encoding",
+                             "save the file as UTF-8")
+    except OSError as exc:
+        return None, Finding(shown, 1, 1, "error", f"cannot read: {exc.strerror}", "io")
+
+
 def analyze_for_engine(file: Path, shown: str, config, now: dt.datetime,
                        overrides: list[Override], store: Store | None = None,
                        *, clear: bool = True) -> EnginePlan:
-    """One calendar file for the engine: overrides applied, timing errors tolerated."""
+    """One calendar file for the engine: overrides applied, timing errors tolerated.
+
+    A file that does not load keeps its last good version scheduled (the sync cancels
+    nothing). When a CLI change applies to that calendar, the change is compiled on top of
+    the last good version instead, so on-call can correct while the editor's mistake is still
+    in the file: the plan is ``degraded`` and carries the file's findings."""
+    text, unreadable = _read(file, shown)
+    plan = (EnginePlan(shown, None, False, (), (unreadable,)) if text is None else
+            _analyze_text(text, file, shown, config, now, overrides, store, clear))
+    if store is None:
+        return plan
+    if plan.ok:
+        remember_source(store, shown, plan.calendar_id, text)
+        return plan
+    last = last_good_source(store, shown)
+    if last is None or last.path != shown \
+            or not any(o.calendar == last.calendar_id for o in overrides):
+        return plan
+    fallback = _analyze_text(last.text, file, shown, config, now, overrides, store, clear)
+    if not fallback.ok:
+        return plan
+    return dataclasses.replace(fallback, findings=plan.findings, degraded=True)
+
+
+def _analyze_text(text: str, file: Path, shown: str, config, now: dt.datetime,
+                  overrides: list[Override], store: Store | None, clear: bool) -> EnginePlan:
     try:
-        if file.stat().st_size > MAX_FILE_BYTES:
-            return EnginePlan(shown, None, False, (), (Finding(shown, 1, 1, "error",
-                              "file too large for a calendar", "too-large"),))
-        doc = load_file(str(file))
+        doc = parse_yaml(text, shown)
     except YamlProblem as exc:
         return EnginePlan(shown, None, False, (), (exc.finding,))
-    except OSError as exc:
-        return EnginePlan(shown, None, False, (), (Finding(shown, 1, 1, "error",
-                          f"cannot read: {exc.strerror}", "io"),))
     doc.file, doc.path = str(file), shown  # images resolve next to the real file
     calendar_id = None
     if isinstance(doc.data, dict) and isinstance(doc.data.get("calendar"), dict):
