@@ -38,6 +38,8 @@ class FakeSourcePlan:
     findings: tuple = ()
     archived_entries: frozenset[str] = frozenset()
     expires: dict = dataclasses.field(default_factory=dict)
+    #: job id -> hold reason, as the engine's compile flags posts a change made late
+    flagged: dict = dataclasses.field(default_factory=dict)
 
 
 def wait_for(condition: Callable[[], object], timeout_s: float = 10.0, every_s: float = 0.02,

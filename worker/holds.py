@@ -6,8 +6,10 @@ added or retried while a pause is active is held at its instant rather than sent
 
 Resuming releases held jobs whose instant is still ahead. Those whose instant passed while
 paused are NOT sent late unless someone decides so (``missed="send"``) or drops them
-(``missed="skip"``); without a decision they stay held with reason ``missed``. The audit
-stream records who decided.
+(``missed="skip"``); without a decision they stay held with reason ``missed``. Posts held by a
+calendar change (their instant moved into the past, or after their period's deadline) take the
+same decision. Corrections of published posts are never "missed": a resume sends them now,
+whatever the decision, and names them. The audit stream records who decided.
 
 Jobs held by a quiet period (``worker.quiet``) are released the same way, by a resume of a
 scope that covers them, but only once their period has ended: until then they are reported
@@ -28,7 +30,10 @@ Missed = Literal["send", "skip"] | None
 #: hold reasons a resume may release (go-live waits have their own rules)
 PAUSE_REASONS = ("paused", "missed")
 QUIET_REASON = "quiet_period"
-RELEASABLE = (*PAUSE_REASONS, QUIET_REASON)
+#: held by a calendar change: the post's instant is now past, or after its period's deadline;
+#: only a decision (--send-missed / --skip-missed) moves them
+CHANGE_REASONS = ("in_the_past", "moved_to_past", "after_deadline")
+RELEASABLE = (*PAUSE_REASONS, QUIET_REASON, *CHANGE_REASONS)
 
 
 @dataclasses.dataclass
@@ -37,6 +42,8 @@ class ResumeReport:
     sent_late: list[str] = dataclasses.field(default_factory=list)
     skipped: list[str] = dataclasses.field(default_factory=list)
     awaiting_decision: list[str] = dataclasses.field(default_factory=list)
+    #: corrections of published posts: never "missed", never skipped: sent now
+    corrections: list[str] = dataclasses.field(default_factory=list)
     #: held by a quiet period that has not ended yet: nothing a resume can do
     still_quiet: list[str] = dataclasses.field(default_factory=list)
 
@@ -88,8 +95,8 @@ def resume(store: Store, scope: Scope, value: str | None, by: str, missed: Misse
     now = now_ms()
     for member, score in store.r.zrange(keys.HELD, 0, -1, withscores=True):
         job_id = member.decode()
-        info = store.r.hmget(keys.job(job_id), "a", "dp", "r", "qe")
-        account, department, reason, quiet_end = (v.decode() if v else "" for v in info)
+        info = store.r.hmget(keys.job(job_id), "a", "dp", "r", "qe", "o")
+        account, department, reason, quiet_end, original = (v.decode() if v else "" for v in info)
         if reason not in RELEASABLE or not _matches(field, account, department):
             continue
         if any(_matches(other, account, department) for other in active):
@@ -98,8 +105,16 @@ def resume(store: Store, scope: Scope, value: str | None, by: str, missed: Misse
             report.still_quiet.append(job_id)
             continue
         check = ("r", "|".join(RELEASABLE))
-        during = "in a quiet period" if reason == QUIET_REASON else "while paused"
-        if score > now - grace_ms:
+        if original:
+            # a correction has no instant of its own to miss: it was due the moment the date
+            # changed, and skipping it would leave the wrong date up for good
+            if store.transition(job_id, HELD, SCHEDULED, by, "resumed: correction sent now",
+                                check=check, due=now, held=REMOVE, delete=("r", "qp", "qe")):
+                report.corrections.append(job_id)
+            continue
+        during = ("in a quiet period" if reason == QUIET_REASON else "while paused"
+                  if reason in PAUSE_REASONS else f"after a calendar change ({reason})")
+        if score > now - grace_ms and reason not in CHANGE_REASONS:
             if store.transition(job_id, HELD, SCHEDULED, by, "resumed", check=check,
                                 due=max(int(score), now), held=REMOVE, delete=("r", "qp", "qe")):
                 report.released.append(job_id)
@@ -116,7 +131,7 @@ def resume(store: Store, scope: Scope, value: str | None, by: str, missed: Misse
                 store.transition(job_id, HELD, HELD, by, "missed while paused: awaiting decision",
                                  check=check, fields={"r": "missed"})
             report.awaiting_decision.append(job_id)
-    if report.released or report.sent_late:
+    if report.released or report.sent_late or report.corrections:
         store.wake()
     return report
 
@@ -148,3 +163,22 @@ def release_job(store: Store, job_id: str, by: str, send_late: bool = False) -> 
     if done:
         store.wake()
     return done
+
+
+def release_hint(reason: str, account: str, department: str = "") -> str:
+    """The command (or the event) that releases a post held for ``reason``: every held post in
+    ``pregonero status`` says how it gets out."""
+    scope = f"--account {account}" if account else "--all"
+    if reason == "paused":
+        return f"pregonero resume {scope} --by NAME (or the scope that paused it)"
+    if reason in ("missed", *CHANGE_REASONS):
+        return (f"decide: pregonero resume {scope} --send-missed --by NAME, or --skip-missed; "
+                "or move its date in the calendar")
+    if reason == QUIET_REASON:
+        return f"when its quiet period ends: pregonero resume {scope} --by NAME"
+    if reason == "golive_waiting":
+        return ("goes out by itself once its official page shows the expected text; or "
+                "pregonero retract CALENDAR ENTRY")
+    if reason == "instagram_quota":
+        return "goes out by itself when the account's publishing quota frees up"
+    return "pregonero status --json shows its audit trail; pregonero retry once fixed"

@@ -195,6 +195,18 @@ class Store:
         return self.transition(job.id, HELD, HELD, by, why, check=("r", "paused|quiet_period|missed"),
                                held=due_ms, fields=fields)
 
+    def refresh_hold(self, job: Job, path: str, by: str, why: str) -> bool:
+        """A held job's new content (a correction re-rendered or moved it) under the hold it
+        already has: a go-live waiting for its page keeps waiting (and its re-checks), a
+        paused, quiet or missed post stays held for the decision it was waiting for, at its
+        new instant. False when the job is not held for one of those reasons."""
+        fields = _job_fields(job, path)
+        if self.transition(job.id, HELD, HELD, by, why, check=("r", "golive_waiting|instagram_quota"),
+                           fields=fields):
+            return True
+        return self.transition(job.id, HELD, HELD, by, why, check=("r", "paused|quiet_period|missed"),
+                               held=to_ms(job.due_utc), fields=fields)
+
     def cancel_job(self, job_id: str, by: str, why: str) -> bool:
         return self.transition(job_id, "scheduled|dispatched|held", CANCELLED, by, why,
                                due=REMOVE, lease=REMOVE, held=REMOVE, delete=("t",))

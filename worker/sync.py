@@ -196,6 +196,12 @@ def _apply(store: Store, changes: Changes, by: str, report: SyncReport,
     # sent silently (a person decides: pregonero resume --missed send|skip, or fix the date)
     for placed in [*changes.moves, *changes.rerenders]:
         reason = _flag_reason(placed, flagged, now_ms)
+        if reason in ("in_the_past", "moved_to_past") and store.refresh_hold(
+                placed.job, placed.path, by, f"changed while held (due "
+                f"{placed.job.due_utc.isoformat()})"):
+            # already held for a reason of its own (a go-live waiting for its page, a pause):
+            # a past instant is that hold's business, not a new one that nobody releases
+            continue
         if reason and not hold_flagged(store, placed, reason, by):
             report.conflicts.append(placed.job.id)
         elif reason:

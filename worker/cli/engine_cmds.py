@@ -293,9 +293,10 @@ def pause(all_, department, account, reason, by):
               help="cancel the posts whose instant passed while held")
 @by_option
 def resume(all_, department, account, missed, by):
-    """Lift a pause. Posts still ahead go out at their instant; posts whose instant passed
-    (while paused, or in a quiet period that has ended) wait for --send-missed or
-    --skip-missed."""
+    """Lift a pause, and decide about held posts. Posts still ahead go out at their instant;
+    posts whose instant passed (while paused, in a quiet period that has ended, or because a
+    calendar change moved it) wait for --send-missed or --skip-missed. Corrections of
+    published posts always go out now: they are never skipped."""
     from ..holds import resume as do_resume
 
     scope, value = _scope(all_, department, account)
@@ -307,6 +308,11 @@ def resume(all_, department, account, missed, by):
             embedded.stop()
     click.echo(f"resumed {scope}{':' + value if value else ''}: {len(report.released)} released, "
                f"{len(report.sent_late)} sent late, {len(report.skipped)} skipped")
+    if report.corrections:
+        click.echo(f"{len(report.corrections)} correction(s) of published posts go out now (a "
+                   "correction is never skipped: it puts right what citizens already read):")
+        for job_id in report.corrections:
+            click.echo(f"  {job_id}")
     if report.awaiting_decision:
         click.echo(f"{len(report.awaiting_decision)} post(s) missed their instant and wait for a "
                    "decision: resume again with --send-missed or --skip-missed")

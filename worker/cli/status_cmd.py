@@ -29,6 +29,12 @@ def _job_row(store, job_id: str) -> dict:
            "due": stored.job.due_utc.isoformat(), "state": stored.state}
     if stored.reason:
         row["reason"] = stored.reason
+    if stored.state == "held":
+        from ..holds import release_hint
+
+        row["release"] = release_hint(stored.reason, stored.job.account, stored.job.department)
+        if stored.fields.get("o"):
+            row["correction_of"] = stored.fields["o"]
     if stored.fields.get("qp"):
         row["quiet_period"] = stored.fields["qp"]
     return row
@@ -130,7 +136,10 @@ def _print(report: dict) -> None:
             click.echo(f"{title}:")
         for row in rows:
             why = row.get("reason", "") + (f" {row['quiet_period']}" if row.get("quiet_period") else "")
-            click.echo(f"  {row['job_id']}  due {row.get('due', '?')}  {why}")
+            click.echo(f"  {row['job_id']}  due {row.get('due', '?')}  {why}"
+                       + ("  (a correction)" if row.get("correction_of") else ""))
+            if row.get("release"):
+                click.echo(f"      -> {row['release']}")
     if report["failed"]:
         click.echo("  (the platform did not take them: once the cause is fixed, send them again "
                    "with pregonero retry --all|--calendar ID|--account A --reason ... --by ...)")
