@@ -122,15 +122,17 @@ class RedisServerProcess:
                        "logfile": str(self.data_dir / "redis.log"), "daemonize": "no"})
         if self.unix_socket:
             config.update({"unixsocket": str(self.unix_socket), "unixsocketperm": "700"})
-        self.proc = subprocess.Popen([redis_executable(), *_args(config)],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                     start_new_session=True)
+        self.proc = self._popen([redis_executable(), *_args(config)])
         client = self.client()
         try:
             _wait_ping(client, self.proc, START_TIMEOUT_S)
         finally:
             client.close()
         return self
+
+    def _popen(self, args: list[str]) -> subprocess.Popen:
+        return subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                start_new_session=True)
 
     def kill(self) -> None:
         """SIGKILL: what a crash looks like. Only the AOF survives."""
@@ -160,8 +162,44 @@ class RedisServerProcess:
         return bool(self.proc and self.proc.poll() is None)
 
 
+def _death_signal():
+    """A function for the child to call between fork and exec so that the kernel SIGTERMs the
+    redis-server when the process that started it dies, even by SIGKILL (Linux
+    PR_SET_PDEATHSIG; redis-server shuts down cleanly on SIGTERM, the AOF fsynced). Resolved in
+    the parent: after a fork, the child must not import anything. None where there is no such
+    call: a later start adopts the orphan instead (see ``connect``)."""
+    try:
+        import ctypes
+
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    return lambda: prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
+
+
 class EmbeddedRedis(RedisServerProcess):
-    """The server ``connect`` started for this process; stopped at exit."""
+    """The server ``connect`` started for this process: it is stopped at exit and, on Linux,
+    dies with this process even when it is killed (no orphan keeps the home's data open)."""
+
+    def __init__(self, data_dir: Path, port: int | None = None, unix_socket: Path | None = None):
+        super().__init__(data_dir, port, unix_socket)
+        self.owner_file = self.data_dir / "owner"
+
+    def _popen(self, args: list[str]) -> subprocess.Popen:
+        # the death signal is tied to the thread that forks: connect from a thread that lives
+        # as long as the process (the CLI's and the service's main thread do)
+        return subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                start_new_session=True, preexec_fn=_death_signal())
+
+    def start(self) -> "EmbeddedRedis":
+        super().start()
+        self.owner_file.write_text(str(os.getpid()))
+        return self
+
+    def stop(self) -> None:
+        super().stop()
+        if self.owner_file.exists() and self.owner_file.read_text().strip() == str(os.getpid()):
+            self.owner_file.unlink()
 
 
 def _socket_path(data_dir: Path) -> Path | None:
@@ -179,12 +217,52 @@ def _try_attach(url: str) -> redis.Redis | None:
         return None
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _owner_alive(data_dir: Path) -> bool:
+    """Whether the process that started the home's embedded server still runs."""
+    try:
+        pid = int((data_dir / "owner").read_text().strip())
+    except (OSError, ValueError):
+        return False
+    return pid > 0 and _alive(pid)
+
+
+def _retire_orphan(client: redis.Redis, data_dir: Path) -> None:
+    """Shut down an embedded server whose owner died (left by a SIGKILL where the kernel
+    could not take it along): it is restarted from its AOF under a living owner."""
+    pid = None
+    try:
+        pid = int((data_dir / "redis.pid").read_text().strip())
+    except (OSError, ValueError):
+        pass
+    try:
+        client.shutdown(nosave=True)
+    except (redis.ConnectionError, redis.ResponseError, OSError):
+        pass
+    finally:
+        client.close()
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while pid and _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.02)
+
+
 def connect(home: Path, url: str | None = None) -> tuple[redis.Redis, EmbeddedRedis | None]:
     """The Redis client for this home, and the embedded server if we had to start one.
 
     Reuse order: ``url`` (REDIS_URL) if given; an embedded server already running for this
-    home (socket answers, or the TCP port recorded in ``redis/port`` answers), so that
-    ``pregonero status`` from another shell sees the same data; else start one.
+    home (socket answers, or the TCP port recorded in ``redis/port`` answers) whose owner is
+    alive, so that ``pregonero status`` from another shell sees the same data; else start one,
+    owned by this process. A server still answering after its owner died is an orphan: it is
+    shut down and started again (same AOF) under this process, so it never outlives everyone.
     """
     if url:
         return redis.Redis.from_url(url), None
@@ -192,14 +270,15 @@ def connect(home: Path, url: str | None = None) -> tuple[redis.Redis, EmbeddedRe
     data_dir.mkdir(parents=True, exist_ok=True)
     sock = _socket_path(data_dir)
     port_file = data_dir / "port"
+    client = None
     if sock and sock.exists():
         client = _try_attach(f"unix://{sock}")
-        if client:
-            return client, None
-    if not sock and port_file.exists():
+    elif not sock and port_file.exists():
         client = _try_attach(f"redis://127.0.0.1:{port_file.read_text().strip()}/0")
-        if client:
+    if client is not None:
+        if _owner_alive(data_dir):
             return client, None
+        _retire_orphan(client, data_dir)
     server = EmbeddedRedis(data_dir, unix_socket=sock)
     if sock and sock.exists():
         sock.unlink()  # stale socket of a dead server
