@@ -75,17 +75,33 @@ def _wants_json(stream: TextIO, fmt: str | None) -> bool:
     return not (hasattr(stream, "isatty") and stream.isatty())
 
 
+#: where the operator chose to send logs (``pregonero --log-file``), for every later
+#: ``configure_logging`` of this process
+_destination: dict[str, Any] = {"file": None, "level": None}
+
+
+def choose_destination(file: str | os.PathLike | None, default_level: str | None = None) -> None:
+    """Remember the operator's choice for this process: a log file (JSON, one line per event,
+    appended) instead of stderr, and the level a command runs at when none is configured."""
+    _destination.update(file=file, level=default_level)
+
+
 def configure_logging(level: str | None = None, fmt: str | None = None,
                       stream: TextIO | None = None) -> None:
     """Configure structlog and the standard library once, at a command's start-up.
 
     ``fmt``: ``json``, ``console`` or ``auto`` (console on a TTY); default from
     ``$PREGONERO_LOG_FORMAT``. ``level`` from ``$PREGONERO_LOG_LEVEL`` (default INFO).
-    Logs go to stderr: stdout is for what the command prints for people.
+    Logs go to stderr, or to the file chosen with ``choose_destination`` (always JSON):
+    stdout is for what the command prints for people, and never carries a log line.
     """
     global _configured
+    if stream is None and _destination["file"]:
+        stream = open(_destination["file"], "a", encoding="utf-8", buffering=1)
+        fmt = "json"
     stream = stream or sys.stderr
-    level_no = logging.getLevelName((level or os.environ.get("PREGONERO_LOG_LEVEL") or "INFO").upper())
+    level = level or os.environ.get("PREGONERO_LOG_LEVEL") or _destination["level"]
+    level_no = logging.getLevelName((level or "INFO").upper())
     if not isinstance(level_no, int):
         level_no = logging.INFO
     as_json = _wants_json(stream, fmt)

@@ -89,10 +89,8 @@ def run(schedules_dir, config_dir, git_pull_interval, dispatchers, metrics_port)
     Environment: PREGONERO_HOME (state, outbox), REDIS_URL, PREGONERO_TRANSPORT (outbox|live).
     """
     from .. import service
-    from ..logging_setup import configure_logging
     from .feed import follow, utc_now_ms
 
-    configure_logging()
     schedules_dir, config_dir = _check_dirs(schedules_dir or default_schedules(), config_dir)
     home = home_dir()
     since = utc_now_ms()
@@ -210,9 +208,7 @@ def worker(config_dir, threads):
     import dataclasses
 
     from .. import service
-    from ..logging_setup import configure_logging
 
-    configure_logging()
     _, config_dir = _check_dirs(None, config_dir)
     _warn_without_redis_url("worker")
     settings = service.settings_from_config(config_dir)
@@ -232,9 +228,7 @@ def dispatcher(schedules_dir, config_dir, no_sync, git_pull_interval):
     """Only the dispatcher and reaper (plus the sync loop unless --no-sync), to scale out
     against a shared REDIS_URL. Several may run at once: each job is claimed once."""
     from .. import service
-    from ..logging_setup import configure_logging
 
-    configure_logging()
     schedules_dir, config_dir = _check_dirs(None if no_sync else (schedules_dir or default_schedules()),
                                             config_dir)
     _warn_without_redis_url("dispatcher")

@@ -36,14 +36,44 @@ def local_time(job) -> str:
         return job.due_utc.isoformat()
 
 
-def describe(stored: StoredJob, to: str, why: str) -> str:
+#: what a published correction did, by its action, as people say it (the feed, per platform)
+CORRECTION_WORDS = {"correct": "edited", "reply": "replied", "retract": "retracted"}
+FEED_WORDS = {"correct": "updated", "retract": "cancelled"}
+
+
+def _clock(moment_ms: int | None, job) -> str:
+    """An instant (epoch ms) in the calendar's zone, to the second."""
+    from zoneinfo import ZoneInfo
+
+    moment = dt.datetime.fromtimestamp((moment_ms or utc_now_ms()) / 1000, dt.timezone.utc)
+    try:
+        return moment.astimezone(ZoneInfo(job.timezone)).strftime("%Y-%m-%d %H:%M:%S")
+    except Exception:
+        return moment.isoformat()
+
+
+def _shown_url(stored: StoredJob | None) -> str:
+    url = stored.ref.url if stored is not None and stored.ref and stored.ref.url else ""
+    return "" if url.startswith("file:") else url  # the outbox: its path is printed at start
+
+
+def describe(stored: StoredJob, to: str, why: str, original: StoredJob | None = None,
+             at_ms: int | None = None) -> str:
+    """One line for people. A post: when it was due, where, how late, what it says. A
+    correction: what was done to which published post (edited, replied, retracted; an event
+    updated or cancelled in the feed), where and when it happened, never as a new post."""
     job = stored.job
+    action = stored.fields.get("ca") if stored.fields.get("o") else None
+    if action and to == "published":
+        words = FEED_WORDS if job.platform == "ics" else CORRECTION_WORDS
+        head = f"{words.get(action, action):<9} {_clock(at_ms, job)}  {job.account:<24} {job.language:<5}"
+        target = _shown_url(original) or stored.fields["o"]
+        said = "" if action == "retract" else f"{excerpt(job.text)}  "  # a deletion says nothing
+        return f"{head} {said}(on {target})"
     head = f"{SHOWN.get(to, to):<9} {local_time(job)}  {job.account:<24} {job.language:<5}"
     if to == "published":
         late = stored.lateness_ms
-        url = stored.ref.url if stored.ref and stored.ref.url else ""
-        if url.startswith("file:"):  # the outbox: its path is printed once, at start
-            url = ""
+        url = _shown_url(stored)
         tail = f"{excerpt(job.text)}" + (f"  {url}" if url else "")
         return f"{head} late {late if late is not None else '?':>4} ms  {tail}"
     return f"{head} {why}"
@@ -80,7 +110,9 @@ def follow(store: Store, stop: threading.Event, since_ms: int,
                             continue
                         seen_holds.add((job_id, stored.reason))
                     if stored is not None:
-                        echo(describe(stored, to, data.get(b"why", b"").decode()))
+                        original = store.get(stored.fields["o"]) if stored.fields.get("o") else None
+                        echo(describe(stored, to, data.get(b"why", b"").decode(), original,
+                                      int(data.get(b"at", b"0") or 0) or None))
 
     thread = threading.Thread(target=loop, name="feed", daemon=True)
     thread.start()

@@ -43,11 +43,33 @@ class LazyGroup(click.Group):
         return getattr(importlib.import_module(f"{__package__}.{module}"), attribute)
 
 
+#: commands that are pure (no Redis, no engine): they log nothing and must start fast
+PURE = frozenset({"lint", "plan", "schema"})
+#: the services: they log every outcome (INFO); one-shot commands say what they did on
+#: stdout and log only warnings and errors unless PREGONERO_LOG_LEVEL says otherwise
+SERVICES = frozenset({"run", "worker", "dispatcher"})
+
+
 @click.group(cls=LazyGroup, context_settings=CONTEXT)
 @click.version_option(__version__, prog_name="pregonero")
-def cli():
+@click.option("--log-file", envvar="PREGONERO_LOG_FILE", default=None, metavar="PATH",
+              type=click.Path(dir_okay=False), help="write logs to PATH as JSON lines, one "
+              "per event, instead of stderr [$PREGONERO_LOG_FILE]")
+@click.pass_context
+def cli(ctx, log_file):
     """pregonero: say the right thing, at the right time, on every network, and put it right
-    when a date changes."""
+    when a date changes.
+
+    What a command does is printed on stdout, for people; logs go to stderr (JSON when it is
+    not a terminal; $PREGONERO_LOG_FORMAT=json|console) or to --log-file.
+    """
+    command = ctx.invoked_subcommand
+    if command in PURE or command is None:
+        return
+    from ..logging_setup import choose_destination, configure_logging
+
+    choose_destination(log_file, "INFO" if command in SERVICES else "WARNING")
+    configure_logging()
 
 
 def main() -> None:
