@@ -14,6 +14,16 @@ The engine's retries (backoff up to 10 minutes) stay well inside that hour; afte
 Duplicates: Mastodon itself has no "duplicate status" error (a repeated idempotency key returns
 the original status with 200). Some servers and forks answer 422 with "already"/"duplicate"
 in the message; that is mapped to ``Duplicate``, any other 422 to ``Rejected``.
+
+Edits: PUT /api/v1/statuses/:id replaces the whole status, not just the fields sent.
+``Api::V1::StatusesController#update`` hands every parameter key to ``UpdateStatusService``
+whether the request had it or not, so an absent ``media_ids[]`` detaches every attachment, an
+absent ``spoiler_text`` clears the content warning and an absent ``sensitive`` becomes "has a
+content warning"; only an absent ``language`` keeps the status's own (``valid_locale_cascade``)
+(mastodon/mastodon app/controllers/api/v1/statuses_controller.rb#update and
+app/services/update_status_service.rb#update_media_attachments!/#update_immediate_attributes!,
+unchanged since editing arrived in 3.5, #17320). ``correct`` therefore reads the status first
+and sends its attachments, content warning and sensitive flag back with the new text.
 """
 
 from __future__ import annotations
@@ -104,15 +114,33 @@ class MastodonAdapter:
         return self._ref(status)
 
     def correct(self, request: PostRequest) -> PostRef:
-        """Edit the target status in place (PUT /api/v1/statuses/:id, Mastodon 3.5+).
+        """Edit the target status in place (PUT /api/v1/statuses/:id, Mastodon 3.5+), changing
+        only its text.
 
-        Only the text changes: attachments are kept because Mastodon.py leaves ``media_ids``
-        out of the request and the server then keeps the existing ones.
+        The server rebuilds the status from the request: attachments from ``media_ids[]``,
+        the content warning from ``spoiler_text``, the flag from ``sensitive`` (absent means
+        none, empty, false; see the module docstring). So the status is read first
+        (GET /api/v1/statuses/:id, a read: its failures are at worst Unavailable) and its
+        attachment ids, ``spoiler_text`` and ``sensitive`` go back with the new text; the
+        attachments keep their descriptions (alt text), which live on the attachments. The
+        language is not sent (Mastodon.py's ``status_update`` has no such parameter) and the
+        server keeps the status's own. Edits a person makes between the read and the write
+        are overwritten in those three fields. The read is one more request per correction; it
+        counts against the per-token API throttle (300 per 5 minutes) only, not against the
+        "statuses" limit (300 statuses and edits per 3 hours). A lost answer to the read is
+        Unavailable (nothing was written); a lost answer to the PUT is OutcomeUnknown and
+        ``lookup`` decides by the text.
         """
         target = request.require_target()
         self._check_content(request)
-        status = self._call(lambda api: api.status_update(target.post_id, request.text),
-                            write=True)
+        current = self._call(lambda api: api.status(target.post_id), write=False)
+        media_ids = [str(media["id"]) for media in current.get("media_attachments") or []]
+        status = self._call(lambda api: api.status_update(
+            target.post_id, request.text,
+            spoiler_text=current.get("spoiler_text") or "",
+            sensitive=bool(current.get("sensitive")),
+            media_ids=media_ids or None,
+        ), write=True)
         return self._ref(status, extra=target.extra)
 
     def reply(self, request: PostRequest) -> PostRef:

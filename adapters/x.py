@@ -101,7 +101,8 @@ class XAdapter:
         response = self._call("publish", lambda: self.client.create_tweet(
             text=request.text, in_reply_to_tweet_id=target, media_ids=media_ids or None),
             write=True)
-        return self._ref(str(response.data["id"]), published_at=self.clock())
+        return self._ref(str(response.data["id"]), published_at=self.clock(),
+                         media_ids=media_ids)
 
     def correct(self, request: PostRequest) -> PostRef:
         """Edit ``request.target`` (a new tweet id); NotSupported past 30 min or 5 edits."""
@@ -120,6 +121,12 @@ class XAdapter:
         if request.images:
             raise NotSupported("X edits cannot change images: reply instead")
         body = {"text": request.text, "edit_options": {"previous_post_id": target.post_id}}
+        # an edit is a whole new version of the post: without its media ids it has no images
+        # (docs.x.com "Edit Posts": the edit is a POST /2/tweets like any other); ids are
+        # valid for 24 h, far longer than the edit window
+        media_ids = [m for m in target.extra.get("media_ids", "").split(",") if m]
+        if media_ids:
+            body["media"] = {"media_ids": media_ids}
         try:
             # tweepy's create_tweet has no edit_options: same endpoint through Client.request
             response = self._call("correct", lambda: self.client.request(
@@ -133,7 +140,7 @@ class XAdapter:
         new_id = str(response.json()["data"]["id"])
         # the window counts from the original publication: it does not restart with an edit
         return self._ref(new_id, published_at=published or self.clock(), edit_count=edits + 1,
-                         previous_post_id=target.post_id)
+                         previous_post_id=target.post_id, media_ids=media_ids)
 
     def reply(self, request: PostRequest) -> PostRef:
         """Tweet ``request.text`` in reply to ``request.target``."""
@@ -211,7 +218,11 @@ class XAdapter:
             if re.match(r"https?://", image.path):
                 raise Rejected(f"X needs a local image file, not a URL ({image.path})")
             # failures here happen before any tweet exists: never OutcomeUnknown
-            media = self._call("upload", lambda: self.api.media_upload(image.path))
+            try:
+                media = self._call("upload", lambda: self.api.media_upload(image.path))
+            except OSError as exc:  # tweepy opens the file itself
+                raise Rejected(f"X: image {image.path} cannot be read "
+                               f"({type(exc).__name__})") from exc
             media_id = str(media.media_id_string if hasattr(media, "media_id_string")
                            else media.media_id)
             if image.alt:
@@ -258,11 +269,13 @@ class XAdapter:
         return Unavailable(message)
 
     def _ref(self, post_id: str, *, published_at: dt.datetime, edit_count: int = 0,
-             previous_post_id: str | None = None) -> PostRef:
+             previous_post_id: str | None = None, media_ids=()) -> PostRef:
         extra = {"published_at": published_at.astimezone(dt.timezone.utc).isoformat(),
                  "edit_count": str(edit_count)}
         if previous_post_id:
             extra["previous_post_id"] = previous_post_id
+        if media_ids:  # an edit must send them again (see ``correct``)
+            extra["media_ids"] = ",".join(media_ids)
         # i/web/status works without knowing the account's screen name
         return PostRef("x", self.account, post_id, f"https://x.com/i/web/status/{post_id}",
                        extra)

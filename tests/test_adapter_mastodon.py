@@ -53,6 +53,15 @@ def status_json(status_id: str = STATUS_ID, text: str = TEXT, *, created: str =
             "emojis": [], "card": None, "poll": None}
 
 
+def illustrated_status(text: str = TEXT) -> dict:
+    """The ORIGINAL status with two images and a content warning someone added by hand."""
+    return {**status_json(ORIGINAL.post_id, text, created="2027-04-08T08:00:00.000Z"),
+            "spoiler_text": "Cambio de fecha", "sensitive": True,
+            "media_attachments": [{"id": media_id, "type": "image", "url": None,
+                                   "description": f"Cartel {media_id}"}
+                                  for media_id in ("5550001", "5550002")]}
+
+
 def error(status: int, message: str, **headers) -> dict:
     return dict(status=status, json={"error": message}, headers=headers)
 
@@ -110,9 +119,11 @@ CASE_SETUP = {
         422, "Validation failed: Text character limit of 500 exceeded")), publish),
     "duplicate": (lambda http: http.post(POST, **error(
         422, "Validation failed: Text has already been posted")), publish),
-    "edit_ok": (lambda http: http.put(f"{POST}/{ORIGINAL.post_id}", json=status_json(
-        ORIGINAL.post_id, "El plazo termina el lunes.", created="2027-04-08T08:00:00.000Z",
-        edited_at="2027-04-09T08:00:02.000Z")),
+    "edit_ok": (lambda http: (
+        # correct reads the status first: the PUT must carry its media, warning and flag back
+        http.get(f"{POST}/{ORIGINAL.post_id}", json=illustrated_status()),
+        http.put(f"{POST}/{ORIGINAL.post_id}", json={**illustrated_status(
+            "El plazo termina el lunes."), "edited_at": "2027-04-09T08:00:02.000Z"})),
         lambda adapter: adapter.correct(request("correct", target=ORIGINAL, account=ACCOUNT,
                                                 text="El plazo termina el lunes."))),
     "reply_ok": (lambda http: http.post(POST, json=status_json(
@@ -157,9 +168,14 @@ def check_success(name: str, result, http) -> None:
         assert result.url == f"{BASE}/@ayto/{STATUS_ID}"
         assert result.extra["published_at"] == "2027-04-09T08:00:01+00:00"
     elif name == "edit_ok":
-        sent = calls[0].request
+        assert calls[0].request.method == "GET"
+        sent = calls[1].request
         assert sent.method == "PUT" and sent.url == f"{POST}/{ORIGINAL.post_id}"
-        assert parse_qs(sent.body)["status"] == ["El plazo termina el lunes."]
+        form = parse_qs(sent.body, keep_blank_values=True)
+        assert form["status"] == ["El plazo termina el lunes."]
+        # everything but the text goes back as it was (the server drops what is absent)
+        assert form["media_ids[]"] == ["5550001", "5550002"]
+        assert form["spoiler_text"] == ["Cambio de fecha"] and form["sensitive"] == ["1"]
         # an edit keeps the id and the original publication time
         assert result.post_id == ORIGINAL.post_id
         assert result.extra["published_at"] == ORIGINAL.extra["published_at"]
@@ -264,6 +280,22 @@ def test_images_are_uploaded_with_their_alt_text_and_attached(adapter, http, tmp
     upload = next(call.request for call in http.calls if call.request.url.endswith("/media"))
     assert b"Cartel del pleno" in upload.body
     assert parse_qs(http.calls[-1].request.body)["media_ids[]"] == ["5550001"]
+
+
+def test_a_correction_of_a_plain_status_sends_no_media_and_no_warning(adapter, http):
+    http.get(f"{POST}/{ORIGINAL.post_id}", json=status_json(ORIGINAL.post_id))
+    http.put(f"{POST}/{ORIGINAL.post_id}", json=status_json(ORIGINAL.post_id, "Otro texto."))
+    adapter.correct(request("correct", target=ORIGINAL, account=ACCOUNT, text="Otro texto."))
+    form = parse_qs(http.calls[1].request.body, keep_blank_values=True)
+    assert "media_ids[]" not in form and form["spoiler_text"] == [""]
+    assert form["sensitive"] == ["0"]
+
+
+def test_a_correction_of_a_status_that_is_gone_is_rejected_without_a_write(adapter, http):
+    http.get(f"{POST}/{ORIGINAL.post_id}", **error(404, "Record not found"))
+    with pytest.raises(Rejected):
+        adapter.correct(request("correct", target=ORIGINAL, account=ACCOUNT, text="Otro."))
+    assert [call.request.method for call in http.calls] == ["GET"]
 
 
 def test_the_instance_limit_falls_back_to_the_configured_one(adapter, http):

@@ -193,3 +193,13 @@ def test_a_day_number_inside_another_number_is_not_taken_for_the_date():
     new = sesion("Del 23 de diciembre de 2026 al 118 de la calle.", "2026-12-23")
     (change,) = changed_values(old, new, "es")
     assert change.old == "18 de diciembre de 2026"
+
+
+def test_a_post_edited_once_is_corrected_again_quoting_its_whole_phrase_not_the_weekday():
+    # the text citizens read now carries the first correction's note: the phrases of old and
+    # new texts no longer pair up, and the quote must still be the whole phrase
+    old = sesion("Sesión el sábado 16 de enero de 2027. (Corregido: donde decía «lunes 11 de "
+                 "enero de 2027», ahora dice «sábado 16 de enero de 2027».)", "2027-01-16")
+    new = sesion("Sesión el lunes 18 de enero de 2027.", "2027-01-18")
+    (change,) = changed_values(old, new, "es")
+    assert (change.old, change.new) == ("sábado 16 de enero de 2027", "lunes, 18 de enero de 2027")

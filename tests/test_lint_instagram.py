@@ -95,3 +95,19 @@ def test_a_linkedin_post_over_3000_characters_is_too_long():
     text = replace("Quedan tres días:", long + "Quedan tres días:", text)
     text = replace("Queden tres dies:", long + "Queden tres dies:", text)
     assert any("linkedin allows 3000" in f.message for f in findings(text, "too-long"))
+
+
+def test_instagram_gets_the_image_url_even_when_a_platform_given_files_comes_first_in_the_entry():
+    # the compiler shares one rendering per language set; Facebook's (a file) must not be
+    # reused for Instagram, which fetches its images by URL
+    from tests.lintkit import BASE, lint, replace
+
+    text = replace("    accounts: [x:ayto-test, facebook:ayto-test]\n",
+                   "    accounts: [facebook:ayto-test, instagram:ayto-test]\n"
+                   "    images:\n"
+                   "      - file: cartel.png\n"
+                   "        url: https://sede.example.org/cartel.jpg\n"
+                   "        alt: {es: Cartel, ca: Cartell}\n", BASE)
+    jobs = {j.account: j for j in lint(text).jobs if j.entry == "anuncio"}
+    assert [i.path for i in jobs["instagram:ayto-test"].images] == ["https://sede.example.org/cartel.jpg"]
+    assert jobs["facebook:ayto-test"].images[0].path.endswith("cartel.png")

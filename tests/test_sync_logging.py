@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
+import structlog
 from structlog.testing import capture_logs
 
 from tests.enginekit import FakeSourcePlan, make_job, utc_in
@@ -12,6 +14,15 @@ from worker.calendar.findings import Finding
 from worker.sync import apply_plan
 
 NOW = dt.datetime.now(dt.timezone.utc)
+
+
+@pytest.fixture(autouse=True)
+def every_level_is_logged():
+    """Another test of this process may have configured logging at WARNING: these tests read
+    info lines too."""
+    structlog.reset_defaults()
+    yield
+    structlog.reset_defaults()
 
 
 def broken(path="calp/fiestas.yaml"):

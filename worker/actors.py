@@ -302,8 +302,13 @@ class Publisher:
             self._published(stored, attempt_id, ref, lateness_ms, why="lookup found the post")
             log.info("post_published", lateness_ms=lateness_ms, post_id=ref.post_id,
                      via="lookup", **common)
+        elif stored.tries >= len(self.settings.backoff_s):
+            # the same unexpected failure every time: a person must look, not a retry loop
+            self._fail(job_id, attempt_id, f"not posted after {stored.tries + 1} attempts that "
+                       "ended in an unexpected error (pregonero history shows each)", common)
         else:
-            self._retry(stored, attempt_id, 0, "lookup: not posted", stored.tries, common)
+            self._retry(stored, attempt_id, self.settings.backoff_s[stored.tries],
+                        "lookup: not posted", stored.tries + 1, common)
 
     def _golive_gate(self, stored: StoredJob, token: str) -> bool:
         """True if the official page is live; otherwise hold (or give up) and return False."""

@@ -192,9 +192,14 @@ class EmbeddedRedis(RedisServerProcess):
                                 start_new_session=True, preexec_fn=_death_signal())
 
     def start(self) -> "EmbeddedRedis":
-        super().start()
+        # owner first: a process that finds the server answering before we return must see
+        # a living owner, or it would take the server for an orphan and retire it
         self.owner_file.write_text(str(os.getpid()))
-        return self
+        try:
+            return super().start()
+        except BaseException:
+            self.owner_file.unlink(missing_ok=True)
+            raise
 
     def stop(self) -> None:
         super().stop()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import datetime as dt
+import os
 from typing import Mapping, NamedTuple
 
 from adapters import capabilities_for, parse_account_ref
@@ -185,7 +186,8 @@ class Compiler:
     def _content(self, entry, override_key, account, platform, langs, feed, deps, event):
         """What a job says: the same for every account of the entry that shares its
         languages, overrides and kind of platform, so it is computed once for them."""
-        key = (entry.id, entry.path, override_key, langs, feed)
+        # platforms that fetch images by URL get other image sources than those given files
+        key = (entry.id, entry.path, override_key, langs, feed, platform in IMAGES_BY_URL)
         if key not in self._contents:
             self._contents[key] = self._compose(entry, account, platform, langs, feed, deps, event)
         return self._contents[key]
@@ -215,8 +217,7 @@ class Compiler:
             text = f"{text}\n{link}"
         # platforms that download images themselves (Instagram) need the url, others the file
         by_url = platform in IMAGES_BY_URL
-        images = tuple(PlannedImage((img.url or img.file if by_url else img.file or img.url)
-                                    or "", _alt(img, langs))
+        images = tuple(PlannedImage(self._image_source(img, by_url), _alt(img, langs))
                        for img in self._override(entry, account, platform, "images"))
         for name in list(refs):
             refs.extend(self.cal.facts[name].derived_from if name in self.cal.facts else ())
@@ -261,6 +262,16 @@ class Compiler:
         deps = deps + end_deps + title_refs + place_refs + text_refs
         return info, deps
 
+
+    def _image_source(self, img: ImageSpec, by_url: bool) -> str:
+        """Where the adapter takes the image from: its URL for platforms that fetch images
+        themselves, else its file, resolved next to the calendar file (the worker's working
+        directory is not the calendar's)."""
+        if by_url and img.url:
+            return img.url
+        if img.file and self.doc.file:
+            return os.path.abspath(os.path.join(os.path.dirname(self.doc.file), img.file))
+        return img.file or img.url or ""
 
     def _event_text(self, entry: Entry, field: str, texts: Mapping[str, str], joiner: str
                     ) -> tuple[str | None, tuple[str, ...]]:

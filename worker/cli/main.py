@@ -70,6 +70,9 @@ def cli(ctx, log_file):
 
     choose_destination(log_file, "INFO" if command in SERVICES else "WARNING")
     configure_logging()
+    # the choice belongs to this command: a process that runs several (tests, a shell
+    # embedding the CLI) starts each from the defaults
+    ctx.call_on_close(lambda: choose_destination(None, None))
 
 
 def main() -> None:

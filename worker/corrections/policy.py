@@ -74,10 +74,11 @@ def changed_values(old: Job, new: Job, language: str) -> list[Change]:
             continue
         if found is not None:
             continue  # the phrases were compared: this value reads the same, or is not written
-        # the text was rewritten around the value: quote the value alone, give it in full
-        written = phrases.find_written(old_text, {fact: old_values[fact]}, language)
-        if written:
-            changes.append(Change(fact, language, old_text[written[0].start:written[0].end],
+        # the texts do not pair up (a note of an earlier correction, a rewritten text): quote
+        # the first phrase that states the value, give the new value in full
+        said = phrases.phrases(old_text, {fact: old_values[fact]}, language)
+        if said:
+            changes.append(Change(fact, language, said[0].text(old_text),
                                   _full(new_values[fact], language) or new_value))
     return changes
 
