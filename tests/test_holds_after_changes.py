@@ -93,3 +93,23 @@ def test_a_correction_held_by_a_pause_is_sent_at_resume_even_with_skip_missed(en
              and "16 de abril" in engine.store.get(job.id).job.text, what="corrected")
     sent = [r for r in engine.outbox().records() if r["job_id"] == correction.id]
     assert len(sent) == 1 and "16 de abril" in sent[0]["text"]
+
+
+def test_a_sync_that_finds_an_unchanged_go_live_mid_recheck_leaves_it_waiting(store):
+    # the engine's compile flags every entry whose instant passed; an unchanged go-live that
+    # a sync catches between two checks of its page is no news and must keep waiting
+    job = make_job("abierto", utc_in(-30), kind="golive", official_url="https://sede.example/f")
+    apply_plan(store, plan(job), now())
+    assert store.transition(job.id, "scheduled", "dispatched", "test", "re-check",
+                            fields={"r": "golive_waiting", "t": "tok"})
+    apply_plan(store, plan(job, flagged={job.id: "in_the_past"}), now())
+    stored = store.get(job.id)
+    assert (stored.state, stored.reason) == ("dispatched", "golive_waiting")
+
+
+def test_an_unchanged_post_after_its_deadline_is_still_held_for_a_decision(store):
+    job = make_job("recordatorio", utc_in(3600))
+    apply_plan(store, plan(job), now())
+    apply_plan(store, plan(job, flagged={job.id: "after_deadline"}), now())
+    stored = store.get(job.id)
+    assert (stored.state, stored.reason) == ("held", "after_deadline")

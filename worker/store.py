@@ -204,6 +204,13 @@ class Store:
         if self.transition(job.id, HELD, HELD, by, why, check=("r", "golive_waiting|instagram_quota"),
                            fields=fields):
             return True
+        # a go-live between two checks of its page (its re-check claimed and on its way): the
+        # message in flight carries the old text, so it is voided and the check comes again
+        if self.transition(job.id, "scheduled|dispatched", HELD, by, why,
+                           check=("r", "golive_waiting"), due=now_ms(), lease=REMOVE,
+                           fields=fields, delete=("t",)):
+            self.wake()
+            return True
         return self.transition(job.id, HELD, HELD, by, why, check=("r", "paused|quiet_period|missed"),
                                held=to_ms(job.due_utc), fields=fields)
 

@@ -77,11 +77,14 @@ def apply_plan(store: Store, plans: Iterable, now: dt.datetime, *, by: str = "sy
     report = SyncReport(at=now.isoformat(), counts={})
     report.uncorrected = sum(s.state in (NEEDS_CORRECTION, ORPHANED, CORRECTING)
                              for s in stored.values())
+    from worker.corrections.overrides import TOLERATED
+
     for source in plans:
         if not source.ok or getattr(source, "degraded", False):
-            report.load_errors[source.path] = [f.format() for f in source.findings
-                                               if f.severity == "error"] or \
-                [f.format() for f in source.findings]
+            # what stops the file first (a past instant alone would not): that is the fix
+            errors = sorted((f for f in source.findings if f.severity == "error"),
+                            key=lambda f: f.code in TOLERATED)
+            report.load_errors[source.path] = [f.format() for f in errors or source.findings]
     _alert_load_errors(store, report.load_errors)
     if not plans and any(s.state in PENDING for s in stored.values()):
         # an empty checkout or a wrong path must not cancel every scheduled post
@@ -101,7 +104,9 @@ def apply_plan(store: Store, plans: Iterable, now: dt.datetime, *, by: str = "sy
                             fields={**_fields_of(placed), "r": flagged[placed.job.id]}):
             report.held.append(placed.job.id)
     changes.adds.extend(flagged_adds)
-    # unchanged pending jobs that a change elsewhere put after their deadline: held too
+    # unchanged pending jobs that a change elsewhere put after their deadline: held too. (An
+    # unchanged job whose own instant has passed is no news: it is on its way, or a go-live
+    # re-checking its page; holding it "in the past" would strand it.)
     moved = {p.job.id for p in (*changes.moves, *changes.rerenders, *flagged_adds)}
     for source in plans:
         if not source.ok:
@@ -109,7 +114,8 @@ def apply_plan(store: Store, plans: Iterable, now: dt.datetime, *, by: str = "sy
         for job in source.jobs:
             reason = flagged.get(job.id)
             summary = stored.get(job.id)
-            if reason and job.id not in moved and summary and summary.state in ("scheduled", "dispatched"):
+            if reason == "after_deadline" and job.id not in moved and summary \
+                    and summary.state in ("scheduled", "dispatched"):
                 from worker.diff import Placed
 
                 if hold_flagged(store, Placed(job, source.path), reason, by):

@@ -186,6 +186,8 @@ class Town:
         def settled():
             now_ms = int(dt.datetime.now(dt.timezone.utc).timestamp() * 1000)
             for summary in self.store.summaries().values():
+                if summary.reason == "golive_waiting":
+                    continue  # waiting for its page (re-checked by turns): a steady state
                 if summary.state in BUSY:
                     return False
                 if summary.state == "scheduled" and summary.due_ms <= now_ms + 500:
