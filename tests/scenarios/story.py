@@ -22,9 +22,10 @@ TWIN_OPTIONS = {"x": {"v1_media": True}}
 
 
 def open_town(make_town, *, git: bool = True, plazo: dt.date = D1, golive_in_s: float | None = None,
-              announce_in_s: float = 6, social=SOCIAL, sesion: dt.datetime = SESION):
+              announce_in_s: float = 6, social=SOCIAL, sesion: dt.datetime = SESION,
+              process: bool = False, freeze: tuple[str, str] | None = None):
     """A town with an account on every network and the agenda feed, its calendar committed,
-    the engine running."""
+    the engine running (in this process, or in a child process that a story may kill)."""
     town = make_town((*social, "ics"), git=git, twin_options=TWIN_OPTIONS)
     town.social = social
     town.announce_at = in_seconds(announce_in_s)
@@ -32,7 +33,7 @@ def open_town(make_town, *, git: bool = True, plazo: dt.date = D1, golive_in_s: 
     town.sesion = sesion
     calendars.write_image(town.schedules)
     town.write("ayudas.yaml", calendar(town, plazo), commit="ayudas: anuncio")
-    return town.start()
+    return town.start_process(freeze) if process else town.start()
 
 
 def calendar(town, plazo: dt.date) -> str:
@@ -68,6 +69,10 @@ def assert_nothing_twice_nothing_lost(town, view) -> None:
         assert set(shown) == refs.get(account, set()), \
             f"{account}: visible {sorted(shown)} but the engine published " \
             f"{sorted(refs.get(account, ()))}\n{render_view(view)}"
+        for post in posts:   # a correction sent twice shows as the same reply twice
+            replies = [r.text for r in post.replies]
+            assert len(replies) == len(set(replies)), \
+                f"{account}: a reply twice under {post.post_id}\n{render_view(view)}"
 
 
 def posters(view) -> dict[str, list[int]]:

@@ -31,6 +31,7 @@ from worker.actors import EngineSettings
 from worker.store import Store
 
 TZ = ZoneInfo("Europe/Madrid")
+ROOT = Path(__file__).resolve().parents[2]
 TOWN = "villa"
 DEPARTMENT = "comunicacion"
 
@@ -173,7 +174,73 @@ class Town:
         wait_for(self.store.sync_status, 20, what="the engine's first sync")
         return self
 
+    # --- the engine in a process of its own (stories that kill it) ---------------------------
+
+    def start_process(self, freeze: tuple[str, str] | None = None) -> "Town":
+        """Run the engine in a child process (``tests.scenarios.node``) with the twins inside
+        it, persisted after every request. ``freeze``: (method, URL regex) of the request
+        after which the child stops dead, so that ``kill()`` lands mid-call."""
+        import json
+        import sys
+
+        from tests.scenarios.node import save_twins
+
+        self.state_dir = self.root / "node"
+        self.state_dir.mkdir(exist_ok=True)
+        (self.state_dir / "frozen").unlink(missing_ok=True)
+        save_twins(self.state_dir, self.twins)
+        env = {name: value for twin in self.twins.values() for name, value in twin.env().items()}
+        (self.state_dir / "spec.json").write_text(json.dumps({
+            "home": str(self.home), "schedules": str(self.schedules), "config": str(self.config),
+            "redis_url": self.redis_url, "settings": STORY_SETTINGS, "env": env,
+            "freeze": list(freeze) if freeze else None}))
+        child_env = {k: v for k, v in os.environ.items()
+                     if k not in ("REDIS_URL", "PREGONERO_TRANSPORT")}
+        self._log = open(self.root / f"node-{len(list(self.root.glob('node-*.log')))}.log", "w")
+        self.process = subprocess.Popen([sys.executable, "-m", "tests.scenarios.node",
+                                         str(self.state_dir)], env=child_env, cwd=ROOT,
+                                        stdout=self._log, stderr=subprocess.STDOUT)
+        if not hasattr(self, "store"):
+            import redis
+
+            self.store = Store(redis.Redis.from_url(self.redis_url))
+        wait_for(lambda: self.store.sync_status() or self.process.poll() is not None, 30,
+                 what="the engine process's first sync")
+        assert self.process.poll() is None, (self.root / "node-0.log").read_text()[-3000:]
+        return self
+
+    def wait_frozen(self, timeout_s: float = 40) -> str:
+        """The URL of the request the platform answered just before the process froze."""
+        marker = self.state_dir / "frozen"
+        wait_for(marker.exists, timeout_s, what="the engine frozen mid-call")
+        return marker.read_text()
+
+    def kill(self) -> None:
+        """SIGKILL the engine process: no goodbye, no outcome recorded."""
+        import signal
+
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=10)
+        self._log.close()
+        self._reload_twins()
+
+    def stop_process(self) -> None:
+        if getattr(self, "process", None) is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+            self._log.close()
+
+    def _reload_twins(self) -> None:
+        from tests.scenarios.node import load_twins
+
+        self.twins = load_twins(self.state_dir)
+
     def stop(self) -> None:
+        self.stop_process()
         if self._stop is not None:
             self._stop.set()
             self.store.wake()
@@ -227,6 +294,8 @@ class Town:
 
     def view(self) -> dict[str, list[SeenPost]]:
         """Account -> the posts a citizen sees on it now, with the replies under them."""
+        if getattr(self, "process", None) is not None:
+            self._reload_twins()  # the platforms live in the engine's process
         return {account_of(p): twin.visible(account_of(p)) for p, twin in self.twins.items()}
 
     def events(self):

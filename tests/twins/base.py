@@ -236,6 +236,8 @@ class Http:
     httpx: respx.Router
     faults: list[Fault] = dataclasses.field(default_factory=list)
     calls: list[Call] = dataclasses.field(default_factory=list)
+    #: called with (request, answer) after a twin answered (stories persist the twins there)
+    after_each: Callable[[TwinRequest, TwinResponse], None] | None = None
     _lock: threading.Lock = dataclasses.field(default_factory=threading.Lock, repr=False)
 
     def plant(self, fault: Fault) -> None:
@@ -255,8 +257,12 @@ class Http:
         reply = handler(request)
         if fault is not None:  # lose_answer: the twin acted, the client never hears of it
             self._record(request, "timeout")
+            if self.after_each is not None:
+                self.after_each(request, reply)
             raise _LostAnswer()
         self._record(request, reply.status)
+        if self.after_each is not None:
+            self.after_each(request, reply)
         return reply
 
     def _record(self, request: TwinRequest, status) -> None:
