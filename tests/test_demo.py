@@ -50,3 +50,33 @@ def test_the_demo_publishes_every_planned_post_once_never_early_and_exits_0_on_i
     for needle in ("late ms", "account", "Ayudas de demostración", "Ajudes de demostració"):
         assert needle in result.stdout
     assert Path(root / "home" / "redis").exists()
+    _what_citizens_see_is_true(result.stdout, root, [json.loads(line)
+                                                     for line in outbox.read_text().splitlines()])
+
+
+def _what_citizens_see_is_true(stdout: str, root: Path, records: list[dict]) -> None:
+    """The demo ends with the citizen's view, and that view states the corrected deadline."""
+    from tests.scenarios.citizen import Fact, post_problems
+    from tests.twins.base import SeenPost
+    from worker.citizen_view import fold, outbox_events
+    from worker.corrections.writeback import read_fact_value
+
+    assert "What citizens see now, network by network" in stdout
+    assert "agenda (iCalendar feed)" in stdout and "↳ CORRECCIÓN" in stdout
+    before = read_fact_value((root / "first" / "demo.yaml").read_text(), "plazo_fin")
+    after = read_fact_value((root / "schedules" / "demo.yaml").read_text(), "plazo_fin")
+    assert before != after
+    fact = Fact("plazo_fin", (dt.date.fromisoformat(before), dt.date.fromisoformat(after)))
+
+    def seen(post):
+        return SeenPost(post.post_id, post.text, replies=tuple(seen(r) for r in post.replies))
+
+    view = fold(records)
+    assert set(view) == {"x:ayto-demo", "facebook:ayto-demo", "mastodon:ayto-demo",
+                         "bluesky:ayto-demo", "telegram:ayto-demo"}
+    problems = [p for posts in view.values() for post in posts
+                for p in post_problems(seen(post), ("es", "ca"), [fact])]
+    assert not problems, "\n".join(problems)
+    (event,) = outbox_events(records)
+    assert event["summary"] == "Sesión informativa / Sessió informativa" and "{{" not in \
+        event["description"]

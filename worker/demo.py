@@ -3,11 +3,13 @@
 It writes a calendar whose instants are relative to now (first post ~5 s away, the last
 ~21 s), two languages (es + ca), five networks plus the iCalendar feed, and a go-live entry
 whose official page is a local ``http.server`` that only goes live two seconds after the
-entry's instant (so the demo shows the go-live hold). Then it runs ``worker.service.run`` --
+entry's instant, answering 200 "En construcción" until then (so the demo shows the go-live
+hold on the calendar's check_contains). Then it runs ``worker.service.run`` --
 embedded Redis under a fresh demo home, the outbox transport, sync, dispatcher, worker -- and
 walks through ``steps``; when they are done it stops the service, prints every post (due, at,
-lateness, account, language, text) and where the outbox is, and exits 0 if every planned post
-went out exactly once and never early.
+lateness, account, language, text), then what a citizen sees on each network (the outbox
+replayed: posts, edits, replies; the agenda), and exits 0 if every planned post went out
+exactly once and never early.
 
 Extending the demo: add a ``Step`` (a title and a function of the ``DemoContext``, which holds
 the running service). ``correction_steps`` is where the correction path shows "a date changes
@@ -44,8 +46,13 @@ DEADLINE_S = 50.0
 GOLIVE_DELAY_S = 2.0
 
 
+#: what the official page shows once the procedure is open (the go-live entry's check_contains)
+OPEN_TEXT = "solicitudes abiertas"
+
+
 class OfficialPage:
-    """The go-live entry's official page: 404 until ``live`` is set."""
+    """The go-live entry's official page. Like many real ones, it answers 200 with a
+    placeholder long before the form is open: only the expected text releases the post."""
 
     def __init__(self):
         page = self
@@ -53,9 +60,9 @@ class OfficialPage:
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_GET(self):
-                body = ("Ayudas de demostración: solicitudes abiertas" if page.live
-                        else "Próximamente").encode()
-                self.send_response(200 if page.live else 404)
+                body = (f"Ayudas de demostración: {OPEN_TEXT}" if page.live
+                        else "En construcción. Próximamente.").encode()
+                self.send_response(200)
                 self.send_header("Content-Type", "text/plain; charset=utf-8")
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
@@ -204,7 +211,7 @@ def calendar_yaml(ctx: DemoContext, archived: set[str] = frozenset()) -> str:
                   "    text:", f"      es: {json.dumps(es, ensure_ascii=False)}",
                   f"      ca: {json.dumps(ca, ensure_ascii=False)}"]
         if kind == "golive":
-            lines.append(f'    check_url: "{ctx.page.url}"')
+            lines += [f'    check_url: "{ctx.page.url}"', f'    check_contains: "{OPEN_TEXT}"']
         if kind == "event":
             lines += ["    event:", "      start: sesion", "      end: sesion_fin",
                       '      title: {es: "Sesión informativa", ca: "Sessió informativa"}',
@@ -237,7 +244,8 @@ def _page_goes_live(ctx: DemoContext) -> bool:
     if not ctx.wait_until(ctx.at(ENTRIES["ya-abierto"][0] + GOLIVE_DELAY_S)):
         return False
     ctx.page.live = True
-    ctx.say(f"  {ctx.page.url} now answers 200: the held go-live posts may go out")
+    ctx.say(f"  {ctx.page.url} now shows «{OPEN_TEXT}» (it answered 200 \"En construcción\" "
+            "until now): the held go-live posts may go out")
     return True
 
 
@@ -427,6 +435,14 @@ def report(ctx: DemoContext, outcome: dict, say: Callable[[str], None]) -> int:
     say("")
     say(f"{len(planned)} planned, {len(set(counts) & planned)} published, "
         f"{len(duplicates)} duplicated, {len(missing)} missing, {len(early)} early")
+    say("")
+    say("What citizens see now, network by network (the outbox replayed; the agenda as a "
+        "subscriber's app reads it):")
+    from worker.citizen_view import fold, outbox_events, render
+
+    for line in render(fold(records), outbox_events(records)):
+        say(f"  {line}")
+    say("")
     say(f"outbox: {ctx.outbox_path}")
     say(f"demo files (calendar, config, state): {ctx.root}")
     ok = not (outcome.get("failed") or missing or duplicates or early)
