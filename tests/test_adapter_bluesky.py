@@ -130,7 +130,8 @@ def answer_create(response=None, side_effect=None):
 
 CASE_SETUP = {
     "publish_ok": (answer_create(httpx.Response(200, json=record_json())), publish),
-    "rate_limited": (answer_create(xrpc_error(
+    # the reset is an hour from when the answer is given, not from when tests were collected
+    "rate_limited": (answer_create(side_effect=lambda request: xrpc_error(
         429, "RateLimitExceeded", "Rate Limit Exceeded", **{
             "ratelimit-limit": "5000", "ratelimit-remaining": "0",
             "ratelimit-reset": str(int(time.time()) + 3600), "ratelimit-policy": "5000;w=3600"}

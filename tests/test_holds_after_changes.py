@@ -4,6 +4,7 @@ page, a pause), every held post says how it gets out, and corrections are never 
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 
 from tests.enginekit import FakeSourcePlan, hold_still, make_job, utc_in, wait_for
 from tests.test_engine import OfficialPage, now, published
@@ -30,7 +31,9 @@ def test_a_go_live_waiting_for_its_page_keeps_waiting_when_a_correction_re_rende
         wait_for(lambda: engine.store.get(job.id).reason == "golive_waiting", what="waiting")
         # on-call moves the deadline: the post re-renders, its instant is now in the past
         fixed = dataclasses.replace(job, text="Ya puedes presentar la solicitud hasta el 16 de abril.")
-        apply_plan(engine.store, plan(fixed, flagged={job.id: "in_the_past"}), now())
+        # two minutes later: well past the grace in which a just-due post simply goes out
+        later = now() + dt.timedelta(minutes=2)
+        apply_plan(engine.store, plan(fixed, flagged={job.id: "in_the_past"}), later)
         stored = engine.store.get(job.id)
         assert (stored.state, stored.reason) == ("held", "golive_waiting")
         assert "16 de abril" in stored.job.text
@@ -113,3 +116,14 @@ def test_an_unchanged_post_after_its_deadline_is_still_held_for_a_decision(store
     apply_plan(store, plan(job, flagged={job.id: "after_deadline"}), now())
     stored = store.get(job.id)
     assert (stored.state, stored.reason) == ("held", "after_deadline")
+
+
+def test_a_post_changed_moments_after_its_instant_goes_out_in_its_new_version(store):
+    job = make_job("justo", utc_in(-5), text="Texto viejo")
+    apply_plan(store, plan(job), now() - dt.timedelta(seconds=10))   # added before its instant
+    fixed = dataclasses.replace(job, text="Texto nuevo")
+    # the compile says "in the past" five seconds after the instant: within the grace, the
+    # new version is simply sent, not held for a decision nobody is asked to make
+    apply_plan(store, plan(fixed, flagged={job.id: "in_the_past"}), now())
+    stored = store.get(job.id)
+    assert (stored.state, stored.job.text) == ("scheduled", "Texto nuevo")

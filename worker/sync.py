@@ -157,12 +157,17 @@ def _alert_load_errors(store: Store, load_errors: dict[str, list[str]]) -> None:
             log.info("calendar_loads_again", file=path)
 
 
-def _flag_reason(placed, flagged: dict[str, str], now_ms: int) -> str | None:
-    if placed.job.id in flagged:
-        return flagged[placed.job.id]
-    if to_ms(placed.job.due_utc) < now_ms:
-        return "moved_to_past"
-    return None
+def _flag_reason(placed, flagged: dict[str, str], cutoff_ms: int) -> str | None:
+    """Why a changed pending job must be held rather than sent (``cutoff_ms``: now minus the
+    grace). A job whose instant passed only moments ago is on its way: its new version goes
+    out as planned; the compile's "in the past" matters beyond the grace."""
+    reason = flagged.get(placed.job.id)
+    past = to_ms(placed.job.due_utc) < cutoff_ms
+    if reason == "in_the_past":
+        return reason if past else None
+    if reason:
+        return reason
+    return "moved_to_past" if past else None
 
 
 def hold_flagged(store: Store, placed, reason: str, by: str) -> bool:
