@@ -23,8 +23,13 @@ def test_a_deadline_moved_by_a_commit_then_by_on_call_then_withdrawn(make_town, 
     view = assert_citizens_read(town, D1)
     says_on_every_network(town, D1)
     assert all(all(p.media for p in posts) for posts in view.values()), "a poster is missing"
-    before_images = posters(view)
     assert_nothing_twice_nothing_lost(town, view)
+    # the press office adds a content warning by hand on Mastodon (housing is a sore subject)
+    warned = view["mastodon:ayto-villa"][0]
+    town.twins["mastodon"].edit_by_hand(warned.post_id, spoiler_text="Vivienda",
+                                        sensitive=True)
+    view = town.view()
+    before_images = posters(view)
 
     # an editor moves the deadline and commits
     since = dt.datetime.now(dt.timezone.utc)
@@ -34,6 +39,9 @@ def test_a_deadline_moved_by_a_commit_then_by_on_call_then_withdrawn(make_town, 
     town.settle()
     view = assert_citizens_read(town, D1, D2)
     assert posters(view) == before_images, "a correction dropped a poster"
+    (still,) = [p for p in view["mastodon:ayto-villa"] if p.post_id == warned.post_id]
+    assert (still.content_warning, still.sensitive) == ("Vivienda", True), \
+        "the correction dropped the content warning"
     assert_nothing_twice_nothing_lost(town, view)
     reminder = town.store.get("villa-ayudas/recordatorio/x:ayto-villa/es")
     assert reminder.state == "scheduled" and states(reminder.job.text, D2, "es")
