@@ -46,6 +46,7 @@ entries:
     link: https://sede.example.org/ayudas
   - id: abierto
     kind: golive
+    check_contains: "Solicitud de ayudas al comercio"
     for: solicitudes
     at: {on: plazo_inicio, time: "09:00"}
     accounts: [x:ayto-test]

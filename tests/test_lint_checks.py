@@ -296,3 +296,12 @@ def test_a_period_that_closes_on_a_text_is_an_error_not_a_crash():
     (finding,) = [f for f in lint(text).findings if f.code == "fact-kind"]
     assert "'importe' is a text" in finding.message
     assert text.splitlines()[finding.line - 1].strip().startswith("solicitudes:")
+
+
+def test_a_go_live_without_check_contains_is_warned_that_a_placeholder_page_would_release_it():
+    bare = replace('    check_contains: "Solicitud de ayudas al comercio"\n', "")
+    findings = [f for f in lint(bare).findings if f.code == "golive-no-text"]
+    assert len(findings) == 1 and findings[0].severity == "warning"
+    line = bare.splitlines().index("    kind: golive") + 1
+    assert (findings[0].line, findings[0].col) == (line, 11)
+    assert "golive-no-text" not in codes(BASE)

@@ -94,6 +94,14 @@ class Checker:
         if entry.kind != "event" and entry.event is not None:
             self.add(entry.path + ("event",), "error", "'event:' belongs to entries of kind "
                      "event", "event-kind", "add kind: event, or remove the event section")
+        if entry.kind == "golive" and not entry.check_contains:
+            # electronic offices answer 200 with "En construcción" long before a form opens:
+            # a 200 alone would say "open now" over a placeholder
+            self.add(entry.path + ("kind",), "warning", f"go-live '{entry.id}' has no "
+                     "check_contains: a page that answers 200 with a placeholder would release "
+                     "it", "golive-no-text",
+                     "add check_contains: a text the page shows only once the procedure is "
+                     "open (the form's name, \"Presentar solicitud\")")
         if entry.period and entry.period not in self.cal.periods:
             self.add(entry.path + ("for",), "error", f"unknown period '{entry.period}'"
                      + did_you_mean(entry.period, self.cal.periods), "unknown-period",
