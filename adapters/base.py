@@ -187,6 +187,12 @@ class OutcomeUnknown(AdapterError):
     after sending): never retry blindly, ``lookup`` decides."""
 
 
+class Unknowable(AdapterError):
+    """Raised by ``lookup`` when the platform offers no way to tell whether an earlier attempt
+    posted (a Telegram bot cannot read its own channel): the engine must neither post again
+    nor assume it went out, but ask a person, who looks at the account."""
+
+
 class NotSupported(AdapterError):
     """Raised when the platform cannot do the operation at all (e.g. edit on Bluesky)."""
 
@@ -215,7 +221,8 @@ class Adapter(Protocol):
         """Delete or hide ``request.target``."""
 
     def lookup(self, request: PostRequest) -> PostRef | None:
-        """After an unknown outcome: the post this request produced, if it exists."""
+        """After an unknown outcome: the post this request produced, if it exists; None when
+        it certainly does not; ``Unknowable`` when the platform cannot tell."""
 
     def verify(self) -> AccountStatus:
         """Check the credentials with the platform."""

@@ -41,7 +41,7 @@ from telegram.request import HTTPXRequest
 
 from .accounts import AccountConfig
 from .base import (AccountStatus, AdapterError, AuthError, OutcomeUnknown, PostRef,
-                   PostRequest, RateLimited, Rejected, Unavailable)
+                   PostRequest, RateLimited, Rejected, Unavailable, Unknowable)
 from .capabilities import TELEGRAM_CAPTION_LIMIT
 from .credentials import Secret, mask_secrets, masking_filter
 
@@ -165,15 +165,22 @@ class TelegramAdapter:
     def lookup(self, request: PostRequest) -> PostRef | None:
         """What an earlier attempt produced - as far as a bot can know.
 
-        Bots cannot read a channel's history, so a sent message cannot be found: for publish
-        and reply this returns None (a retry may then duplicate the message; generous read
-        timeouts keep that rare). When the target is known (correct, retract-by-edit) the
-        edit is re-sent: "message is not modified" proves the earlier attempt landed, success
-        means it has landed now; either way the target shows the text. Deletions: None
-        (deleting again answers "not found", which ``retract`` treats as done).
+        Bots cannot read a channel's history, nor receive their own posts as updates (Bot API
+        FAQ; tdlib/telegram-bot-api #221), so a sent message cannot be found: for publish and
+        reply this raises ``Unknowable`` (answering None would make the engine post it again,
+        and every subscriber would read it twice). When the target is known (correct,
+        retract-by-edit) the edit is re-sent: "message is not modified" proves the earlier
+        attempt landed, success means it has landed now; either way the target shows the
+        text. Deletions: None (deleting again answers "not found", which ``retract`` treats
+        as done).
         """
         if request.action == "correct" and request.target is not None:
             return self.correct(request)
+        if request.action in ("publish", "reply"):
+            shown = " ".join(request.text.split())[:60]
+            raise Unknowable(f"telegram {self.account}: a bot cannot read {self.chat_id}, so "
+                             f"pregonero cannot tell whether «{shown}» went out: look at the "
+                             "channel; if it is not there, send it with pregonero retry")
         return None
 
     def verify(self) -> AccountStatus:

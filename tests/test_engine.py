@@ -381,3 +381,30 @@ def test_a_burst_due_at_one_instant_travels_in_groups_and_each_post_goes_out_onc
     assert all(len(engine.posts(job.id)) == 1 for job in jobs)
     # 20 claims in one tick, 4 worker threads: 4 grouped messages, not 20
     assert engine.dispatcher.groups == 4 and len(engine.dispatcher._groups(jobs)) == 4
+
+
+def test_an_unknown_outcome_the_platform_cannot_be_asked_about_fails_with_an_alert_not_a_repost(
+        engine):
+    from adapters.base import Unknowable
+
+    job = make_job("telegrama", utc_in(0.8))
+    outbox = engine.adapter_for_account(job.account)
+    calls = []
+
+    class CannotLookUp:
+        account, capabilities = outbox.account, outbox.capabilities
+
+        def publish(self, request):
+            calls.append(request)
+            outbox.publish(request)                 # it went out...
+            raise OutcomeUnknown("read timeout")    # ...and the answer was lost
+
+        def lookup(self, request):
+            raise Unknowable("a bot cannot read its channel: look at it")
+
+    adapter = CannotLookUp()
+    engine.adapter_for_account = lambda account: adapter
+    apply_plan(engine.store, plan(job), now())
+    wait_for(lambda: engine.store.state(job.id) == "failed", what="failed, for a person")
+    hold_still(lambda: len(calls) == 1, 0.5, what="never posted again")
+    assert "cannot be asked" in engine.store.get(job.id).reason

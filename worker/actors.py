@@ -9,6 +9,7 @@ Outcome of one attempt (exactly one structlog line each):
   RateLimited                 -> scheduled again at the platform's reset (+ jitter)
   Unavailable                 -> scheduled again after a backoff step; ``failed`` after the last
   OutcomeUnknown / unexpected -> ``uncertain``; the reaper asks ``lookup`` after a delay
+                                 (a lookup the platform cannot answer: ``failed`` + alert)
   AuthError, Rejected, ...    -> ``failed`` with ``alert=True``
 """
 
@@ -29,7 +30,8 @@ import redis
 import structlog
 from dramatiq.brokers.redis import RedisBroker
 
-from adapters.base import (Adapter, AuthError, Image, NotSupported, PostRequest, RateLimited, Rejected, Unavailable)
+from adapters.base import (Adapter, AuthError, Image, NotSupported, PostRequest, RateLimited,
+                           Rejected, Unavailable, Unknowable)
 from worker import golive, keys, quota
 from worker.jobs import Job
 from worker.store import DISPATCHED, UNCERTAIN, Store, StoredJob, now_ms, to_ms
@@ -292,6 +294,12 @@ class Publisher:
         common = {"job_id": job_id, "account": stored.job.account, "attempt_id": attempt_id}
         try:
             ref = self.adapter_for(stored.job).lookup(self._request(stored))
+        except Unknowable as exc:
+            # the platform cannot say whether it went out: posting again could show it twice,
+            # assuming it went out could lose it; a person looks (and retries if it is not there)
+            self._fail(job_id, attempt_id, f"outcome unknown, and the platform cannot be asked: "
+                       f"{exc}"[:300], common)
+            return
         except Exception as exc:  # stays uncertain; the reaper asks again after the recheck delay
             log.warning("publish_uncertain", reason=f"lookup failed: {type(exc).__name__}: {exc}",
                         **common)
