@@ -12,7 +12,7 @@ import dataclasses
 import icalendar
 
 from adapters.ics import IcsAdapter
-from tests.lintkit import BASE, config, lint, replace
+from tests.lintkit import BASE, lint, replace
 from worker.actors import build_request
 
 EVENT_ENTRY = """\

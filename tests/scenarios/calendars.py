@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 from pathlib import Path
 
 from tests.scenarios.town import local
-
-#: a 1x1 PNG: a real image file the adapters can read and upload
-PNG = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQ"
-                       "GAhKmMIQAAAABJRU5ErkJggg==")
+from tests.twins.base import png_bytes
 
 
 def write_image(schedules: Path) -> None:
+    """The poster, committed next to the calendar: a real image the adapters upload."""
     (schedules / "img").mkdir(parents=True, exist_ok=True)
-    (schedules / "img" / "cartel.png").write_bytes(PNG)
+    (schedules / "img" / "cartel.png").write_bytes(png_bytes(4, 3))
 
 
 def ayudas(*, announce_at: dt.datetime, plazo_fin: dt.date, sesion: dt.datetime,

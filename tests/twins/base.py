@@ -319,3 +319,38 @@ def intercept():
 def iso(moment: dt.datetime) -> str:
     """An instant as the platforms write it: UTC, milliseconds, ``Z``."""
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+# --- images -------------------------------------------------------------------------------------
+
+
+def sniff_image_type(data: bytes) -> str | None:
+    """The MIME type the platforms' servers find by looking at the bytes (PNG, JPEG, GIF,
+    WebP), whatever the upload claimed; None for anything else."""
+    if data[:8] == b"\x89PNG\r\n\x1a\n":
+        return "image/png"
+    if data[:3] == b"\xff\xd8\xff":
+        return "image/jpeg"
+    if data[:6] in (b"GIF87a", b"GIF89a"):
+        return "image/gif"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    return None
+
+
+def png_bytes(width: int = 1, height: int = 1, rgb: tuple[int, int, int] = (200, 30, 30),
+              pad: int = 0) -> bytes:
+    """A real PNG of ``width`` x ``height`` pixels (8-bit RGB); ``pad`` bytes of a private
+    ancillary chunk make it as large as a test needs (decoders skip such chunks)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, payload: bytes) -> bytes:
+        return (struct.pack(">I", len(payload)) + kind + payload
+                + struct.pack(">I", zlib.crc32(kind + payload) & 0xFFFFFFFF))
+
+    rows = b"".join(b"\x00" + bytes(rgb) * width for _ in range(height))
+    return (b"\x89PNG\r\n\x1a\n"
+            + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+            + (chunk(b"prVt", b"\x00" * pad) if pad else b"")
+            + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))

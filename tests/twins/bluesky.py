@@ -55,7 +55,7 @@ from urllib.parse import urlsplit
 
 import regex
 
-from tests.twins.base import (Http, SeenMedia, SeenPost, TwinClock, TwinRequest, TwinResponse,
+from tests.twins.base import (sniff_image_type, Http, SeenMedia, SeenPost, TwinClock, TwinRequest, TwinResponse,
                               answer, iso)
 
 UTC = dt.timezone.utc
@@ -113,17 +113,7 @@ def graphemes(text: str) -> int:
     return len(_GRAPHEME.findall(text))
 
 
-def sniff_mime(data: bytes) -> str | None:
-    """What the PDS's file-type sniffing finds for the common image formats."""
-    if data[:8] == b"\x89PNG\r\n\x1a\n":
-        return "image/png"
-    if data[:3] == b"\xff\xd8\xff":
-        return "image/jpeg"
-    if data[:6] in (b"GIF87a", b"GIF89a"):
-        return "image/gif"
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "image/webp"
-    return None
+sniff_mime = sniff_image_type  # the PDS sniffs the bytes (tests.twins.base)
 
 
 def _b64url(data: bytes) -> str:

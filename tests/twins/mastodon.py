@@ -45,7 +45,7 @@ from typing import Callable
 
 import regex
 
-from tests.twins.base import (Http, SeenMedia, SeenPost, TwinClock, TwinRequest, TwinResponse,
+from tests.twins.base import (sniff_image_type, Http, SeenMedia, SeenPost, TwinClock, TwinRequest, TwinResponse,
                               answer, iso)
 
 UTC = dt.timezone.utc
@@ -203,16 +203,7 @@ def _png_size(data: bytes) -> tuple[int, int] | None:
     return None
 
 
-def _image_type(data: bytes) -> str | None:
-    if data[:8] == b"\x89PNG\r\n\x1a\n":
-        return "image/png"
-    if data[:3] == b"\xff\xd8\xff":
-        return "image/jpeg"
-    if data[:6] in (b"GIF87a", b"GIF89a"):
-        return "image/gif"
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "image/webp"
-    return None
+_image_type = sniff_image_type  # Paperclip checks the bytes (tests.twins.base)
 
 
 # --- state --------------------------------------------------------------------------------------

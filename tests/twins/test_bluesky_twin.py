@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import struct
 import threading
-import zlib
 
 import pytest
 from atproto_client import models
@@ -19,7 +17,7 @@ from adapters.accounts import AccountConfig
 from adapters.base import (AuthError, Image, NotSupported, OutcomeUnknown, PostRef, PostRequest,
                            RateLimited, Rejected, Unavailable)
 from adapters.bluesky import BlueskyAdapter
-from tests.twins.base import Fault, TwinClock, intercept
+from tests.twins.base import png_bytes, Fault, TwinClock, intercept
 from tests.twins.bluesky import BlueskyTwin, blob_cid, graphemes
 
 REF = "bluesky:ayto-calp"
@@ -32,17 +30,8 @@ DELETE = r"com\.atproto\.repo\.deleteRecord"
 
 
 def png(path, width=1, height=1, rgb=(200, 30, 30), pad=0) -> bytes:
-    """A real PNG of ``width`` x ``height`` pixels; ``pad`` bytes of a private ancillary chunk
-    make it as large as a test needs (decoders skip such chunks)."""
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return (struct.pack(">I", len(data)) + kind + data
-                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
-
-    rows = b"".join(b"\x00" + bytes(rgb) * width for _ in range(height))
-    data = (b"\x89PNG\r\n\x1a\n"
-            + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
-            + (chunk(b"prVt", b"\x00" * pad) if pad else b"")
-            + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+    """A real PNG (see ``png_bytes``), written to ``path``."""
+    data = png_bytes(width, height, rgb, pad)
     path.write_bytes(data)
     return data
 

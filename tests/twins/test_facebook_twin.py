@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import struct
-import zlib
 
 import facebook
 import pytest
@@ -17,22 +15,16 @@ from adapters.accounts import AccountConfig
 from adapters.base import (AuthError, Duplicate, Image, OutcomeUnknown, PostRef, PostRequest,
                            RateLimited, Rejected, Unavailable)
 from adapters.facebook import FacebookAdapter
-from tests.twins.base import Fault
+from tests.twins.base import png_bytes, Fault
 from tests.twins.facebook import FacebookTwin
 from tests.twins.graph import VERSIONS, transient_payload
 
 REF = "facebook:ayto-calp"
 
 
-def png(path, colour=(200, 30, 30)):
+def png(path, colour=(200, 30, 30)) -> str:
     """A real 1x1 PNG file."""
-    def chunk(kind, data):
-        return (struct.pack(">I", len(data)) + kind + data
-                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
-    raw = b"\x00" + bytes(colour)
-    header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
-                     + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+    path.write_bytes(png_bytes(rgb=colour))
     return str(path)
 
 

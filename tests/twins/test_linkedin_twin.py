@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import struct
-import zlib
 from urllib.parse import quote
 
 import httpx
@@ -18,7 +16,7 @@ from adapters.accounts import AccountConfig
 from adapters.base import (AdapterError, AuthError, Duplicate, Image, NotSupported,
                            OutcomeUnknown, PostRequest, RateLimited, Rejected, Unavailable)
 from adapters.linkedin import little_text
-from tests.twins.base import Fault
+from tests.twins.base import png_bytes, Fault
 from tests.twins.linkedin import API, LinkedInTwin, parse_little
 
 REF = "linkedin:ayto-calp"
@@ -28,14 +26,8 @@ UTC = dt.timezone.utc
 
 
 def png(path, rgb=(200, 30, 30)) -> str:
-    """A real 1x1 PNG."""
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return (struct.pack(">I", len(data)) + kind + data
-                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
-
-    raw = b"\x00" + bytes(rgb)
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0))
-                     + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+    """A real 1x1 PNG file."""
+    path.write_bytes(png_bytes(rgb=rgb))
     return str(path)
 
 

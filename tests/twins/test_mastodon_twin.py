@@ -5,8 +5,6 @@ see on the account after each operation, and the server's rules (tests/twins/not
 from __future__ import annotations
 
 import hashlib
-import struct
-import zlib
 
 import pytest
 
@@ -16,7 +14,7 @@ from adapters.base import (AuthError, Image, OutcomeUnknown, PostRequest, RateLi
                            Unavailable)
 from adapters.mastodon import MastodonAdapter
 from mastodon.errors import MastodonAPIError, MastodonNotFoundError
-from tests.twins.base import Fault
+from tests.twins.base import png_bytes, Fault
 from tests.twins.mastodon import MastodonTwin, countable_length
 
 REF = "mastodon:ayto-calp"
@@ -26,14 +24,8 @@ CORRECTED = ("El pleno municipal se celebra el viernes 16 de abril a las 19:00 e
 
 
 def png(path, rgb=(200, 30, 30)):
-    """A real 1x1 PNG."""
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return (struct.pack(">I", len(data)) + kind + data
-                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
-
-    data = (b"\x89PNG\r\n\x1a\n"
-            + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(b"\x00" + bytes(rgb))) + chunk(b"IEND", b""))
+    """A real 1x1 PNG, and the name the twin gives it once uploaded."""
+    data = png_bytes(rgb=rgb)
     path.write_bytes(data)
     return str(path), "sha256:" + hashlib.sha256(data).hexdigest()[:16]
 

@@ -8,9 +8,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import hashlib
-import struct
 import threading
-import zlib
 
 import pytest
 import telegram
@@ -22,7 +20,7 @@ from adapters.base import (AuthError, Image, OutcomeUnknown, PostRef, PostReques
                            Unknowable,
                            Rejected)
 from adapters.telegram import TelegramAdapter
-from tests.twins.base import Fault
+from tests.twins.base import png_bytes, Fault
 from tests.twins.telegram import NOT_MODIFIED, TelegramTwin
 
 REF = "telegram:ayto-calp"
@@ -35,15 +33,7 @@ HOUR = 3600
 
 def png(path, width=3, height=2, colour=(200, 30, 30)) -> str:
     """A tiny real PNG (8-bit RGB), written to ``path``."""
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return (struct.pack(">I", len(data)) + kind + data
-                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
-
-    rows = b"".join(b"\x00" + bytes(colour) * width for _ in range(height))
-    data = (b"\x89PNG\r\n\x1a\n"
-            + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
-    path.write_bytes(data)
+    path.write_bytes(png_bytes(width, height, colour))
     return str(path)
 
 

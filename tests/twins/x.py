@@ -37,7 +37,7 @@ import struct
 import threading
 from urllib.parse import urlsplit
 
-from tests.twins.base import (Http, SeenMedia, SeenPost, TwinClock, TwinRequest, TwinResponse,
+from tests.twins.base import (png_bytes, Http, SeenMedia, SeenPost, TwinClock, TwinRequest, TwinResponse,
                               answer, iso)
 
 UTC = dt.timezone.utc
@@ -775,16 +775,7 @@ def _image_size(data: bytes) -> tuple[int, int, str | None]:
 
 def tiny_png(width: int = 1, height: int = 1) -> bytes:
     """A real, valid PNG (for tests)."""
-    import zlib
-
-    def chunk(kind: bytes, payload: bytes) -> bytes:
-        return (struct.pack(">I", len(payload)) + kind + payload
-                + struct.pack(">I", zlib.crc32(kind + payload) & 0xFFFFFFFF))
-
-    rows = b"".join(b"\x00" + b"\xff\x00\x00" * width for _ in range(height))
-    return (b"\x89PNG\r\n\x1a\n"
-            + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+    return png_bytes(width, height, (255, 0, 0))
 
 
 __all__ = ["XTwin", "PRICES", "tiny_png", "problem"]
