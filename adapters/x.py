@@ -7,17 +7,21 @@ Mapping of X's answers onto the adapter errors (``adapters.base``):
 * read timeout, or a connection dropped after the request went out, on a *write* ->
   ``OutcomeUnknown`` (the tweet may exist: ``lookup`` decides). On reads -> ``Unavailable``.
 * 401 -> ``AuthError``; 403 "duplicate content" -> ``Duplicate``; 403 about the reply target
-  -> ``Rejected``; any other 403 (app without write access, suspended account, ...) ->
-  ``AuthError``; 400 / 404 / other 4xx -> ``Rejected``.
+  -> ``Rejected``; a 403 to an edit -> ``NotSupported`` (X says why it refuses an edit in no
+  documented wording: whatever the reason, the engine replies instead, and a reply that is
+  refused too says whether the account is at fault); any other 403 (app without write
+  access, suspended account, ...) -> ``AuthError``; 400 / 404 / other 4xx -> ``Rejected``.
 
 X has no idempotency key, so ``lookup`` searches the account's recent tweets for the request's
 text (see ``lookup`` for the limits). Edits (``correct``) produce a new tweet id and are only
-possible within 30 minutes of the original and 5 times; outside that, ``NotSupported`` tells the
-engine to reply instead.
+possible while X's ``edit_controls`` allow them (X Premium when the post was made, within 30
+minutes of the original, 5 times); ``correct`` reads them first, and outside them
+``NotSupported`` tells the engine to reply instead.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import html
 import re
@@ -120,7 +124,11 @@ class XAdapter:
                                f"has had {edits}: reply instead")
         if request.images:
             raise NotSupported("X edits cannot change images: reply instead")
-        body = {"text": request.text, "edit_options": {"previous_post_id": target.post_id}}
+        latest = self._editable_version(target)
+        if latest.text_matches(request.text):
+            # an earlier attempt's edit arrived and its answer was lost: it is done
+            return self._edited_ref(target, latest.post_id, edits)
+        body = {"text": request.text, "edit_options": {"previous_post_id": latest.post_id}}
         # an edit is a whole new version of the post: without its media ids it has no images
         # (docs.x.com "Edit Posts": the edit is a POST /2/tweets like any other); ids are
         # valid for 24 h, far longer than the edit window
@@ -133,14 +141,13 @@ class XAdapter:
                 "POST", "/2/tweets", json=body, user_auth=True), write=True)
         except (Rejected, AuthError) as exc:
             # X refuses edits of non-editable tweets (too old, too many edits, not ours) with a
-            # 4xx; the engine should then reply rather than give up on the correction
-            if "edit" in str(exc).lower():
-                raise NotSupported(f"X refused the edit of {target.post_id}: {exc}") from exc
+            # 403 whose wording is not documented: the engine should then reply rather than
+            # give up on the correction or take the account for broken
+            forbidden = isinstance(exc.__cause__, tweepy.Forbidden)
+            if forbidden or "edit" in str(exc).lower():
+                raise NotSupported(f"X refused the edit of {latest.post_id}: {exc}") from exc
             raise
-        new_id = str(response.json()["data"]["id"])
-        # the window counts from the original publication: it does not restart with an edit
-        return self._ref(new_id, published_at=published or self.clock(), edit_count=edits + 1,
-                         previous_post_id=target.post_id, media_ids=media_ids)
+        return self._edited_ref(target, str(response.json()["data"]["id"]), edits)
 
     def reply(self, request: PostRequest) -> PostRef:
         """Tweet ``request.text`` in reply to ``request.target``."""
@@ -174,22 +181,26 @@ class XAdapter:
         since = request.due.astimezone(dt.timezone.utc) - LOOKUP_SLACK
         response = self._call("lookup", lambda: self.client.get_users_tweets(
             user_id, max_results=LOOKUP_PAGE, start_time=since, user_auth=True,
-            tweet_fields=["created_at", "referenced_tweets", "edit_history_tweet_ids"]))
-        wanted = _comparable(request.text)
+            tweet_fields=["created_at", "referenced_tweets", "edit_history_tweet_ids",
+                          "attachments"]))
         target = request.target.post_id if request.target else None
         for tweet in response.data or ():
-            if _comparable(tweet.text) != wanted:
+            if not _Version.of(tweet).text_matches(request.text):
                 continue
             if request.action == "correct":
                 if target not in [str(i) for i in (tweet.edit_history_tweet_ids or ())]:
                     continue
-            elif target is not None:
+                # the bookkeeping of an edit: the window and the count run from the original
+                return self._edited_ref(request.require_target(), str(tweet.id),
+                                        int(request.target.extra.get("edit_count", "0")))
+            if target is not None:
                 replied = [str(ref.id) for ref in (tweet.referenced_tweets or ())
                            if ref.type == "replied_to"]
                 if target not in replied:
                     continue
             created = tweet.created_at or self.clock()
-            return self._ref(str(tweet.id), published_at=created)
+            return self._ref(str(tweet.id), published_at=created,
+                             media_ids=_media_ids(tweet.attachments))
         return None
 
     def verify(self) -> AccountStatus:
@@ -210,6 +221,47 @@ class XAdapter:
             response = self._call("lookup", lambda: self.client.get_me())
             self._user_id = str(response.data.id)
         return self._user_id
+
+    def _editable_version(self, target: PostRef) -> "_Version":
+        """The latest version of ``target``'s post, once X's ``edit_controls`` say it can be
+        edited now (NotSupported otherwise: the engine replies instead).
+
+        The latest version, because X edits only that one: when an earlier attempt's edit
+        arrived but its answer was lost, or someone edited the post by hand, ``target`` is no
+        longer it."""
+        response = self._call("correct", lambda: self.client.get_tweet(
+            target.post_id, user_auth=True,
+            tweet_fields=["edit_controls", "edit_history_tweet_ids", "attachments"]))
+        tweet = response.data
+        if tweet is None:
+            raise Rejected(f"X post {target.post_id} no longer exists (deleted on X?): "
+                           "nothing to edit")
+        # tweepy has parsed them: edits_remaining an int, editable_until an aware datetime
+        controls = tweet.edit_controls or {}
+        until = controls.get("editable_until")
+        if controls and not controls.get("is_edit_eligible", True):
+            raise NotSupported(f"X does not let post {target.post_id} be edited (it was not "
+                               "edit-eligible when posted): reply instead")
+        if controls and int(controls.get("edits_remaining", 1)) <= 0:
+            raise NotSupported(f"X post {target.post_id} has no edits left: reply instead")
+        if until is not None and until <= self.clock():
+            raise NotSupported(f"X's edit window of post {target.post_id} closed at "
+                               f"{until.isoformat()}: reply instead")
+        history = [str(i) for i in (tweet.edit_history_tweet_ids or ())]
+        if history and history[-1] != str(tweet.id):
+            latest = self._call("correct", lambda: self.client.get_tweet(
+                history[-1], user_auth=True, tweet_fields=["attachments"])).data
+            if latest is not None:
+                return _Version.of(latest)
+        return _Version.of(tweet)
+
+    def _edited_ref(self, target: PostRef, new_id: str, edits_before: int) -> PostRef:
+        """The ref of an edit of ``target``: the window counts from the original publication
+        (it does not restart with an edit), one more edit is used, the images stay."""
+        media_ids = [m for m in target.extra.get("media_ids", "").split(",") if m]
+        return self._ref(new_id, published_at=target.published_at() or self.clock(),
+                         edit_count=edits_before + 1, previous_post_id=target.post_id,
+                         media_ids=media_ids)
 
     def _upload_images(self, request: PostRequest) -> list[str]:
         """Upload each image (v1.1) and set its alt text; returns the media ids."""
@@ -285,3 +337,30 @@ class XAdapter:
 def _comparable(text: str) -> str:
     """Text as X gives it back and as we sent it, made comparable (links, entities, spaces)."""
     return " ".join(_URL.sub("<link>", html.unescape(text)).split())
+
+
+def _media_ids(attachments) -> list[str]:
+    """Media ids from a tweet's ``attachments.media_keys`` (``<type>_<media id>``)."""
+    keys = (attachments or {}).get("media_keys") or ()
+    return [key.split("_", 1)[1] for key in keys if "_" in key]
+
+
+@dataclasses.dataclass(frozen=True)
+class _Version:
+    """One version of a post as X gives it back."""
+
+    post_id: str
+    text: str
+    has_media: bool
+
+    @classmethod
+    def of(cls, tweet) -> "_Version":
+        return cls(str(tweet.id), tweet.text or "", bool(_media_ids(tweet.attachments)))
+
+    def text_matches(self, sent: str) -> bool:
+        """Whether this version's text is ``sent``: X writes attached media as one more t.co
+        link at the end of the text it gives back."""
+        seen = _comparable(self.text)
+        if self.has_media and seen.endswith("<link>") and seen != _comparable(sent):
+            seen = seen[:-len("<link>")].rstrip()
+        return seen == _comparable(sent)

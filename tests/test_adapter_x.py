@@ -76,6 +76,14 @@ def tweet_json(tweet_id: str, text: str, **fields) -> dict:
     return {"id": tweet_id, "text": text, "edit_history_tweet_ids": [tweet_id], **fields}
 
 
+def _editable(rsps, remaining: int = 5) -> None:
+    """X's answer about the post a correction edits: eligible, within its window."""
+    until = (NOW + dt.timedelta(minutes=25)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    rsps.add(responses.GET, f"{TWEETS}/{OLD_ID}", json={"data": tweet_json(
+        OLD_ID, "Obras en la calle Mayor", edit_controls={
+            "is_edit_eligible": True, "editable_until": until, "edits_remaining": remaining})})
+
+
 # --- the contract table ---------------------------------------------------------------------
 
 def _publish(rsps, adapter, **answer):
@@ -114,9 +122,9 @@ SETUPS = {
     "duplicate": lambda rsps, a: _publish(rsps, a, status=403, json=problem(
         403, "Forbidden", "You are not allowed to create a Tweet with duplicate content.")),
     "edit_ok": lambda rsps, a: (
-        rsps.add(responses.POST, TWEETS, status=200, json={"data": {
+        _editable(rsps), rsps.add(responses.POST, TWEETS, status=200, json={"data": {
             "id": NEW_ID, "text": "corrected", "edit_history_tweet_ids": [OLD_ID, NEW_ID]}}),
-        lambda: a.correct(request("correct", target=target(), text="corrected")))[1],
+        lambda: a.correct(request("correct", target=target(), text="corrected")))[2],
     "reply_ok": lambda rsps, a: (
         rsps.add(responses.POST, TWEETS, status=201, json={"data": tweet_json(NEW_ID, "Nota")}),
         lambda: a.reply(request("reply", target=target(), text="Nota")))[1],
@@ -148,7 +156,8 @@ def check_success(case_name: str, result, rsps) -> None:
         assert result.url == f"https://x.com/i/web/status/{NEW_ID}"
         assert result.extra["published_at"] == NOW.isoformat()
     elif case_name == "edit_ok":
-        assert json.loads(calls[0].request.body) == {
+        assert calls[0].request.method == "GET"  # edit_controls first
+        assert json.loads(calls[1].request.body) == {
             "text": "corrected", "edit_options": {"previous_post_id": OLD_ID}}
         assert result.post_id == NEW_ID  # an X edit is a new tweet
         assert result.extra["edit_count"] == "1"
@@ -207,6 +216,7 @@ def test_a_sixth_edit_is_not_supported(adapter, rsps):
 
 
 def test_x_refusing_an_edit_becomes_not_supported_so_the_engine_replies(adapter, rsps):
+    _editable(rsps)
     rsps.add(responses.POST, TWEETS, status=403, json=problem(
         403, "Forbidden", "Tweet is not editable: edit window has expired."))
     with pytest.raises(NotSupported) as info:

@@ -268,12 +268,15 @@ def test_x_refuses_an_edit_past_the_window_and_the_post_stays_as_it_was(http, cl
     original = adapter.publish(req(clock))
     clock.advance(31 * 60)
     unknown_age = stale(original, published_at=None)  # the adapter cannot check: X does
-    with pytest.raises(NotSupported):
+    with pytest.raises(NotSupported):  # its edit_controls say the window closed
         adapter.correct(req(clock, "correct", "Tarde", target=unknown_age))
+    with pytest.raises(tweepy.Forbidden):  # and an edit sent anyway is refused
+        adapter.client.request("POST", "/2/tweets", user_auth=True, json={
+            "text": "Tarde", "edit_options": {"previous_post_id": original.post_id}})
     assert twin.requests[-1] == ("create", 403)
     [seen] = twin.visible()
     assert seen.text == TEXT and not seen.edited
-    assert twin.billed() == {"post_create": 1}
+    assert twin.billed() == {"post_create": 1, "posts_read": 1}
 
 
 def test_x_refuses_a_sixth_edit(http, clock, monkeypatch):
@@ -295,14 +298,35 @@ def test_only_the_latest_version_can_be_edited(http, clock, monkeypatch):
     adapter = _adapter(twin, clock, monkeypatch)
     original = adapter.publish(req(clock))
     adapter.correct(req(clock, "correct", "Segunda versión", target=original))
-    with pytest.raises(NotSupported):
-        adapter.correct(req(clock, "correct", "Tercera versión", target=original))
+    with pytest.raises(tweepy.Forbidden):
+        adapter.client.request("POST", "/2/tweets", user_auth=True, json={
+            "text": "Tercera versión", "edit_options": {"previous_post_id": original.post_id}})
     assert twin.visible()[0].text == "Segunda versión"
 
 
-@pytest.mark.xfail(strict=True, reason="adapter defect: a 403 refusing an edit whose message "
-                   "does not contain 'edit' is mapped to AuthError, so the engine neither edits "
-                   "nor replies")
+def test_a_correction_holding_an_old_version_edits_the_latest_one(http, clock, monkeypatch):
+    # the engine's ref can be a version behind: an edit whose answer was lost, or a hand edit
+    twin = _twin(http, clock, edit_refusal=SAYS_EDIT)
+    adapter = _adapter(twin, clock, monkeypatch)
+    original = adapter.publish(req(clock))
+    adapter.correct(req(clock, "correct", "Segunda versión", target=original))
+    third = adapter.correct(req(clock, "correct", "Tercera versión", target=original))
+    [seen] = twin.visible()
+    assert seen.text == "Tercera versión" and seen.post_id == third.post_id
+    assert twin.edit_controls(third.post_id)["edits_remaining"] == 3
+
+
+def test_a_correction_whose_edit_already_arrived_is_not_sent_again(http, clock, monkeypatch):
+    twin = _twin(http, clock, edit_refusal=SAYS_EDIT)
+    adapter = _adapter(twin, clock, monkeypatch)
+    original = adapter.publish(req(clock))
+    edited = adapter.correct(req(clock, "correct", "Corregido", target=original))
+    again = adapter.correct(req(clock, "correct", "Corregido", target=original))
+    assert again.post_id == edited.post_id
+    assert again.extra["edit_count"] == "1"
+    assert len(twin.history(edited.post_id)) == 2
+
+
 def test_a_refused_edit_whose_message_does_not_say_edit_is_not_an_auth_error(twin, adapter,
                                                                             clock):
     original = adapter.publish(req(clock))
@@ -312,9 +336,6 @@ def test_a_refused_edit_whose_message_does_not_say_edit_is_not_an_auth_error(twi
                             target=stale(original, published_at=None)))
 
 
-@pytest.mark.xfail(strict=True, reason="adapter defect: correct() ignores edit_controls (the "
-                   "post was not edit-eligible: no X Premium when it was posted) and X's 403 "
-                   "becomes AuthError instead of NotSupported -> reply")
 def test_a_correction_of_a_post_x_will_not_let_edit_becomes_a_reply_not_an_auth_error(
         twin, adapter, clock):
     twin.set_premium(REF, False)
@@ -324,9 +345,6 @@ def test_a_correction_of_a_post_x_will_not_let_edit_becomes_a_reply_not_an_auth_
         adapter.correct(req(clock, "correct", "Corregido", target=original))
 
 
-@pytest.mark.xfail(strict=True, reason="adapter defect: after a lost edit answer, lookup() "
-                   "returns a ref whose published_at is the edit's own time and edit_count 0, "
-                   "so later corrections are checked against the wrong window and count")
 def test_after_a_lost_edit_answer_lookup_keeps_the_window_and_edit_count_of_the_original(
         http, twin, adapter, clock):
     original = adapter.publish(req(clock))
@@ -460,8 +478,6 @@ def test_lookup_finds_nothing_when_the_lost_request_never_arrived(http, twin, ad
     assert adapter.lookup(request) is None and twin.visible() == []
 
 
-@pytest.mark.xfail(strict=True, reason="adapter defect: X appends a t.co link for attached "
-                   "media to the text it gives back; lookup compares texts and misses the post")
 def test_lookup_after_a_lost_answer_finds_a_post_with_an_image(http, clock, monkeypatch,
                                                                tmp_path):
     twin = _twin(http, clock, v1_media=True)
