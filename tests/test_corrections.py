@@ -267,6 +267,28 @@ def test_x_inside_its_edit_window_is_edited_and_gets_a_new_post_id(world):
     assert not world.records("reply", X_ES)
 
 
+def test_a_version_whose_last_step_went_out_but_was_never_closed_is_closed_by_the_next_sync(
+        world, monkeypatch):
+    # the engine dies between publishing a correction and closing its version: the post
+    # must not stay "correcting" for ever (no later correction could be planned for it)
+    world.x_age = dt.timedelta(0)
+    world.publish_entries(("anuncio",))
+    closing = ceng.finish
+    monkeypatch.setattr(ceng, "finish", lambda *args, **kwargs: False)  # the crash
+    world.set_fact("plazo_fin", "2027-08-27")
+    world.sync()
+    wait_for(lambda: world.store.state(X_ES + "#c2") == "published", what="the edit sent")
+    hold_still(lambda: world.store.state(X_ES) == "correcting", 0.3, what="left correcting")
+    monkeypatch.setattr(ceng, "finish", closing)
+    world.sync()
+    original = world.store.get(X_ES)
+    (edit,) = world.records("correct", X_ES)
+    assert original.state == "published" and original.fields["v"] == "2"
+    assert original.ref.post_id == edit["post_id"]  # later corrections edit the new version
+    assert "27 de agosto" in original.job.text
+    assert [v["v"] for v in ceng.versions(world.store, X_ES)] == [1, 2]
+
+
 def test_a_chain_of_three_values_corrects_against_the_latest_published_text(world):
     world.publish_entries(("anuncio",))
     for value in ("2027-08-27", "2027-08-31"):

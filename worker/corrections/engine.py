@@ -207,6 +207,7 @@ class PlanReport:
     accepted: list[str] = dataclasses.field(default_factory=list)     # no visible change
     alerts: list[str] = dataclasses.field(default_factory=list)       # a person must act
     conflicts: list[str] = dataclasses.field(default_factory=list)    # raced; next pass
+    closed: list[str] = dataclasses.field(default_factory=list)       # stranded, now closed
     duration_ms: int = 0
 
 
@@ -244,6 +245,7 @@ class CorrectionPlanner:
         for job_id in stuck:
             if summaries.get(job_id) and summaries[job_id].state == CORRECTING:
                 self._replan_failed(job_id, now, report)
+        report.closed = finish_stranded(self.store, summaries, by=self.by)
         report.duration_ms = int((time.monotonic() - started) * 1000)
         if report.planned or report.alerts:
             log.info("corrections_planned", planned=len(report.planned),
@@ -481,9 +483,9 @@ def finish(store: Store, correction: StoredJob, ref: PostRef | None, by: str = "
     version = original.fields.get("cv", "")
     cids = [c for c in original.fields.get("cj", "").split(",") if c]
     action = correction.fields.get("ca")
-    new_ref = ""
-    if action == "correct" and ref is not None:
-        new_ref = json.dumps(ref.as_dict(), separators=(",", ":"))
+    # the post's new reference is the version's edit, whichever of its steps closes it
+    edit = ref if action == "correct" else _edit_of(store, cids)
+    new_ref = json.dumps(edit.as_dict(), separators=(",", ":")) if edit is not None else ""
     first = ""
     if original.fields.get("v", "1") == "1":
         first = json.dumps(_version_record(1, original.job.text, int(original.fields.get("pa") or 0),
@@ -492,7 +494,7 @@ def finish(store: Store, correction: StoredJob, ref: PostRef | None, by: str = "
     nj = original.fields.get("nj")
     text = job_from_json(original.id, nj).text if nj else correction.job.text
     record = _version_record(int(version or 0), text, now_ms(), action or "", correction.id,
-                             ref or original.ref, original.fields.get("cw", ""),
+                             ref or edit or original.ref, original.fields.get("cw", ""),
                              original.fields.get("cb", ""),
                              note=correction.job.text if action != "correct" else "")
     script = store.r.register_script(FINISH)
@@ -503,6 +505,34 @@ def finish(store: Store, correction: StoredJob, ref: PostRef | None, by: str = "
     if done:
         log.info("correction_done", job_id=original.id, version=version)
     return done
+
+
+def _edit_of(store: Store, cids: list[str]) -> PostRef | None:
+    """The platform reference an edit step of these corrections published, if one did."""
+    for cid in cids:
+        step = store.get(cid)
+        if step is not None and step.fields.get("ca") == "correct" and step.ref is not None:
+            return step.ref
+    return None
+
+
+def finish_stranded(store: Store, summaries: dict, by: str = "corrections") -> list[str]:
+    """Close the versions whose every step is published but that nobody closed: the engine
+    died between publishing a version's last step and ``finish``. Without this the post
+    would stay ``correcting`` for ever, and no later correction could be planned for it."""
+    closed = []
+    for job_id, summary in sorted(summaries.items()):
+        if summary.state != CORRECTING:
+            continue
+        stored = store.get(job_id)
+        cids = [c for c in (stored.fields.get("cj", "") if stored else "").split(",") if c]
+        if not cids or any(summaries.get(c) is None or summaries[c].state != PUBLISHED
+                           for c in cids):
+            continue
+        last = store.get(cids[-1])
+        if last is not None and finish(store, last, last.ref, by=by):
+            closed.append(job_id)
+    return closed
 
 
 def _version_record(version: int, text: str, at_ms: int, action: str, job_id: str,
