@@ -250,24 +250,48 @@ class Town:
     def settle(self, timeout_s: float = 40) -> None:
         """Everything due has gone out, every correction is done: what citizens see now is
         what they will keep seeing."""
-        def settled():
+        def unsettled() -> list[str]:
             now_ms = int(dt.datetime.now(dt.timezone.utc).timestamp() * 1000)
-            for summary in self.store.summaries().values():
-                if summary.reason == "golive_waiting":
-                    continue  # waiting for its page (re-checked by turns): a steady state
-                if summary.state in BUSY:
-                    return False
-                if summary.state == "scheduled" and summary.due_ms <= now_ms + 500:
-                    return False
-            return True
+            return [f"{job_id} {summary.state} {summary.reason or ''}".strip()
+                    for job_id, summary in self.store.summaries().items()
+                    # a go-live waiting for its page (re-checked by turns) is a steady state
+                    if summary.reason != "golive_waiting"
+                    and (summary.state in BUSY
+                         or (summary.state == "scheduled" and summary.due_ms <= now_ms + 500))]
 
-        wait_for(settled, timeout_s, every_s=0.1, what="the town settled")
-        wait_for(settled, timeout_s, every_s=0.1, what="the town settled (twice)")
+        for turn in ("", " (twice)"):
+            try:
+                wait_for(lambda: not unsettled(), timeout_s, every_s=0.1,
+                         what=f"the town settled{turn}")
+            except AssertionError as timeout:
+                raise AssertionError(f"{timeout}; still on their way: {unsettled()}"
+                                     f"{self._story_of_unsettled()}{self._engine_log_tail()}"
+                                     ) from None
         # networks whose public view trails their writes (Bluesky's AppView): a citizen sees
         # the last writes once that lag has passed
         lag_s = max((getattr(t, "appview_lag_s", 0.0) for t in self.twins.values()), default=0)
         if lag_s:
             time.sleep(lag_s + 0.1)
+
+    def _story_of_unsettled(self) -> str:
+        """What the store says about each job still on its way and its corrections: the
+        audit lines a person would read to see where it stopped."""
+        lines = []
+        for job_id, summary in sorted(self.store.summaries().items()):
+            if summary.state not in BUSY:
+                continue
+            stored = self.store.get(job_id)
+            children = [c for c in (stored.fields.get("cj", "") if stored else "").split(",") if c]
+            for one in (job_id, *children):
+                lines.append(f"{one}: {self.store.state(one)}")
+                lines += [f"    {a['from']} -> {a['to']} by {a['by']}: {a['why']}"
+                          for a in self.store.audit(one)]
+        return "\n" + "\n".join(lines) if lines else ""
+
+    def _engine_log_tail(self, chars: int = 4000) -> str:
+        """The end of the engine process's latest log, for a story that failed."""
+        logs = sorted(self.root.glob("node-*.log"))
+        return f"\nengine log ({logs[-1].name}):\n{logs[-1].read_text()[-chars:]}" if logs else ""
 
     # --- on-call ------------------------------------------------------------------------------
 
