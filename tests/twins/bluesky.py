@@ -49,6 +49,7 @@ import hmac
 import json
 import re
 import threading
+import time
 import weakref
 from typing import Callable
 from urllib.parse import urlsplit
@@ -449,6 +450,11 @@ class _Limiter:
         return window.used <= self.points, status
 
 
+def _in_ms(moment: dt.datetime) -> dt.datetime:
+    """``moment`` cut to the millisecond, the precision platforms write instants with."""
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+
+
 def _parse_time(value) -> dt.datetime | None:
     if not isinstance(value, str):
         return None
@@ -639,6 +645,9 @@ class BlueskyTwin:
             for event in self._events:
                 if event.settled_at is None and event.at + self._lag() > now:
                     event.settled_at = now
+            # the next write comes after this indexing, to the millisecond (see ``_commit``)
+            last = getattr(self, "_last_commit_at", None)
+            self._last_commit_at = now if last is None else max(last, now)
 
     def record(self, uri: str) -> dict | None:
         """The PDS's current record at ``uri`` (None once deleted)."""
@@ -907,7 +916,15 @@ class BlueskyTwin:
                     raise _invalid("Referenced Size does not match stored blob. Expected: "
                                    f"{blob.size}, Got: {ref['size']}", "InvalidSize")
         rev = self._next_tid()
+        # commits at least a millisecond apart: a real PDS's writes are tens of ms apart and
+        # its reads compare JavaScript Dates (milliseconds); without this a feed's order would
+        # depend on how fast a test runs
+        last = getattr(self, "_last_commit_at", None)
         now = self.clock.now()
+        while last is not None and _in_ms(now) <= _in_ms(last):
+            time.sleep(0.0005)  # wait for the next millisecond: the twin's clock stays real
+            now = self.clock.now()
+        self._last_commit_at = now
         for uri in deletes:
             del self._records[uri]
             self._append(_Event(0, now, account.did, rev, "delete", uri=uri))
@@ -1199,13 +1216,14 @@ class BlueskyTwin:
                     # getAuthorMunge -> formatAndInsertPostsInFeed
                     last_time = (_parse_time(feed[-1]["post"]["indexedAt"])
                                  if feed else dt.datetime.fromtimestamp(0, UTC))
+                    # the PDS compares JavaScript Dates: milliseconds, as indexedAt is written
                     posts = [r for r in local if r.collection == POST
-                             and r.indexed_at > last_time]
+                             and _in_ms(r.indexed_at) > last_time]
                     for record in reversed(posts):
                         view = self._post_view(record, record.indexed_at, local=True)
                         spot = next((i for i, fi in enumerate(feed)
-                                     if _parse_time(fi["post"]["indexedAt"]) < record.indexed_at),
-                                    None)
+                                     if _parse_time(fi["post"]["indexedAt"])
+                                     < _in_ms(record.indexed_at)), None)
                         if spot is None:
                             feed.append({"post": view})
                         else:
