@@ -11,6 +11,8 @@ import dataclasses
 import datetime as dt
 from typing import Callable, Literal, Mapping, Protocol, runtime_checkable
 
+from .imagetypes import KNOWN_TYPES
+
 Action = Literal["publish", "correct", "reply", "retract"]
 LanguageStrategy = Literal["per_language", "combined"]
 
@@ -47,6 +49,10 @@ class Capabilities:
     delete: bool = True
     delete_window_s: int | None = None
     max_images: int = 4
+    #: image types (MIME, see ``imagetypes``) the platform takes from an uploaded file
+    image_types: frozenset[str] = KNOWN_TYPES
+    #: largest image file the platform takes, in bytes (None: no documented limit)
+    image_max_bytes: int | None = None
     alt_text: bool = True
     alt_text_limit: int | None = None
     replies: bool = True
@@ -65,10 +71,27 @@ class Capabilities:
 
 @dataclasses.dataclass(frozen=True)
 class Image:
-    """An image to attach, with its alternative text in the post's language."""
+    """An image to attach, with its alternative text in the post's language.
+
+    ``data``: the bytes to upload, read by the engine from inside the calendar repository
+    and checked there (``worker.image_files``). Adapters upload exactly these and never open
+    ``path`` when they are given, so a file swapped after the check is never read; ``path``
+    is then only the image's name. Outside the engine (an adapter's own tests) ``data`` may
+    be None and a local ``path`` is read as given. A URL ``path`` is for platforms that fetch
+    images themselves."""
 
     path: str
     alt: str
+    #: never in a repr: a log line or an exception message must not carry file contents
+    data: bytes | None = dataclasses.field(default=None, repr=False)
+
+    def bytes_or_read(self) -> bytes:
+        """The bytes to upload: ``data`` when the engine read them, else the file at
+        ``path`` (OSError when it cannot be read)."""
+        if self.data is not None:
+            return self.data
+        with open(self.path, "rb") as handle:
+            return handle.read()
 
 
 @dataclasses.dataclass(frozen=True)

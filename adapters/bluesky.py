@@ -15,7 +15,6 @@ posts and matches the exact text (Bluesky stores plain text), the reply parent a
 from __future__ import annotations
 
 import datetime as dt
-import pathlib
 from typing import Callable, TypeVar
 
 import httpx
@@ -79,7 +78,7 @@ class BlueskyAdapter:
         """Create an app.bsky.feed.post record (a reply when ``request.target`` is set), with
         link and hashtag facets and images with their alt text."""
         self._check_content(request)
-        images = [self._read_image(image.path) for image in request.images]
+        images = [self._read_image(image) for image in request.images]
         reply_to, root = self._reply_ref(request.target) if request.target else (None, None)
 
         def send(client: Client):
@@ -272,11 +271,11 @@ class BlueskyAdapter:
         root = models.ComAtprotoRepoStrongRef.Main(uri=root_uri, cid=root_cid)
         return models.AppBskyFeedPost.ReplyRef(parent=parent, root=root), root
 
-    def _read_image(self, path: str) -> bytes:
+    def _read_image(self, image) -> bytes:
         try:
-            return pathlib.Path(path).read_bytes()
+            return image.bytes_or_read()  # the engine's checked bytes when it sent them
         except OSError as exc:
-            raise Rejected(f"bluesky {self.account}: cannot read image {path} "
+            raise Rejected(f"bluesky {self.account}: cannot read image {image.path} "
                            f"({type(exc).__name__})") from exc
 
     def _check_content(self, request: PostRequest) -> None:

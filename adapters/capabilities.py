@@ -8,6 +8,7 @@ When a platform changes a limit, change it here and nowhere else.
 from __future__ import annotations
 
 from .base import Capabilities, EditSupport
+from .imagetypes import GIF, JPEG, KNOWN_TYPES, PNG
 from .textlength import (char_length, grapheme_length, mastodon_length, utf16_length,
                          x_weighted_length)
 
@@ -26,20 +27,27 @@ COUNTERS = {
 # X: 280 "weighted" characters, links 23, CJK/emoji 2 (developer.x.com "Counting characters",
 # twitter-text config v3). Edits: 5 edits within 30 minutes of posting, each edit is a new post
 # id (help.x.com "About editing posts"; API: edit_options.previous_post_id). Media: up to 4
-# images per post; alt text up to 1000 characters (media metadata endpoint).
+# images per post; alt text up to 1000 characters (media metadata endpoint). Images PNG, JPEG,
+# GIF or WebP up to 5 MB (docs.x.com "Media" introduction, tests/twins/notes/x.md), read as
+# 5 MiB like the twin.
 X = Capabilities(
     platform="x", text_limit=280, counting="x-weighted", count=x_weighted_length,
     edit=EditSupport(True, window_s=30 * 60, max_edits=5, new_id=True),
-    max_images=4, alt_text_limit=1000, language_strategy="per_language",
+    max_images=4, image_types=KNOWN_TYPES, image_max_bytes=5 * 1024 * 1024,
+    alt_text_limit=1000, language_strategy="per_language",
     correction_fallback="reply",
 )
 
 # Facebook Pages: 63 206 characters per post (long-standing documented page post limit).
 # Page posts can be edited without a time limit (POST /{post-id} with "message"). Pages of
-# bilingual administrations usually publish one combined post.
+# bilingual administrations usually publish one combined post. Photos (Graph API Photo
+# reference, POST /{page-id}/photos, tests/twins/notes/facebook.md): "a photo must be less
+# than 10MB", read as decimal megabytes (the smaller reading); formats JPEG, BMP, PNG, GIF and
+# TIFF, of which pregonero recognises JPEG, PNG and GIF (WebP is not documented: refused).
 FACEBOOK = Capabilities(
     platform="facebook", text_limit=63206, counting="chars", count=char_length,
-    edit=EditSupport(True), max_images=10, alt_text_limit=None,
+    edit=EditSupport(True), max_images=10, image_types=frozenset({JPEG, PNG, GIF}),
+    image_max_bytes=10_000_000 - 1, alt_text_limit=None,
     language_strategy="combined", correction_fallback="comment",
 )
 
@@ -48,31 +56,42 @@ FACEBOOK = Capabilities(
 # StatusLengthValidator: grapheme clusters, http(s) links count 23, "@user@domain" counts as
 # "@user". Editing since 3.5 (PUT /api/v1/statuses/:id), no window. 4 attachments
 # (configuration.statuses.max_media_attachments); alt text 1500 (MediaAttachment
-# MAX_DESCRIPTION_LENGTH).
+# MAX_DESCRIPTION_LENGTH). Images: 16 MiB (MediaAttachment::IMAGE_LIMIT = 16.megabytes since
+# 4.2, mastodon#23726; instances may change it: configuration.media_attachments
+# .image_size_limit); JPEG, PNG, GIF, WebP (and HEIC, HEIF, AVIF, which pregonero does not
+# recognise) per docs.joinmastodon.org/user/posting/#media.
 MASTODON = Capabilities(
     platform="mastodon", text_limit=500, counting="mastodon", count=mastodon_length,
-    edit=EditSupport(True), max_images=4, alt_text_limit=1500,
+    edit=EditSupport(True), max_images=4, image_types=KNOWN_TYPES,
+    image_max_bytes=16 * 1024 * 1024, alt_text_limit=1500,
     language_strategy="per_language", correction_fallback="reply",
 )
 
 # Bluesky: 300 graphemes (app.bsky.feed.post lexicon: maxGraphemes 300). Records cannot be
 # edited by the official clients (no edit in the app view), so corrections are replies; posts
 # can be deleted (com.atproto.repo.deleteRecord). Up to 4 images (app.bsky.embed.images),
-# alt text: the lexicon sets no limit; 2000 is the official app's limit.
+# alt text: the lexicon sets no limit; 2000 is the official app's limit. Each image is a blob
+# of "image/*" of at most 2,000,000 bytes (app.bsky.embed.images maxSize; 1,000,000 before
+# 2026-04-08, atproto commit d8801e2; tests/twins/notes/bluesky.md).
 BLUESKY = Capabilities(
     platform="bluesky", text_limit=300, counting="graphemes", count=grapheme_length,
-    edit=EditSupport(False), max_images=4, alt_text_limit=2000,
+    edit=EditSupport(False), max_images=4, image_types=KNOWN_TYPES,
+    image_max_bytes=2_000_000, alt_text_limit=2000,
     language_strategy="per_language", correction_fallback="reply",
 )
 
 # Telegram channels (Bot API): message text 1-4096 characters after entity parsing, counted in
 # UTF-16 code units like all Bot API offsets; captions of media 0-1024 (the linter applies
 # TELEGRAM_CAPTION_LIMIT when a post has images). editMessageText has no window for channel
-# posts by the bot; deleteMessage only within 48 hours. No alt text for photos.
+# posts by the bot; deleteMessage only within 48 hours. No alt text for photos. An uploaded
+# photo "must be at most 10 MB in size" (Bot API sendPhoto; python-telegram-bot's
+# FileSizeLimit.PHOTOSIZE_UPLOAD is 10,000,000 bytes). The Bot API documents no list of photo
+# formats: the four types pregonero recognises are let through (the server re-encodes).
 TELEGRAM = Capabilities(
     platform="telegram", text_limit=4096, counting="utf16", count=utf16_length,
     edit=EditSupport(True), delete=True, delete_window_s=48 * 3600,
-    max_images=10, alt_text=False, alt_text_limit=None,
+    max_images=10, image_types=KNOWN_TYPES, image_max_bytes=10_000_000,
+    alt_text=False, alt_text_limit=None,
     language_strategy="combined", correction_fallback="reply",
 )
 #: caption limit of a Telegram message that carries images (sendPhoto / sendMediaGroup)
@@ -97,9 +116,13 @@ ICS = Capabilities(
 # can be deleted (DELETE /{ig-comment-id}). The publishing limit per moving 24 hours (a carousel
 # counts as one) has been documented as 25, 50 and lately 100 posts: it is read at run time
 # from /{ig-user-id}/content_publishing_limit (quota_usage, config.quota_total), not kept here.
+# Images (IG User Media "Image Specifications", tests/twins/notes/instagram.md): JPEG only, at
+# most 8 MB (read as decimal). Instagram downloads them from the url: pregonero never uploads a
+# file there, so the linter cannot check what that address serves.
 INSTAGRAM = Capabilities(
     platform="instagram", text_limit=2200, counting="chars", count=char_length,
-    edit=EditSupport(False), delete=False, max_images=10, alt_text_limit=None,
+    edit=EditSupport(False), delete=False, max_images=10, image_types=frozenset({JPEG}),
+    image_max_bytes=8_000_000, alt_text_limit=None,
     language_strategy="combined", requires_image=True, clickable_links=False,
     correction_fallback="comment",
 )
@@ -113,9 +136,13 @@ IMAGES_BY_URL = frozenset({"instagram"})
 # be edited in place without a time limit (partial update, X-RestLi-Method: PARTIAL_UPDATE)
 # and posts can be deleted (DELETE /rest/posts/{urn}). Multi-image posts take 2 to 20 images;
 # alt text ("altText") up to 4086 characters. A correction that cannot be an edit (e.g. the
-# images changed) is a comment by the organisation (Social Actions comments API).
+# images changed) is a comment by the organisation (Social Actions comments API). Images API:
+# JPG, GIF and PNG (tests/twins/notes/linkedin.md); it limits pixels (36,152,320) but no
+# byte limit was found in LinkedIn's own documentation (third-party guides say 5 or 8 MB), so
+# none is applied here.
 LINKEDIN = Capabilities(
     platform="linkedin", text_limit=3000, counting="chars", count=char_length,
-    edit=EditSupport(True), delete=True, max_images=20, alt_text_limit=4086,
+    edit=EditSupport(True), delete=True, max_images=20, image_types=frozenset({JPEG, GIF, PNG}),
+    image_max_bytes=None, alt_text_limit=4086,
     language_strategy="combined", correction_fallback="comment",
 )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import re
 from typing import Callable
 
@@ -155,11 +156,11 @@ class FacebookAdapter:
             args["url"] = image.path
             return self._call("publish", path, post_args=args, write=write)
         try:
-            with open(image.path, "rb") as handle:
-                return self._call("publish", path, post_args=args, write=write,
-                                  files={"source": handle})
+            data = image.bytes_or_read()  # the engine's checked bytes when it sent them
         except OSError as exc:
             raise Rejected(f"image {image.path} cannot be read ({type(exc).__name__})") from exc
+        return self._call("publish", path, post_args=args, write=write,
+                          files={"source": (os.path.basename(image.path), data)})
 
     def _call(self, operation: str, path: str, *, args: dict | None = None,
               post_args: dict | None = None, method: str | None = None, files=None,

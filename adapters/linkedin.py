@@ -29,7 +29,6 @@ Tokens last 60 days: ``verify`` reports the days left from token introspection (
 from __future__ import annotations
 
 import datetime as dt
-import pathlib
 import re
 from typing import Callable
 from urllib.parse import quote
@@ -259,7 +258,7 @@ class LinkedInAdapter:
             data = self._call("upload", "GET", image.path, auth=False).content
         else:
             try:
-                data = pathlib.Path(image.path).read_bytes()
+                data = image.bytes_or_read()  # the engine's checked bytes when it sent them
             except OSError as exc:
                 raise Rejected(f"image {image.path} cannot be read ({type(exc).__name__})") \
                     from exc

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import io
 import re
 import time
 from typing import Callable, TypeVar
@@ -48,6 +49,7 @@ from .accounts import AccountConfig
 from .base import (AccountStatus, AdapterError, AuthError, Duplicate, NotSupported,
                    OutcomeUnknown, PostRef, PostRequest, RateLimited, Rejected, Unavailable)
 from .credentials import Secret, mask_secrets
+from .imagetypes import sniff_image_type
 
 __all__ = ["MastodonAdapter", "DEFAULT_TEXT_LIMIT", "LOOKUP_LIMIT", "LOOKUP_EARLY_S"]
 
@@ -335,8 +337,13 @@ class MastodonAdapter:
         """Upload each image with its alt text (``description``); returns the media ids."""
         ids = []
         for image in request.images:
-            media = self._call(lambda api, image=image: api.media_post(
-                image.path, description=image.alt), write=False)
+            if image.data is not None:  # the bytes the engine checked, never the path
+                media = self._call(lambda api, image=image: api.media_post(
+                    io.BytesIO(image.data), mime_type=sniff_image_type(image.data),
+                    description=image.alt), write=False)
+            else:
+                media = self._call(lambda api, image=image: api.media_post(
+                    image.path, description=image.alt), write=False)
             ids.append(str(media["id"]))
         return ids
 

@@ -29,7 +29,6 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import datetime as dt
-import pathlib
 import re
 import warnings
 from typing import Awaitable, Callable
@@ -97,7 +96,7 @@ class TelegramAdapter:
             # the linter checks this with UTF-16 counting; this guard only avoids a 400
             raise Rejected(f"a caption holds {TELEGRAM_CAPTION_LIMIT} characters, "
                            f"this text has {len(request.text)}")
-        photos = [_photo_input(image.path) for image in request.images]
+        photos = [_photo_input(image) for image in request.images]
         if len(photos) == 1:
             message = self._run("publish", lambda bot: bot.send_photo(
                 self.chat_id, photos[0], caption=request.text, reply_parameters=reply),
@@ -260,12 +259,12 @@ def _message_url(chat_id: int | str, message_id: int) -> str | None:
     return None
 
 
-def _photo_input(path: str):
-    """A URL is passed for Telegram to fetch; a local file is read here (PTB would open it
-    and never close it)."""
-    if re.match(r"https?://", path):
-        return path
+def _photo_input(image):
+    """A URL is passed for Telegram to fetch; a local file's bytes are the engine's checked
+    ones, or read here (PTB would open the path and never close it)."""
+    if re.match(r"https?://", image.path):
+        return image.path
     try:
-        return pathlib.Path(path).read_bytes()
+        return image.bytes_or_read()
     except OSError as exc:
-        raise Rejected(f"image {path} cannot be read ({type(exc).__name__})") from exc
+        raise Rejected(f"image {image.path} cannot be read ({type(exc).__name__})") from exc

@@ -24,6 +24,8 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import html
+import io
+import os
 import re
 import time
 from typing import Callable
@@ -271,7 +273,11 @@ class XAdapter:
                 raise Rejected(f"X needs a local image file, not a URL ({image.path})")
             # failures here happen before any tweet exists: never OutcomeUnknown
             try:
-                media = self._call("upload", lambda: self.api.media_upload(image.path))
+                if image.data is not None:  # the bytes the engine checked, never the path
+                    media = self._call("upload", lambda: self.api.media_upload(
+                        os.path.basename(image.path), file=io.BytesIO(image.data)))
+                else:
+                    media = self._call("upload", lambda: self.api.media_upload(image.path))
             except OSError as exc:  # tweepy opens the file itself
                 raise Rejected(f"X: image {image.path} cannot be read "
                                f"({type(exc).__name__})") from exc

@@ -10,6 +10,7 @@ from typing import Callable
 
 import pytest
 
+from worker.netguard import NetPolicy
 from worker.redis_server import RedisServerProcess
 from worker.store import Store
 
@@ -58,10 +59,15 @@ class Engine:
         return [r for r in records if job_id is None or r["job_id"] == job_id]
 
 
+#: the tests' official pages are servers on 127.0.0.1: allow-listed, as an operator would
+#: allow-list an intranet page (tests/test_netguard_engine.py runs without it)
+LOCAL_PAGES = NetPolicy(allow_hosts=("127.0.0.1",))
+
 FAST = dict(lead_ms=200, worker_threads=4, worker_timeout_ms=50, lease_ms=3000, heartbeat_s=0.5,
             dispatch_lease_ms=5000, lookup_delay_ms=200, uncertain_recheck_ms=300,
             reap_every_s=0.1, backoff_s=(0.3, 0.3), rate_limit_jitter_s=0.05,
-            golive_interval_s=0.3, golive_window_s=30.0, golive_timeout_s=1.0)
+            golive_interval_s=0.3, golive_window_s=30.0, golive_timeout_s=1.0,
+            network=LOCAL_PAGES)
 
 
 @pytest.fixture
@@ -71,10 +77,13 @@ def engine_factory(store, tmp_path):
 
     started: list[Engine] = []
 
-    def make(**overrides) -> Engine:
+    def make(images_root: str | None = None, **overrides) -> Engine:
+        """``images_root``: the calendar repository local images may be sent from (None:
+        none may, as for a worker told no schedules folder)."""
         settings = EngineSettings(**{**FAST, **overrides})
         holder: dict = {}
-        publisher = Publisher(store, lambda job: holder["engine"].adapter_for_account(job.account), settings)
+        publisher = Publisher(store, lambda job: holder["engine"].adapter_for_account(job.account),
+                              settings, images_root=images_root)
         actors = setup(store.r, f"test-{len(started)}", publisher)
         worker = start_worker(actors, settings)
         dispatcher = Dispatcher(

@@ -11,6 +11,8 @@ Outcome of one attempt (exactly one structlog line each):
   OutcomeUnknown / unexpected -> ``uncertain``; the reaper asks ``lookup`` after a delay
                                  (a lookup the platform cannot answer: ``failed`` + alert)
   AuthError, Rejected, ...    -> ``failed`` with ``alert=True``
+  an image outside the calendar repository, not a file, not an image (read again before any
+  adapter sees the job: ``worker.image_files``) -> ``failed`` with ``alert=True``, unsent
 """
 
 from __future__ import annotations
@@ -33,7 +35,9 @@ from dramatiq.brokers.redis import RedisBroker
 from adapters.base import (Adapter, AuthError, Image, NotSupported, PostRequest, RateLimited,
                            Rejected, Unavailable, Unknowable)
 from worker import golive, keys, quota
+from worker.image_files import ImageRefused, with_images
 from worker.jobs import Job
+from worker.netguard import NetPolicy
 from worker.store import DISPATCHED, UNCERTAIN, Store, StoredJob, now_ms, to_ms
 
 log = structlog.get_logger("pregonero.publish")
@@ -58,6 +62,9 @@ class EngineSettings:
     golive_interval_s: float = 60.0
     golive_window_s: float = 6 * 3600.0
     golive_timeout_s: float = 5.0
+    #: what the go-live check may reach (``config/policies.yaml`` ``network``); the service
+    #: reads it live from config/ (``service.live_network_policy``), this is the fallback
+    network: NetPolicy = NetPolicy()
     #: expected text on the official page, by official_url (optional)
     golive_expect_text: Mapping[str, str] = dataclasses.field(default_factory=dict)
     #: a job held for its account's publishing quota (Instagram) is asked about again after
@@ -138,11 +145,17 @@ class Publisher:
     """Runs attempts. ``adapter_for(job)`` returns the adapter of the job's account."""
 
     def __init__(self, store: Store, adapter_for: Callable[[Job], Adapter],
-                 settings: EngineSettings = EngineSettings(), http_session=None):
+                 settings: EngineSettings = EngineSettings(),
+                 network_policy: Callable[[], NetPolicy] | None = None,
+                 images_root: str | None = None):
         self.store = store
         self.adapter_for = adapter_for
         self.settings = settings
-        self.http_session = http_session
+        #: the network policy now (None: ``settings.network``)
+        self.network_policy = network_policy or (lambda: settings.network)
+        #: the calendar repository every local image must lie in (``worker.calendar_root``);
+        #: None: no local image is sent at all
+        self.images_root = images_root
         self.heartbeats = Heartbeats(store, settings.lease_ms, settings.heartbeat_s)
 
     def publish_job(self, job_id: str, token: str, send_at_ms: int) -> None:
@@ -157,7 +170,9 @@ class Publisher:
             # the platform call is done in the dispatcher's lead time, claim included, so that
             # at the instant only the call is left (a pause or move that lands in those last
             # ~200 ms finds the job already publishing, as it would a few ms later).
-            request = build_request(stored.job)
+            request = self._checked(stored, token, build_request(stored.job))
+            if request is None:
+                return
             claimed = self._claim(stored, token)
             if claimed is not None:
                 attempt_id, adapter = claimed
@@ -176,10 +191,28 @@ class Publisher:
                 return
         if stored.job.kind == "golive" and not correction and not self._golive_gate(stored, token):
             return
+        request = self._checked(stored, token, self._request(stored))
+        if request is None:
+            return
         claimed = self._claim(stored, token)
         if claimed is not None:
             attempt_id, adapter = claimed
-            self._attempt(stored, attempt_id, adapter, self._request(stored))
+            self._attempt(stored, attempt_id, adapter, request)
+
+    def _checked(self, stored: StoredJob, token: str, request: PostRequest) -> PostRequest | None:
+        """``request`` with the bytes of its local images, read again from inside the calendar
+        repository (a compiled path is never trusted: ``worker.image_files``); None when one
+        is refused: the job fails for good, with an alert, before any adapter sees it."""
+        job = stored.job
+        try:
+            return with_images(request, self.images_root,
+                               f"entry '{job.entry}' of calendar '{job.calendar}'")
+        except ImageRefused as exc:
+            why = f"{type(exc).__name__}: {exc}"[:500]
+            if self.store.mark_failed(job.id, why, token=token):
+                log.error("publish_failed", job_id=job.id, account=job.account,
+                          calendar=job.calendar, entry=job.entry, reason=why, alert=True)
+            return None
 
     def _claim(self, stored: StoredJob, token: str) -> tuple[str, Adapter] | None:
         """The job's adapter and a new attempt, the job moved to ``publishing``; None when
@@ -322,13 +355,21 @@ class Publisher:
         """True if the official page is live; otherwise hold (or give up) and return False."""
         s, job = self.settings, stored.job
         expected = job.check_contains or s.golive_expect_text.get(job.official_url or "")
+        # a session of its own per check (the default): checks run on several worker threads
         check = golive.check_live(job.official_url, expected, s.golive_timeout_s,
-                                  self.http_session)
+                                  policy=self.network_policy())
         now = now_ms()
         since_ms = int(stored.fields.get("gs") or now)
+        common = {"job_id": job.id, "account": job.account, "url": job.official_url}
+        if check.refused:
+            # not "not live yet": re-checking every minute would hide for hours a calendar
+            # that points the service at its own network
+            why = f"golive_refused: {check.detail}"
+            if self.store.hold_golive_refused(job.id, token, why, check.detail):
+                log.error("golive_refused", reason=why, alert=True, **common)
+            return False
         decision = golive.decide(check.live, now, since_ms, int(s.golive_interval_s * 1000),
                                  int(s.golive_window_s * 1000))
-        common = {"job_id": job.id, "account": job.account, "url": job.official_url}
         if decision.action == "publish":
             return True
         if decision.action == "wait":

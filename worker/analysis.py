@@ -94,14 +94,18 @@ def _without_cycle_collection():
 
 
 def analyze_file(path: str | Path, config: Config | None, now: dt.datetime,
-                 display_path: str | None = None) -> FileAnalysis:
-    """Analyze one file; never raises on bad input."""
+                 display_path: str | None = None,
+                 given_folder: str | Path | None = None) -> FileAnalysis:
+    """Analyze one file; never raises on bad input. ``given_folder``: the schedules folder
+    the file was given in, the root its images must lie in outside git
+    (``worker.calendar_root``); None: the file's own folder."""
     with _without_cycle_collection():
-        return _analyze_file(path, config, now, display_path)
+        return _analyze_file(path, config, now, display_path, given_folder)
 
 
 def _analyze_file(path: str | Path, config: Config | None, now: dt.datetime,
-                  display_path: str | None = None) -> FileAnalysis:
+                  display_path: str | None = None,
+                  given_folder: str | Path | None = None) -> FileAnalysis:
     shown = display_path or str(path)
     try:
         if Path(path).stat().st_size > MAX_FILE_BYTES:
@@ -114,6 +118,7 @@ def _analyze_file(path: str | Path, config: Config | None, now: dt.datetime,
         return FileAnalysis(shown, None, (), (Finding(shown, 1, 1, "error",
                                                       f"cannot read: {exc.strerror}", "io"),))
     doc.file, doc.path = str(path), shown
+    doc.given_folder = str(given_folder) if given_folder is not None else None
     return analyze_document(doc, config, now)
 
 
@@ -126,13 +131,30 @@ def analyze_text(text: str, config: Config | None, now: dt.datetime,
     return analyze_document(doc, config, now)
 
 
+CALENDAR_SUFFIXES = (".yaml", ".yml")
+
+
 def calendar_files(paths: Iterable[str | Path]) -> list[Path]:
-    """YAML files under the given paths (files or directories), sorted."""
+    """YAML files under the given paths (files or directories), sorted.
+
+    Exactly what was named: a folder named ``../sched`` or ``.`` is read, whatever its own
+    path looks like; only hidden files and folders *inside* a named folder (``.git``,
+    ``.github``, an editor's ``.backup``) are skipped."""
     out: list[Path] = []
     for p in map(Path, paths):
         if p.is_dir():
-            out.extend(sorted(q for q in p.rglob("*") if q.suffix in (".yaml", ".yml")
-                              and not any(part.startswith(".") for part in q.parts)))
+            out.extend(sorted(q for q in p.rglob("*") if q.suffix in CALENDAR_SUFFIXES
+                              and q.is_file() and not _hidden_inside(q, p)))
         else:
             out.append(p)
     return out
+
+
+def _hidden_inside(path: Path, folder: Path) -> bool:
+    return any(part.startswith(".") for part in path.relative_to(folder).parts)
+
+
+def paths_without_calendars(paths: Iterable[str | Path]) -> list[str]:
+    """The named paths that hold no calendar: a wrong path must never lint green as
+    "0 file(s)" nor let the service start watching nothing."""
+    return [str(p) for p in map(Path, paths) if Path(p).exists() and not calendar_files([p])]

@@ -1,5 +1,5 @@
 """Deployment configuration from ``config/``: accounts, departments and policies (quiet
-periods, house style, retraction policy). Validated like calendars: line:col, did-you-mean,
+periods, house style, retraction policy, go-live checks, what the service may reach). Validated like calendars: line:col, did-you-mean,
 unknown keys refused. Secrets are never here, only the names of where to find them."""
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from typing import Mapping
 
 from adapters.accounts import AccountConfig
 
+from . import netguard
 from .calendar import timeparse
 from .calendar.findings import Finding
 from .calendar.schema import CATEGORIES
@@ -80,6 +81,15 @@ POLICIES = Obj(name="policies file", fields={
         "window_s": Int(doc="how long to wait before alerting", minimum=60, maximum=30 * 86400),
         "timeout_s": Int(doc="HTTP timeout", minimum=1, maximum=120),
     }),
+    "network": Obj(name="network section", doc="what the go-live check may reach", fields={
+        "allow_hosts": List(doc="hosts the go-live check may reach even on internal "
+                            "addresses: host names, *.domain, or IP addresses",
+                            item=Str(doc="a host name, *.domain or an IP address",
+                                     example="intranet.sede.example")),
+        "max_redirects": Int(doc="redirects followed by one check", minimum=0, maximum=20),
+        "max_body_bytes": Int(doc="bytes of a page read by one check", minimum=1024,
+                              maximum=64 << 20),
+    }),
 })
 
 
@@ -112,6 +122,8 @@ class Config:
     golive_recheck_s: int = 60
     golive_window_s: int = 6 * 3600
     golive_timeout_s: int = 10
+    #: what the go-live check may reach
+    network: netguard.NetPolicy = netguard.NetPolicy()
     transport_default: str = "outbox"
 
     def retraction_policy(self, platform: str) -> str:
@@ -175,6 +187,12 @@ def load_config(config_dir: Path | str) -> Config:
             continue
         quiet.append(QuietPeriod(qp["id"], start, end, tuple(qp.get("departments") or ()),
                                  tuple(qp.get("allow") or ()), qp["reason"]))
+    network = policies.get("network") or {}
+    for i, entry in enumerate(network.get("allow_hosts") or ()):
+        problem = netguard.allow_host_problem(entry)
+        if problem is not None:
+            findings.append(pol_doc.finding(("network", "allow_hosts", i), "error", problem[0],
+                                            "bad-allow-host", problem[1]))
     if findings:
         raise ConfigError(findings)
     style = policies.get("style") or {}
@@ -189,4 +207,8 @@ def load_config(config_dir: Path | str) -> Config:
         retraction_platforms=dict(retraction.get("platforms") or {}),
         golive_recheck_s=golive.get("recheck_s", 60), golive_window_s=golive.get("window_s", 21600),
         golive_timeout_s=golive.get("timeout_s", 10),
+        network=netguard.NetPolicy(
+            allow_hosts=tuple(str(h).strip() for h in network.get("allow_hosts") or ()),
+            max_redirects=network.get("max_redirects", netguard.MAX_REDIRECTS),
+            max_body_bytes=network.get("max_body_bytes", netguard.MAX_BODY_BYTES)),
         transport_default=os.environ.get("PREGONERO_TRANSPORT", "outbox"))

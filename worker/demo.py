@@ -114,7 +114,10 @@ CONFIG = {
         + (", options: {instance: \"https://mastodon.example\", text_limit: 500}"
            if ref.startswith("mastodon") else "") + ", transport: outbox}\n"
         for ref in [*SOCIAL, f"ics:{ACCOUNT}"]),
-    "policies.yaml": "golive:\n  recheck_s: 5\n  window_s: 120\n  timeout_s: 2\n",
+    # the demo's official page is a server on this machine: allow-listed, as an operator
+    # allow-lists an intranet page (the go-live check refuses loopback otherwise)
+    "policies.yaml": "golive:\n  recheck_s: 5\n  window_s: 120\n  timeout_s: 2\n"
+                     "network:\n  allow_hosts: [127.0.0.1]\n",
 }
 
 

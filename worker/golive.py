@@ -4,6 +4,11 @@ A ``golive`` job (e.g. "the application form is open") is only published once it
 ``official_url`` answers 2xx (and contains the expected text, when configured). Until then the
 job is ``held`` with reason ``golive_waiting`` and re-checked every ``interval``; after
 ``window`` without success it fails with an alert, so a human looks at it.
+
+The check goes through ``worker.netfetch``: a URL the network policy refuses (an internal
+address, a scheme other than http(s), too many redirects, a redirect to an internal address)
+is not "not live yet", and waiting will not change it. The gate holds such a job with reason
+``golive_refused`` and an alert instead (see ``Publisher._golive_gate``).
 """
 
 from __future__ import annotations
@@ -11,33 +16,55 @@ from __future__ import annotations
 import dataclasses
 from typing import Literal
 
-import requests
+from worker import netfetch
+from worker.netguard import NetPolicy
 
 USER_AGENT = "pregonero-golive-check/1"
+#: where an operator allows internal pages, as the refusal's hint names it
+ALLOW_LIST = "config/policies.yaml network.allow_hosts"
 
 
 @dataclasses.dataclass(frozen=True)
 class LiveCheck:
     live: bool
     detail: str
+    #: the network policy forbids the check: re-checking will not change that
+    refused: bool = False
 
 
 def check_live(url: str | None, expect_text: str | None = None, timeout_s: float = 5.0,
-               session: requests.Session | None = None) -> LiveCheck:
-    """GET the official page; live = 2xx and (if given) ``expect_text`` in the body."""
+               session=None, *, policy: NetPolicy = NetPolicy(),
+               resolve: netfetch.Resolve | None = None) -> LiveCheck:
+    """GET the official page as ``policy`` allows; live = 2xx and (if given) ``expect_text``
+    in the body (its first ``policy.max_body_bytes``). ``timeout_s`` bounds the whole check,
+    redirects included. ``session``: a ``netfetch.guarded_session()`` for this one check
+    (None: a fresh one); ``resolve``: see ``netfetch.fetch``."""
     if not url:
         return LiveCheck(False, "no official_url")
-    getter = session or requests
-    try:
-        response = getter.get(url, timeout=timeout_s, headers={"User-Agent": USER_AGENT},
-                              allow_redirects=True)
-    except requests.RequestException as exc:
-        return LiveCheck(False, f"{type(exc).__name__}: {exc}"[:200])
-    if not 200 <= response.status_code < 300:
-        return LiveCheck(False, f"HTTP {response.status_code}")
-    if expect_text and expect_text not in response.text:
-        return LiveCheck(False, f"HTTP {response.status_code} but expected text not found")
-    return LiveCheck(True, f"HTTP {response.status_code}")
+    result = netfetch.fetch(url, policy=policy, timeout_s=timeout_s, session=session,
+                            resolve=resolve, headers={"User-Agent": USER_AGENT})
+    if result.refusal is not None:
+        return LiveCheck(False, refusal_detail(result), refused=True)
+    if result.error is not None:
+        return LiveCheck(False, result.error[:200])
+    if not 200 <= result.status < 300:
+        return LiveCheck(False, f"HTTP {result.status}")
+    if expect_text and expect_text not in result.text:
+        where = f" in its first {len(result.text.encode())} bytes" if result.truncated else ""
+        return LiveCheck(False, f"HTTP {result.status} but expected text not found{where}")
+    return LiveCheck(True, f"HTTP {result.status}")
+
+
+def refusal_detail(result: netfetch.FetchResult) -> str:
+    """The refusal as on-call staff read it: which URL (which hop), why, and the fix."""
+    if result.refusal.code == "url-internal":
+        fix = (f"allow-list {result.refusal.host} in {ALLOW_LIST} if it is an internal page on "
+               "purpose; otherwise fix check_url in the calendar")
+    elif result.refusal.code == "url-redirects":
+        fix = "point check_url at the page the redirects end on"
+    else:
+        fix = "fix check_url in the calendar"
+    return f"check_url {result.refused}; {fix}"
 
 
 @dataclasses.dataclass(frozen=True)

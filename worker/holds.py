@@ -14,6 +14,12 @@ whatever the decision, and names them. The audit stream records who decided.
 Jobs held by a quiet period (``worker.quiet``) are released the same way, by a resume of a
 scope that covers them, but only once their period has ended: until then they are reported
 in ``still_quiet`` and stay held whatever the decision.
+
+A go-live whose official URL the network policy refused (``golive_refused``) is released by a
+resume too, once someone allow-listed its host: it is checked again at once, with no "missed"
+decision and a fresh go-live window, as a retry would (a go-live goes out late by nature, when
+its page shows up; the person who resumes has decided). Fixing its ``check_url`` in the
+calendar releases it without a resume (``Store.refresh_hold``).
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ import json
 from typing import Literal
 
 from worker import keys
-from worker.store import CANCELLED, HELD, REMOVE, SCHEDULED, Store, now_ms
+from worker.store import CANCELLED, GOLIVE_REFUSED, HELD, REMOVE, SCHEDULED, Store, now_ms
 
 Scope = Literal["all", "department", "account"]
 Missed = Literal["send", "skip"] | None
@@ -33,7 +39,7 @@ QUIET_REASON = "quiet_period"
 #: held by a calendar change: the post's instant is now past, or after its period's deadline;
 #: only a decision (--send-missed / --skip-missed) moves them
 CHANGE_REASONS = ("in_the_past", "moved_to_past", "after_deadline")
-RELEASABLE = (*PAUSE_REASONS, QUIET_REASON, *CHANGE_REASONS)
+RELEASABLE = (*PAUSE_REASONS, QUIET_REASON, *CHANGE_REASONS, GOLIVE_REFUSED)
 
 
 @dataclasses.dataclass
@@ -105,6 +111,14 @@ def resume(store: Store, scope: Scope, value: str | None, by: str, missed: Misse
             report.still_quiet.append(job_id)
             continue
         check = ("r", "|".join(RELEASABLE))
+        if reason == GOLIVE_REFUSED:
+            # the check runs again now (with the allow-list as config/ says it now); held
+            # again, with a new alert, if the page is still refused
+            if store.transition(job_id, HELD, SCHEDULED, by, "resumed: go-live checked again",
+                                check=("r", GOLIVE_REFUSED), due=now, held=REMOVE,
+                                delete=("r", "gr")):
+                report.released.append(job_id)
+            continue
         if original:
             # a correction has no instant of its own to miss: it was due the moment the date
             # changed, and skipping it would leave the wrong date up for good
@@ -176,6 +190,11 @@ def release_hint(reason: str, account: str, department: str = "") -> str:
                 "or move its date in the calendar")
     if reason == QUIET_REASON:
         return f"when its quiet period ends: pregonero resume {scope} --by NAME"
+    if reason == GOLIVE_REFUSED:
+        return ("fix check_url in the calendar (the next sync checks it again); or, if the "
+                "page is internal on purpose, allow-list its host in config/policies.yaml "
+                f"network.allow_hosts, then pregonero resume {scope} --by NAME; or "
+                "pregonero retract CALENDAR ENTRY")
     if reason == "golive_waiting":
         return ("goes out by itself once its official page shows the expected text; or "
                 "pregonero retract CALENDAR ENTRY")

@@ -18,6 +18,7 @@ from typing import Sequence
 
 from .analysis import analyze_file
 from .calendar.findings import Finding
+from .calendar_root import given_folder
 from .config import Config
 
 #: Below this many files one process is quicker than starting workers (~50 ms each).
@@ -54,24 +55,27 @@ def default_workers() -> int:
 
 
 def lint_files(files: Sequence[str | Path], config: Config | None, now: dt.datetime,
-               workers: int | None = None) -> LintResult:
-    """Analyze ``files`` and gather their findings, in parallel when it pays."""
+               workers: int | None = None, named: Sequence[str | Path] = ()) -> LintResult:
+    """Analyze ``files`` and gather their findings, in parallel when it pays. ``named``: the
+    paths the user named (folders or files), which say where each calendar's images may lie
+    outside git (``worker.calendar_root``)."""
     files = [str(f) for f in files]
+    named = tuple(str(p) for p in named)
     workers = default_workers() if workers is None else max(1, workers)
     # no more workers than there are files to keep each busy (20 or more apiece)
     workers = min(workers, max(1, len(files) // (PARALLEL_FROM // 2)))
     if workers <= 1 or len(files) < PARALLEL_FROM:
-        return _merge(files, [_lint_chunk(files, config, now)])
+        return _merge(files, [_lint_chunk(files, config, now, named)])
     # imported here: a pre-commit run on a few files never pays for them
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
 
     if "fork" not in multiprocessing.get_all_start_methods():  # pragma: no cover - Windows
-        return _merge(files, [_lint_chunk(files, config, now)])
+        return _merge(files, [_lint_chunk(files, config, now, named)])
     # Warm up here, before forking: Babel's locale data, holiday tables and compiled regexes
     # are loaded once and every worker inherits them instead of loading its own.
-    first = _lint_chunk(files[:1], config, now)
+    first = _lint_chunk(files[:1], config, now, named)
     rest = files[1:]
     # interleaved chunks: neighbouring files are often alike in size, so each worker gets a
     # fair share; one chunk per worker keeps the pool's messages to a minimum
@@ -84,25 +88,25 @@ def lint_files(files: Sequence[str | Path], config: Config | None, now: dt.datet
     gc.freeze()
     try:
         with ProcessPoolExecutor(workers, mp_context=context, initializer=_inherit,
-                                 initargs=(config, now)) as pool:
+                                 initargs=(config, now, named)) as pool:
             parts = list(pool.map(_lint_inherited, chunks))
     except BrokenProcessPool:
         # a worker died (out of memory, killed): the answer still comes, from this process
-        parts = [_lint_chunk(rest, config, now)]
+        parts = [_lint_chunk(rest, config, now, named)]
     finally:
         gc.unfreeze()
     return _merge(files, [first] + parts)
 
 
-_inherited: tuple[Config | None, dt.datetime] | None = None
+_inherited: tuple[Config | None, dt.datetime, tuple[str, ...]] | None = None
 
 
-def _inherit(config: Config | None, now: dt.datetime) -> None:
+def _inherit(config: Config | None, now: dt.datetime, named: tuple[str, ...] = ()) -> None:
     """A worker's start: take the inherited configuration and switch the cyclic collector
     off for good. The worker only analyses files, which makes no reference cycles
     (``tests/test_analysis_memory.py``), and exits when the lint is done."""
     global _inherited
-    _inherited = (config, now)
+    _inherited = (config, now, named)
     gc.disable()
 
 
@@ -111,11 +115,12 @@ def _lint_inherited(paths: Sequence[str]) -> _Chunk:
     return _lint_chunk(paths, *_inherited)
 
 
-def _lint_chunk(paths: Sequence[str], config: Config | None, now: dt.datetime) -> _Chunk:
+def _lint_chunk(paths: Sequence[str], config: Config | None, now: dt.datetime,
+                named: Sequence[str] = ()) -> _Chunk:
     per_file = []
     entries = jobs = 0
     for path in paths:
-        result = analyze_file(path, config, now)
+        result = analyze_file(path, config, now, given_folder=given_folder(path, named))
         per_file.append((path, result.findings))
         entries += len(result.compiled)
         jobs += sum(len(c.drafts) for c in result.compiled if not c.entry.archived)

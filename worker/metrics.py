@@ -8,8 +8,8 @@ same whichever process serves them (``pregonero run`` in a thread, or a standalo
 * ``pregonero_publish_lateness_seconds``: histogram of how late posts went out (the job's
   ``lat`` field, recorded by the worker at the start of the attempt);
 * ``pregonero_publish_outcomes_total{platform,outcome}``: published, failed, uncertain,
-  retried, and the holds at the instant of sending: golive_waiting, quiet_period,
-  quota_wait (Instagram's daily limit);
+  retried, and the holds at the instant of sending: golive_waiting, golive_refused,
+  quiet_period, quota_wait (Instagram's daily limit);
 * ``pregonero_corrections_total{event}``: posts flagged (needs_correction, orphaned) and
   correction jobs published (applied);
 * ``pregonero_sync_errors_total``: syncs that left a calendar failing or were refused, and
@@ -54,8 +54,8 @@ OUTCOMES = {"published": "published", "failed": "failed", "uncertain": "uncertai
 AUDIT_BATCH = 5000
 #: a hold at the instant of sending, told apart by the audit's "why" (see quiet.py, actors.py,
 #: quota.py): (substring, outcome label)
-HELD_WHY = (("quiet period", "quiet_period"), ("not live", "golive_waiting"),
-            ("quota", "quota_wait"))
+HELD_WHY = (("golive_refused", "golive_refused"), ("quiet period", "quiet_period"),
+            ("not live", "golive_waiting"), ("quota", "quota_wait"))
 
 
 def record_heartbeat(store: Store, component: str) -> None:

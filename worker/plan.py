@@ -14,6 +14,7 @@ from typing import Iterable, Sequence
 
 from .analysis import FileAnalysis, analyze_file, calendar_files
 from .calendar.findings import Finding
+from .calendar_root import given_folder
 from .config import Config, ConfigError, load_config
 from .jobs import Job
 
@@ -44,12 +45,15 @@ def source_plan(analysis: FileAnalysis, path: str) -> SourcePlan:
 
 def compile_paths(paths: Sequence[str | Path], config: Config | None, now: dt.datetime,
                   root: Path | None = None) -> list[SourcePlan]:
-    """Compile every calendar under ``paths``; paths in the result are relative to ``root``."""
+    """Compile every calendar under ``paths``; paths in the result are relative to ``root``.
+    A calendar's images must lie in its repository: outside git, the folder of ``paths``
+    holding it (``worker.calendar_root``)."""
     plans = []
     seen_ids: dict[str, str] = {}
     for file in calendar_files(paths):
         shown = str(file.relative_to(root)) if root and file.is_relative_to(root) else str(file)
-        plan = source_plan(analyze_file(file, config, now, display_path=shown), shown)
+        plan = source_plan(analyze_file(file, config, now, display_path=shown,
+                                        given_folder=given_folder(file, paths)), shown)
         if plan.calendar_id and plan.calendar_id in seen_ids:
             finding = Finding(shown, 1, 1, "error", f"calendar id '{plan.calendar_id}' is already "
                               f"used by {seen_ids[plan.calendar_id]}", "duplicate-calendar",

@@ -34,6 +34,7 @@ from adapters.base import AdapterError
 from worker.actors import build_request
 from worker.agenda import local_instant
 from worker.analysis import calendar_files
+from worker.calendar_root import given_folder
 from worker.config import Config
 from worker.jobs import Job
 from worker.quiet import covering
@@ -87,7 +88,8 @@ def compile_for_rehearsal(paths: Sequence[Path], config: Config | None,
     for root in map(Path, paths):
         for file in calendar_files([root]):
             shown = str(file.relative_to(root)) if root.is_dir() else str(file)
-            plan = analyze_for_engine(file, shown, compile_config, now, [], None, clear=False)
+            plan = analyze_for_engine(file, shown, compile_config, now, [], None, clear=False,
+                                      given_folder=given_folder(file, paths))
             if not plan.ok:
                 failing[shown] = [f.format() for f in plan.findings if f.severity == "error"]
                 continue

@@ -22,6 +22,7 @@ from worker.actors import EngineSettings, Publisher, namespace_for, setup, start
 from worker.dispatcher import Dispatcher
 from worker.holds import pause, pauses, resume  # noqa: F401  (the service's pause/resume API)
 from worker.jobs import Job
+from worker.netguard import NetPolicy
 from worker.redis_server import connect
 from worker.store import Store
 from worker.sync import run_sync_loop
@@ -51,7 +52,23 @@ def settings_from_config(config_dir: Path, base: EngineSettings = EngineSettings
         return base
     return dataclasses.replace(base, golive_interval_s=config.golive_recheck_s,
                                golive_window_s=config.golive_window_s,
-                               golive_timeout_s=config.golive_timeout_s)
+                               golive_timeout_s=config.golive_timeout_s, network=config.network)
+
+
+def live_network_policy(config_dir: Path, fallback: NetPolicy) -> Callable[[], NetPolicy]:
+    """The network policy as ``config/`` says it now (``fallback`` while it never loaded).
+
+    Read live, unlike the timings: allow-listing a host is how on-call staff release a
+    go-live whose check was refused, and the resume that follows must not need a restart."""
+    from worker.config_watch import ConfigWatch
+
+    watch = ConfigWatch(config_dir)
+
+    def current() -> NetPolicy:
+        config = watch.current()
+        return config.network if config is not None else fallback
+
+    return current
 
 
 @dataclasses.dataclass(frozen=True)
@@ -92,7 +109,8 @@ def _dispatchers(store: Store, actors, settings: EngineSettings, count: int,
 def _serve(home: Path, schedules_dir: Path | None, config_dir: Path, *, redis_url: str | None,
            settings: EngineSettings | None, with_worker: bool, dispatchers: int,
            transport: str | None, git_pull_every_s: float | None,
-           stop: threading.Event | None, on_start: "Callable[[Running], None] | None" = None) -> int:
+           stop: threading.Event | None, on_start: "Callable[[Running], None] | None" = None,
+           images_from: Path | None = None) -> int:
     home = Path(home)
     stop = stop or threading.Event()
     _install_signals(stop)
@@ -100,7 +118,10 @@ def _serve(home: Path, schedules_dir: Path | None, config_dir: Path, *, redis_ur
     client, embedded = connect(home, redis_url or os.environ.get("REDIS_URL"))
     store = Store(client)
     adapter_for = adapter_factory(home, config_dir, transport) if with_worker else _no_adapter
-    actors = setup(client, namespace_for(home), Publisher(store, adapter_for, settings))
+    publisher = Publisher(store, adapter_for, settings,
+                          network_policy=live_network_policy(config_dir, settings.network),
+                          images_root=_images_root(schedules_dir or images_from))
+    actors = setup(client, namespace_for(home), publisher)
     worker = start_worker(actors, settings) if with_worker else None
     threads = [threading.Thread(target=d.run, args=(stop,), name=d.name, daemon=True)
                for d in _dispatchers(store, actors, settings, dispatchers, config_dir)]
@@ -131,6 +152,15 @@ def _no_adapter(job: Job):
     raise RuntimeError("this process only dispatches")
 
 
+def _images_root(schedules_dir: Path | None) -> str | None:
+    """The calendar repository the worker sends local images from: the git checkout holding
+    ``schedules_dir``, else that folder (``worker.calendar_root``); None without one, and then
+    no local image is sent."""
+    from worker.calendar_root import repository_root
+
+    return str(repository_root(schedules_dir, schedules_dir)) if schedules_dir is not None else None
+
+
 def run(home: Path, schedules_dir: Path, config_dir: Path, *, redis_url: str | None = None,
         settings: EngineSettings | None = None, dispatchers: int = 1, transport: str | None = None,
         git_pull_every_s: float | None = None, stop: threading.Event | None = None,
@@ -144,10 +174,12 @@ def run(home: Path, schedules_dir: Path, config_dir: Path, *, redis_url: str | N
 
 def run_worker(home: Path, config_dir: Path, *, redis_url: str | None = None,
                settings: EngineSettings | None = None, transport: str | None = None,
-               stop: threading.Event | None = None) -> int:
-    """Only the dramatiq worker (publish and lookup actors)."""
+               stop: threading.Event | None = None, schedules_dir: Path | None = None) -> int:
+    """Only the dramatiq worker (publish and lookup actors). ``schedules_dir``: where the
+    calendars live (not synced here): local images are sent only from inside its repository."""
     return _serve(home, None, config_dir, redis_url=redis_url, settings=settings, with_worker=True,
-                  dispatchers=0, transport=transport, git_pull_every_s=None, stop=stop)
+                  dispatchers=0, transport=transport, git_pull_every_s=None, stop=stop,
+                  images_from=schedules_dir)
 
 
 def run_dispatcher(home: Path, config_dir: Path, schedules_dir: Path | None = None, *,

@@ -39,6 +39,8 @@ CORRECTING = "correcting"
 #: hold reasons set by sync when a change put a pending job in the past or after its deadline:
 #: a later change of the job (the date fixed) schedules it again
 CHANGE_HOLDS = "after_deadline|moved_to_past|in_the_past"
+#: hold reason of a go-live whose official URL the network policy refuses (``gr``: why)
+GOLIVE_REFUSED = "golive_refused"
 #: states in which a job has not reached the platform and may still be changed or cancelled
 PENDING = (SCHEDULED, DISPATCHED, HELD)
 #: states in which a post exists on the platform
@@ -188,9 +190,9 @@ class Store:
         due_ms = to_ms(job.due_utc)
         fields = _job_fields(job, path)
         if self.transition(job.id, "scheduled|dispatched|held", SCHEDULED, by, why,
-                           check=("r", "~|golive_waiting|instagram_quota|" + CHANGE_HOLDS), due=due_ms,
-                           lease=REMOVE,
-                           held=REMOVE, fields=fields, delete=("t", "r", "gs")):
+                           check=("r", f"~|golive_waiting|instagram_quota|{GOLIVE_REFUSED}|"
+                                  + CHANGE_HOLDS), due=due_ms, lease=REMOVE,
+                           held=REMOVE, fields=fields, delete=("t", "r", "gs", "gr")):
             return True
         return self.transition(job.id, HELD, HELD, by, why, check=("r", "paused|quiet_period|missed"),
                                held=due_ms, fields=fields)
@@ -198,8 +200,9 @@ class Store:
     def refresh_hold(self, job: Job, path: str, by: str, why: str) -> bool:
         """A held job's new content (a correction re-rendered or moved it) under the hold it
         already has: a go-live waiting for its page keeps waiting (and its re-checks), a
-        paused, quiet or missed post stays held for the decision it was waiting for, at its
-        new instant. False when the job is not held for one of those reasons."""
+        go-live whose URL was refused is checked again, a paused, quiet or missed post stays
+        held for the decision it was waiting for, at its new instant. False when the job is
+        not held for one of those reasons."""
         fields = _job_fields(job, path)
         if self.transition(job.id, HELD, HELD, by, why, check=("r", "golive_waiting|instagram_quota"),
                            fields=fields):
@@ -209,6 +212,13 @@ class Store:
         if self.transition(job.id, "scheduled|dispatched", HELD, by, why,
                            check=("r", "golive_waiting"), due=now_ms(), lease=REMOVE,
                            fields=fields, delete=("t",)):
+            self.wake()
+            return True
+        # a go-live whose official URL was refused: its new version (check_url fixed, most
+        # likely) is checked at once; refused again, it is held again with a new alert
+        if self.transition(job.id, HELD, SCHEDULED, by, f"{why}: go-live checked again",
+                           check=("r", GOLIVE_REFUSED), due=now_ms(), held=REMOVE,
+                           fields=fields, delete=("r", "gr")):
             self.wake()
             return True
         return self.transition(job.id, HELD, HELD, by, why, check=("r", "paused|quiet_period|missed"),
@@ -309,6 +319,18 @@ class Store:
         return self.transition(job_id, DISPATCHED, HELD, by, why, check=("t", token),
                                due=recheck_ms, lease=REMOVE,
                                fields={"r": "golive_waiting", "gs": since_ms}, delete=("t",))
+
+    def hold_golive_refused(self, job_id: str, token: str, why: str, detail: str,
+                            by: str = "worker") -> bool:
+        """The network policy refuses the official page's URL: held, not re-checked (waiting
+        would not change it), at its planned instant, until a person fixes the calendar or
+        the allow-list (``worker.holds.release_hint``). Its go-live window starts afresh
+        then, as after a retry: the wait so far was nobody's fault but the URL's."""
+        due_ms = int(self.r.hget(keys.job(job_id), "d") or now_ms())
+        return self.transition(job_id, DISPATCHED, HELD, by, why[:500], check=("t", token),
+                               due=REMOVE, lease=REMOVE, held=due_ms,
+                               fields={"r": GOLIVE_REFUSED, "gr": detail[:500]},
+                               delete=("t", "gs"))
 
     def reap(self, limit: int = 100, recheck_ms: int = 60_000, by: str = "reaper") -> list[tuple[str, str]]:
         """Expired leases (see ``REAP``): the (job_id, attempt_id) pairs lookup must resolve."""

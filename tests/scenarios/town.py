@@ -34,6 +34,8 @@ TZ = ZoneInfo("Europe/Madrid")
 ROOT = Path(__file__).resolve().parents[2]
 TOWN = "villa"
 DEPARTMENT = "comunicacion"
+#: the host of the town's official pages (tests.twins.official_page answers for it)
+OFFICIAL_HOST = f"sede.{TOWN}.example"
 
 #: engine timings for stories: the service's own code, with seconds instead of minutes
 STORY_SETTINGS = dict(lead_ms=200, worker_threads=4, worker_timeout_ms=50, lease_ms=3000,
@@ -123,8 +125,11 @@ class Town:
             yaml.safe_dump({"accounts": accounts}, allow_unicode=True, sort_keys=True))
         (self.config / "departments.yaml").write_text(yaml.safe_dump(
             {"departments": {DEPARTMENT: {"name": "Gabinete de Comunicación"}}}))
+        # the town's electronic office, as its operator allow-lists it: the twins answer
+        # for it without DNS, and an allow-listed host is not resolved
         (self.config / "policies.yaml").write_text(yaml.safe_dump(
-            {"retraction": {"default": self.retraction}}))
+            {"retraction": {"default": self.retraction},
+             "network": {"allow_hosts": [OFFICIAL_HOST]}}))
         for twin in self.twins.values():
             for name, value in twin.env().items():
                 self.setenv(name, value)

@@ -1,11 +1,11 @@
 """The linter's semantic checks on a compiled calendar: accounts and platforms, lengths,
 languages, dates in the past or on the wrong side of a period, dates typed by hand, quiet
-periods and house style. Pure: ``now`` is a parameter."""
+periods and house style. Pure: ``now`` is a parameter. Image files, the one thing looked at on
+disk, are checked by ``image_checks``."""
 
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
 from collections import Counter
 from typing import Iterable
@@ -15,9 +15,11 @@ from adapters.capabilities import IMAGES_BY_URL, INSTAGRAM_MAX_HASHTAGS
 from ..config import Config
 from .compile import CompiledEntry, account_capabilities
 from .findings import Finding, did_you_mean
+from .image_checks import check_images
 from .instants import fact_deadline, fact_start, period_facts
 from .model import Calendar
 from .source import Document
+from .url_checks import check_urls
 from . import textdates
 
 #: a hashtag as Instagram counts it: '#' and a word, not inside a word or a URL fragment
@@ -78,13 +80,6 @@ class Checker:
                 self.add(img.path + ("alt",), "error", "image without alternative text in "
                          + ", ".join(missing), "missing-alt",
                          "describe the image in every language for blind citizens")
-            if img.file and not img.url:
-                # relative to the file itself, not to the display path (engine: schedules root)
-                base = os.path.dirname(self.doc.file or self.cal.path)
-                if not os.path.exists(os.path.join(base, img.file)):
-                    self.add(img.path + ("file",), "error", f"image file '{img.file}' not found "
-                             "next to the calendar", "missing-image",
-                             "commit the image or fix the path (relative to this file)")
 
     def shape(self, item: CompiledEntry) -> None:
         entry = item.entry
@@ -328,4 +323,6 @@ def _offset_pos(doc: Document, path: tuple, text: str, offset: int) -> tuple[int
 
 def check_calendar(doc: Document, cal: Calendar, compiled: list[CompiledEntry],
                    config: Config | None, now: dt.datetime) -> list[Finding]:
-    return Checker(doc, cal, config, now).run(compiled)
+    # image files are the one thing checked on disk (worker.calendar.image_checks)
+    return (Checker(doc, cal, config, now).run(compiled) + check_images(doc, cal, compiled, config)
+            + check_urls(doc, config.network.allow_hosts if config else ()))

@@ -80,6 +80,16 @@ def _capabilities(account: str, text_limit: int | None) -> Capabilities:
     return capabilities_for(platform, **({"text_limit": text_limit} if text_limit else {}))
 
 
+def overridden(entry: Entry, account: str, platform: str, attr: str):
+    """The entry's ``attr`` (text, link, images) for an account: an account override wins
+    over a platform override, which wins over the entry."""
+    for key in (account, platform):
+        override = entry.overrides.get(key)
+        if override is not None and getattr(override, attr) is not None:
+            return getattr(override, attr)
+    return getattr(entry, attr)
+
+
 class Compiler:
     """Compiles one calendar; findings accumulate in ``self.findings``."""
 
@@ -164,11 +174,7 @@ class Compiler:
         return entry.text, entry.path + ("text",)
 
     def _override(self, entry: Entry, account: str, platform: str, attr: str):
-        for key in (account, platform):
-            override = entry.overrides.get(key)
-            if override is not None and getattr(override, attr) is not None:
-                return getattr(override, attr)
-        return getattr(entry, attr)
+        return overridden(entry, account, platform, attr)
 
     def _draft(self, entry, account, caps, langs, deps, event) -> JobDraft | None:
         platform = caps.platform if caps.platform != "outbox" else parse_account_ref(account)[0]

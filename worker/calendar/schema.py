@@ -98,7 +98,8 @@ AT = OneOf(
 )
 
 IMAGE = Obj(name="image", doc="an image with alternative text in every language", fields={
-    "file": Str(doc="path of the image, relative to the calendar file"),
+    "file": Str(doc="path of an image file inside the calendar repository, relative to the "
+                "calendar file (e.g. img/cartel.png)"),
     "url": Str(doc="public URL of the image (Instagram needs one)", pattern=URL),
     "alt": lang_text("alternative text describing the image, for blind citizens"),
 }, required=("alt",))

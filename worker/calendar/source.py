@@ -69,6 +69,9 @@ class Document:
         self.path, self.data, self.text = path, data, text
         #: the file on disk when ``path`` is a display path (relative to the schedules root)
         self.file = file
+        #: the schedules folder the file was given in (``run --schedules``, a linted folder):
+        #: the calendar repository root outside git (``worker.calendar_root``); None: its own
+        self.given_folder: str | None = None
         self._root = root
         self._positions: tuple[dict, dict] | None = None
 

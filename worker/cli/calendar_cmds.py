@@ -7,11 +7,11 @@ from pathlib import Path
 
 import click
 
-from ..analysis import calendar_files
 from ..calendar.schema import json_schema_text
 from ..lint_run import lint_files
 from ..plan import all_jobs, compile_paths, plan_json
-from .common import config_option, default_schedules, load_config_or_exit, now_option, now_utc
+from .common import (calendar_files_or_exit, config_option, default_schedules,
+                     load_config_or_exit, now_option, now_utc)
 
 
 @click.command()
@@ -29,11 +29,9 @@ def lint(paths, config_dir, now, fmt, workers):
     """
     config = load_config_or_exit(config_dir)
     now = now or now_utc()
-    files = calendar_files(paths or [default_schedules()])
-    missing = [str(p) for p in (paths or []) if not Path(p).exists()]
-    if missing:
-        raise click.UsageError(f"no such file or directory: {', '.join(missing)}")
-    result = lint_files(files, config, now, workers)
+    named = paths or [default_schedules()]
+    files = calendar_files_or_exit(named)
+    result = lint_files(files, config, now, workers, named=named)
     findings, errors, warnings = result.findings, result.errors, result.warnings
     if fmt == "json":
         click.echo(json.dumps({"files": len(files), "errors": errors, "warnings": warnings,
@@ -47,12 +45,13 @@ def lint(paths, config_dir, now, fmt, workers):
 
 
 @click.command()
-@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @config_option
 @now_option
 @click.option("--json", "as_json", is_flag=True, help='print {"jobs": [...]}, sorted and stable')
 def plan(paths, config_dir, now, as_json):
     """Show the jobs the calendars compile to: when, where, in which language, what text."""
+    calendar_files_or_exit(paths or [default_schedules()])
     config = load_config_or_exit(config_dir)
     plans = compile_paths(list(paths) or [default_schedules()], config, now or now_utc())
     failed = [p for p in plans if not p.ok]

@@ -37,6 +37,23 @@ def default_schedules() -> Path:
     return Path(os.environ.get("PREGONERO_SCHEDULES", "schedules"))
 
 
+def calendar_files_or_exit(paths) -> list[Path]:
+    """The calendar files under ``paths`` (files or folders, relative or absolute, ``..``
+    included), or a usage error (exit 2) naming each path that does not exist or holds no
+    calendar: CI must never pass by checking nothing."""
+    from ..analysis import calendar_files, paths_without_calendars
+
+    paths = [Path(p) for p in paths]
+    missing = [str(p) for p in paths if not p.exists()]
+    if missing:
+        raise click.UsageError(f"no such file or directory: {', '.join(missing)}")
+    empty = paths_without_calendars(paths)
+    if empty:
+        raise click.UsageError(f"no calendar (.yaml or .yml file) in: {', '.join(empty)} "
+                               "(hidden folders inside are skipped)")
+    return calendar_files(paths)
+
+
 def default_config_dir() -> Path:
     return Path(os.environ.get("PREGONERO_CONFIG", "config"))
 

@@ -19,7 +19,8 @@ import click
 import redis
 
 from .. import keys
-from .common import config_option, default_config_dir, default_schedules, home_dir
+from .common import (calendar_files_or_exit, config_option, default_config_dir,
+                     default_schedules, home_dir)
 
 schedules_option = click.option("--schedules", "schedules_dir", type=click.Path(path_type=Path),
                                 default=None, help="calendars directory [default: ./schedules "
@@ -60,6 +61,8 @@ def _check_dirs(schedules_dir: Path | None, config_dir: Path | None) -> tuple[Pa
     config_dir = config_dir or default_config_dir()
     if schedules_dir is not None and not schedules_dir.is_dir():
         raise click.UsageError(f"no calendars directory at {schedules_dir}/ (use --schedules DIR)")
+    if schedules_dir is not None:
+        calendar_files_or_exit([schedules_dir])  # watching a folder with none is a wrong path
     from ..config import ConfigError, load_config
 
     try:
@@ -197,25 +200,32 @@ def sync(schedules_dir, config_dir, as_json):
 
 
 @click.command()
+@schedules_option
 @config_option
 @click.option("--threads", type=click.IntRange(1, 64), default=None,
               help="worker threads [default: 8]")
-def worker(config_dir, threads):
+def worker(schedules_dir, config_dir, threads):
     """Only the publish worker (dramatiq), to scale out against a shared REDIS_URL.
 
     Every process of one deployment must use the same PREGONERO_HOME path: it names the queue.
+    The worker syncs nothing, but sends local images only from inside the calendars'
+    repository (--schedules, as the dispatcher's).
     """
     import dataclasses
 
     from .. import service
 
     _, config_dir = _check_dirs(None, config_dir)
+    schedules_dir = schedules_dir or default_schedules()
+    if not schedules_dir.is_dir():
+        click.echo(f"note: no calendars directory at {schedules_dir}/: no local image can be "
+                   "sent (use --schedules DIR)", err=True)
     _warn_without_redis_url("worker")
     settings = service.settings_from_config(config_dir)
     if threads:
         settings = dataclasses.replace(settings, worker_threads=threads)
     raise SystemExit(service.run_worker(home_dir(), config_dir, redis_url=redis_url(),
-                                        settings=settings))
+                                        settings=settings, schedules_dir=schedules_dir))
 
 
 @click.command()

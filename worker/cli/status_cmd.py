@@ -33,6 +33,8 @@ def _job_row(store, job_id: str) -> dict:
         from ..holds import release_hint
 
         row["release"] = release_hint(stored.reason, stored.job.account, stored.job.department)
+        if stored.fields.get("gr"):
+            row["refused"] = stored.fields["gr"]  # why the go-live check may not reach its page
         if stored.fields.get("o"):
             row["correction_of"] = stored.fields["o"]
     if stored.fields.get("qp"):
@@ -138,6 +140,8 @@ def _print(report: dict) -> None:
             why = row.get("reason", "") + (f" {row['quiet_period']}" if row.get("quiet_period") else "")
             click.echo(f"  {row['job_id']}  due {row.get('due', '?')}  {why}"
                        + ("  (a correction)" if row.get("correction_of") else ""))
+            if row.get("refused"):
+                click.echo(f"      {row['refused']}")
             if row.get("release"):
                 click.echo(f"      -> {row['release']}")
     if report["failed"]:

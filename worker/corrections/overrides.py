@@ -324,16 +324,17 @@ def _read(file: Path, shown: str) -> tuple[str | None, Finding | None]:
 
 def analyze_for_engine(file: Path, shown: str, config, now: dt.datetime,
                        overrides: list[Override], store: Store | None = None,
-                       *, clear: bool = True) -> EnginePlan:
+                       *, clear: bool = True, given_folder: Path | None = None) -> EnginePlan:
     """One calendar file for the engine: overrides applied, timing errors tolerated.
 
     A file that does not load keeps its last good version scheduled (the sync cancels
     nothing). When a CLI change applies to that calendar, the change is compiled on top of
     the last good version instead, so on-call can correct while the editor's mistake is still
-    in the file: the plan is ``degraded`` and carries the file's findings."""
+    in the file: the plan is ``degraded`` and carries the file's findings. ``given_folder``:
+    the schedules folder, the root of the calendar's images outside git."""
     text, unreadable = _read(file, shown)
     plan = (EnginePlan(shown, None, False, (), (unreadable,)) if text is None else
-            _analyze_text(text, file, shown, config, now, overrides, store, clear))
+            _analyze_text(text, file, shown, config, now, overrides, store, clear, given_folder))
     if store is None:
         return plan
     if plan.ok:
@@ -343,19 +344,22 @@ def analyze_for_engine(file: Path, shown: str, config, now: dt.datetime,
     if last is None or last.path != shown \
             or not any(o.calendar == last.calendar_id for o in overrides):
         return plan
-    fallback = _analyze_text(last.text, file, shown, config, now, overrides, store, clear)
+    fallback = _analyze_text(last.text, file, shown, config, now, overrides, store, clear,
+                             given_folder)
     if not fallback.ok:
         return plan
     return dataclasses.replace(fallback, findings=plan.findings, degraded=True)
 
 
 def _analyze_text(text: str, file: Path, shown: str, config, now: dt.datetime,
-                  overrides: list[Override], store: Store | None, clear: bool) -> EnginePlan:
+                  overrides: list[Override], store: Store | None, clear: bool,
+                  given_folder: Path | None = None) -> EnginePlan:
     try:
         doc = parse_yaml(text, shown)
     except YamlProblem as exc:
         return EnginePlan(shown, None, False, (), (exc.finding,))
     doc.file, doc.path = str(file), shown  # images resolve next to the real file
+    doc.given_folder = str(given_folder) if given_folder is not None else None
     calendar_id = None
     if isinstance(doc.data, dict) and isinstance(doc.data.get("calendar"), dict):
         calendar_id = doc.data["calendar"].get("id")
@@ -404,7 +408,8 @@ def engine_compile(store: Store | None, schedules_dir: Path, config_dir: Path, n
     seen: dict[str, str] = {}
     for file in files:
         shown = str(file.relative_to(schedules_dir))
-        plan = analyze_for_engine(file, shown, config, now, overrides, store, clear=clear)
+        plan = analyze_for_engine(file, shown, config, now, overrides, store, clear=clear,
+                                  given_folder=schedules_dir)
         if plan.calendar_id and plan.calendar_id in seen:
             finding = Finding(shown, 1, 1, "error", f"calendar id '{plan.calendar_id}' is "
                               f"already used by {seen[plan.calendar_id]}", "duplicate-calendar")
