@@ -8,17 +8,19 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import functools
 import os
 import pathlib
-from typing import Callable
+from typing import Callable, Mapping
 
-from .accounts import AccountConfig, split_ref
+from .accounts import LIMIT_OPTIONS, AccountConfig, split_ref
 from .base import Adapter, Capabilities, EditSupport, NotSupported, PostRequest
 from .capabilities import (BLUESKY, COUNTERS, FACEBOOK, ICS, INSTAGRAM, LINKEDIN, MASTODON,
                            TELEGRAM, X)
 from .textlength import char_length
 
 __all__ = ["PLATFORMS", "TRANSPORTS", "capabilities_for", "account_capabilities",
+           "capabilities_with_options",
            "parse_account_ref", "make_adapter"]
 
 # The outbox as an account of its own ("outbox:local"): accepts anything a platform could.
@@ -48,9 +50,6 @@ _ALIASES = {"twitter": "x", "tw": "x", "fb": "facebook", "meta": "facebook",
             "bsky": "bluesky", "masto": "mastodon", "fedi": "mastodon", "tg": "telegram",
             "ical": "ics", "icalendar": "ics", "calendar": "ics", "ig": "instagram",
             "insta": "instagram", "li": "linkedin"}
-
-#: account options that may override a platform capability (e.g. a Mastodon instance's limit)
-_OVERRIDABLE_OPTIONS = ("text_limit", "max_images", "alt_text_limit")
 
 
 def _unknown_platform(platform: str) -> ValueError:
@@ -90,9 +89,21 @@ def capabilities_for(platform: str, **overrides: object) -> Capabilities:
 def account_capabilities(account: AccountConfig) -> Capabilities:
     """The capabilities of an account: its platform's, with the account's own limits
     (``options.text_limit`` of a Mastodon instance allowing 1000, ...)."""
-    overrides = {key: account.options[key] for key in _OVERRIDABLE_OPTIONS
-                 if account.options.get(key) is not None}
-    return capabilities_for(account.platform, **overrides)
+    return capabilities_with_options(account.platform, account.options)
+
+
+def capabilities_with_options(platform: str, options: Mapping | None) -> Capabilities:
+    """``platform``'s capabilities with the limits an account's ``options`` set. The one
+    place both the linter and the engine take an account's limits from: the linter must
+    refuse exactly what the account's adapter would."""
+    overrides = tuple((key, options[key]) for key in LIMIT_OPTIONS
+                      if options and options.get(key) is not None)
+    return _capabilities_with(platform, overrides)
+
+
+@functools.lru_cache(maxsize=1024)
+def _capabilities_with(platform: str, overrides: tuple[tuple[str, object], ...]) -> Capabilities:
+    return capabilities_for(platform, **dict(overrides))
 
 
 def parse_account_ref(ref: str) -> tuple[str, str]:

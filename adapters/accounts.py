@@ -18,6 +18,10 @@ __all__ = ["AccountConfig", "split_ref"]
 
 _HANDLE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+#: account options that override a platform's limit (a Mastodon instance's own), and the
+#: least value each takes
+#: (``max_images: 0`` is an account that posts no images)
+LIMIT_OPTIONS = {"text_limit": 1, "max_images": 0, "alt_text_limit": 1}
 _KNOWN_KEYS = {"department", "also_departments", "languages", "credentials", "options",
                "platform", "handle", "transport"}
 
@@ -104,10 +108,12 @@ class AccountConfig:
         options = data.get("options") or {}
         if not isinstance(options, Mapping):
             raise ValueError(f"account {ref}: 'options' must be a mapping")
-        limit = options.get("text_limit")
-        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int)
-                                  or limit <= 0):
-            raise ValueError(f"account {ref}: options.text_limit must be a positive integer")
+        for name, least in LIMIT_OPTIONS.items():
+            limit = options.get(name)
+            if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int)
+                                      or limit < least):
+                what = "a positive integer" if least else "a whole number, 0 or more"
+                raise ValueError(f"account {ref}: options.{name} must be {what}")
         transport = data.get("transport")
         if transport is not None and transport not in ("live", "outbox"):
             raise ValueError(f"account {ref}: transport must be 'live' or 'outbox', "

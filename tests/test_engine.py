@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import threading
 
 from adapters.base import AuthError, OutcomeUnknown, RateLimited, Unavailable
 from tests.enginekit import FakeSourcePlan, hold_still, make_job, utc_in, wait_for
@@ -151,6 +152,63 @@ def test_an_unknown_outcome_that_did_not_post_is_retried_after_lookup_says_no(en
     wait_for(lambda: published(engine, job.id), what="published after lookup said no")
     assert len(engine.posts(job.id)) == 1 and len(calls) == 2
     assert "lookup: not posted" in [a["why"] for a in engine.store.audit(job.id)]
+
+
+def test_an_unexpected_error_every_time_fails_the_job_once_the_backoff_schedule_is_spent(engine):
+    calls = []
+    engine.fail_plan = lambda r: calls.append(r) or RuntimeError("socket closed")
+    job = make_job("siempre-roto", utc_in(1.0))
+    apply_plan(engine.store, plan(job), now())
+    wait_for(lambda: engine.store.state(job.id) == "failed", what="failed")
+    # the first attempt and one per backoff step (0.3, 0.3), each settled by lookup
+    assert len(calls) == 3 and not engine.posts(job.id)
+    assert "attempts that ended in an unexpected error" in engine.store.get(job.id).reason
+
+
+def test_a_post_whose_worker_dies_more_often_than_the_backoff_schedule_still_goes_out_once(
+        engine_factory):
+    # a "dead" worker: its call never returns and no heartbeat renews the lease, so the
+    # reaper finds it expired; lookup says not posted each time. Deaths are not failures:
+    # a third death must not spend the one-step retry budget meant for errors.
+    release = threading.Event()
+    engine = engine_factory(backoff_s=(0.3,), lease_ms=400, heartbeat_s=60, worker_threads=4)
+    calls = []
+
+    def die_three_times(request):
+        calls.append(request)
+        if len(calls) <= 3:
+            release.wait(30)  # released when the test ends: the dead call never posts
+            return RuntimeError("this worker was dead")
+        return None
+
+    engine.fail_plan = die_three_times
+    job = make_job("obrero-caido", utc_in(1.0))
+    apply_plan(engine.store, plan(job), now())
+    try:
+        stored = wait_for(lambda: published(engine, job.id), timeout_s=15,
+                          what="published after three dead attempts")
+    finally:
+        release.set()
+    assert len(calls) == 4 and len(engine.posts(job.id)) == 1
+    whys = [a["why"] for a in engine.store.audit(job.id)]
+    assert sum("publish lease expired" in w for w in whys) == 3
+    assert stored.worker_deaths == 3
+
+
+def test_a_post_that_kills_its_worker_every_time_fails_with_an_alert_instead_of_looping(
+        engine_factory):
+    release = threading.Event()
+    engine = engine_factory(lease_ms=300, heartbeat_s=60, worker_threads=4, max_worker_deaths=3)
+    calls = []
+    engine.fail_plan = lambda r: calls.append(r) or release.wait(30) and RuntimeError("dead")
+    job = make_job("veneno", utc_in(1.0))
+    apply_plan(engine.store, plan(job), now())
+    try:
+        wait_for(lambda: engine.store.state(job.id) == "failed", timeout_s=15, what="failed")
+    finally:
+        release.set()
+    assert len(calls) == 3 and not engine.posts(job.id)
+    assert "the worker sending it died 3 times" in engine.store.get(job.id).reason
 
 
 def test_an_auth_error_fails_the_job_without_retrying(engine):

@@ -57,6 +57,9 @@ class EngineSettings:
     uncertain_recheck_ms: int = 60_000 # lookup failing -> ask again this much later
     reap_every_s: float = 1.0
     backoff_s: tuple[float, ...] = (5, 30, 120, 600)
+    #: a post whose sending took the worker down this many times (each found dead by the
+    #: reaper, each "not posted" by lookup) fails with an alert: a poison post, not a loop
+    max_worker_deaths: int = 8
     rate_limit_default_s: float = 60.0
     rate_limit_jitter_s: float = 2.0
     golive_interval_s: float = 60.0
@@ -259,7 +262,8 @@ class Publisher:
                 self._replan(stored)
         except Exception as exc:  # OutcomeUnknown, or anything unexpected mid-call: maybe posted
             why = f"{type(exc).__name__}: {exc}"[:300]
-            self.store.mark_uncertain(job.id, attempt_id, why, now_ms() + s.lookup_delay_ms)
+            self.store.mark_uncertain(job.id, attempt_id, why, now_ms() + s.lookup_delay_ms,
+                                      errored=True)
             log.warning("publish_uncertain", reason=why, **common)
         else:
             self._published(stored, attempt_id, ref, lateness_ms)
@@ -309,9 +313,10 @@ class Publisher:
             log.exception("correction_replan_failed", job_id=original_id)
 
     def _retry(self, stored: StoredJob, attempt_id: str, delay_s: float, why: str, tries: int,
-               common: dict) -> None:
+               common: dict, worker_deaths: int | None = None) -> None:
         due_ms = now_ms() + int(delay_s * 1000)
-        if self.store.reschedule(stored.id, attempt_id, due_ms, why, tries):
+        if self.store.reschedule(stored.id, attempt_id, due_ms, why, tries,
+                                 worker_deaths=worker_deaths):
             self.store.wake()
         log.info("publish_retry_scheduled", reason=why, delay_s=round(delay_s, 3), tries=tries, **common)
 
@@ -343,6 +348,8 @@ class Publisher:
             self._published(stored, attempt_id, ref, lateness_ms, why="lookup found the post")
             log.info("post_published", lateness_ms=lateness_ms, post_id=ref.post_id,
                      via="lookup", **common)
+        elif not stored.attempt_errored:
+            self._after_worker_death(stored, attempt_id, common)
         elif stored.tries >= len(self.settings.backoff_s):
             # the same unexpected failure every time: a person must look, not a retry loop
             self._fail(job_id, attempt_id, f"not posted after {stored.tries + 1} attempts that "
@@ -350,6 +357,19 @@ class Publisher:
         else:
             self._retry(stored, attempt_id, self.settings.backoff_s[stored.tries],
                         "lookup: not posted", stored.tries + 1, common)
+
+    def _after_worker_death(self, stored: StoredJob, attempt_id: str, common: dict) -> None:
+        """The attempt's worker died mid-call (the reaper found its lease expired) and lookup
+        says the post is not there. Nothing failed: the post goes again at once, its retry
+        budget untouched (a worker killed again and again must not cost a post), unless its
+        sending has killed workers ``max_worker_deaths`` times."""
+        deaths = stored.worker_deaths + 1
+        if deaths >= self.settings.max_worker_deaths:
+            self._fail(stored.id, attempt_id, f"not posted: the worker sending it died {deaths} "
+                       "times (a person must look: pregonero history shows each)", common)
+        else:
+            self._retry(stored, attempt_id, 0, "lookup: not posted", stored.tries, common,
+                        worker_deaths=deaths)
 
     def _golive_gate(self, stored: StoredJob, token: str) -> bool:
         """True if the official page is live; otherwise hold (or give up) and return False."""

@@ -36,7 +36,7 @@ from worker.store import (FAILED, PUBLISHED, SCHEDULED, UNCERTAIN, Store, Stored
 
 #: what a retry clears: the failure, the old attempt and its token, the go-live wait (a
 #: retried go-live checks the official page afresh), the count of tries (backoff starts over)
-CLEARED = ("r", "t", "at", "gs", "ref", "lat")
+CLEARED = ("r", "t", "at", "gs", "ref", "lat", "ue", "kd")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -121,6 +121,15 @@ class StoredJob:
         return int(self.fields.get("n", 0))
 
     @property
+    def attempt_errored(self) -> bool:
+        """The current attempt ended in an unexpected error (rather than its worker dying)."""
+        return bool(self.attempt_id) and self.fields.get("ue") == self.attempt_id
+
+    @property
+    def worker_deaths(self) -> int:
+        return int(self.fields.get("kd", 0))
+
+    @property
     def ref(self) -> PostRef | None:
         raw = self.fields.get("ref")
         return PostRef.from_dict(json.loads(raw)) if raw else None
@@ -182,7 +191,7 @@ class Store:
         return self.transition(job.id, "-|cancelled|failed", SCHEDULED, by, why,
                                due=to_ms(job.due_utc), lease=REMOVE, held=REMOVE,
                                fields=_job_fields(job, path), client=client,
-                               delete=("t", "at", "r", "ref", "lat", "gs", "n", "pj"))
+                               delete=("t", "at", "r", "ref", "lat", "gs", "n", "pj", "ue", "kd"))
 
     def update_job(self, job: Job, path: str, by: str, why: str) -> bool:
         """Replace a pending job's content and instant. A dispatched one loses its token (the
@@ -295,9 +304,12 @@ class Store:
                                lease=REMOVE, held=REMOVE, fields=fields, delete=("t",))
 
     def mark_uncertain(self, job_id: str, attempt_id: str, why: str, recheck_ms: int,
-                       by: str = "worker") -> bool:
+                       by: str = "worker", errored: bool = False) -> bool:
+        """``errored``: the call ended in an unexpected error (``ue`` names the attempt), as
+        opposed to the reaper finding its worker dead; the two are retried differently."""
         return self.transition(job_id, PUBLISHING, UNCERTAIN, by, why,
-                               check=("at", attempt_id), lease=recheck_ms)
+                               check=("at", attempt_id), lease=recheck_ms,
+                               fields={"ue": attempt_id} if errored else None)
 
     def mark_failed(self, job_id: str, why: str, *, attempt_id: str | None = None,
                     token: str | None = None, by: str = "worker") -> bool:
@@ -307,11 +319,14 @@ class Store:
                                fields={"r": why[:200]}, delete=("t",))
 
     def reschedule(self, job_id: str, attempt_id: str, due_ms: int, why: str, tries: int,
-                   by: str = "worker") -> bool:
+                   by: str = "worker", worker_deaths: int | None = None) -> bool:
         """An attempt that did not post (rate limit, outage, lookup said no) -> scheduled."""
+        fields: dict[str, object] = {"n": tries}
+        if worker_deaths is not None:
+            fields["kd"] = worker_deaths
         return self.transition(job_id, "publishing|uncertain", SCHEDULED, by, why,
                                check=("at", attempt_id), due=due_ms, lease=REMOVE,
-                               fields={"n": tries})
+                               fields=fields)
 
     def hold_golive(self, job_id: str, token: str, recheck_ms: int, since_ms: int,
                     why: str, by: str = "worker") -> bool:

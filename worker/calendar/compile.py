@@ -14,7 +14,7 @@ import datetime as dt
 import os
 from typing import Mapping, NamedTuple
 
-from adapters import capabilities_for, parse_account_ref
+from adapters import capabilities_with_options, parse_account_ref
 from adapters.base import Capabilities
 from adapters.capabilities import IMAGES_BY_URL
 
@@ -68,16 +68,10 @@ def fact_values(cal: Calendar) -> dict[str, templates.FactValue]:
 
 
 def account_capabilities(account: str, options: Mapping | None = None) -> Capabilities:
-    """The capabilities of an account's platform, with per-account limits (a Mastodon
-    instance's own character limit) applied."""
-    limit = options.get("text_limit") if options else None
-    return _capabilities(account, int(limit) if limit else None)
-
-
-@functools.lru_cache(maxsize=4096)
-def _capabilities(account: str, text_limit: int | None) -> Capabilities:
+    """The capabilities of an account's platform, with the account's own limits (a Mastodon
+    instance's character limit, ``max_images``, ``alt_text_limit``) applied."""
     platform, _ = parse_account_ref(account)
-    return capabilities_for(platform, **({"text_limit": text_limit} if text_limit else {}))
+    return capabilities_with_options(platform, options)
 
 
 def overridden(entry: Entry, account: str, platform: str, attr: str):
