@@ -1,6 +1,6 @@
 """How fast does a burst drain? BENCH_BURST_JOBS jobs (default 10,000) due at one instant.
 
-The real engine (``worker.service.run_dispatcher`` + ``run_worker`` threads in this process,
+The real engine (``worker.engine.service.run_dispatcher`` + ``run_worker`` threads in this process,
 on a throwaway redis-server with pregonero's AOF settings: ``appendfsync always``) publishes
 them to the outbox, every post fsynced. Publications/s = jobs / (last outbox ``at`` - the
 instant); also the steady rate between the first and the last post. Exactly-once and
@@ -35,7 +35,7 @@ from lateness import (UTC, Engine, env_float, env_int, make_jobs, quiet_logs,  #
 
 
 def main() -> None:
-    from worker.actors import EngineSettings
+    from worker.engine.publisher import EngineSettings
 
     count = env_int("BENCH_BURST_JOBS", 10_000)
     threads = env_int("BENCH_THREADS", EngineSettings.worker_threads)

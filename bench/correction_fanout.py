@@ -34,13 +34,13 @@ from adapters import capabilities_for  # noqa: E402
 from adapters.base import PostRef  # noqa: E402
 from adapters.outbox import OutboxAdapter  # noqa: E402
 from tests.enginekit import FakeSourcePlan  # noqa: E402
-from worker.actors import EngineSettings, Publisher  # noqa: E402
+from worker.engine.publisher import EngineSettings, Publisher  # noqa: E402
 from worker.corrections.engine import default_planner  # noqa: E402
 from worker.corrections.overrides import set_calendar_meta  # noqa: E402
 from worker.jobs import Job, job_id  # noqa: E402
-from worker.redis_server import RedisServerProcess  # noqa: E402
-from worker.store import Store, now_ms  # noqa: E402
-from worker.sync import apply_plan  # noqa: E402
+from worker.engine.redis_server import RedisServerProcess  # noqa: E402
+from worker.engine.store import Store, now_ms  # noqa: E402
+from worker.engine.sync import apply_plan  # noqa: E402
 
 POSTS = int(os.environ.get("BENCH_POSTS", 1000))
 UTC = dt.timezone.utc

@@ -5,7 +5,7 @@ The same load on each system, one after the other, each on its own throwaway red
 
 * ``pregonero``: BENCH_JOBS jobs (default 1,000) due evenly over BENCH_SPREAD_S seconds
   (default 60), stored as ``scheduled`` jobs and published to the outbox by the real engine
-  (``worker.service.run_dispatcher`` + ``run_worker`` in this process, production
+  (``worker.engine.service.run_dispatcher`` + ``run_worker`` in this process, production
   ``EngineSettings``). Lateness = the outbox line's ``at`` minus the job's ``due``.
 * ``apscheduler``: APScheduler 3 ``BackgroundScheduler`` with its ``RedisJobStore``, one
   ``date`` job per instant; lateness = job function start minus due.
@@ -122,10 +122,10 @@ class Engine:
 
     def __init__(self, workdir: Path, settings=None, dispatchers: int = 1, workers: int = 1,
                  worker_procs: int = 0):
-        from worker import service
-        from worker.actors import EngineSettings
-        from worker.redis_server import RedisServerProcess
-        from worker.store import Store
+        from worker.engine import service
+        from worker.engine.publisher import EngineSettings
+        from worker.engine.redis_server import RedisServerProcess
+        from worker.engine.store import Store
 
         self.workdir = workdir
         self.home = workdir / "home"
@@ -178,8 +178,8 @@ class Engine:
 
 
 def _worker_process(home: Path, config: Path, url: str, settings: dict, workdir: str) -> None:
-    from worker import service
-    from worker.actors import EngineSettings
+    from worker.engine import service
+    from worker.engine.publisher import EngineSettings
 
     quiet_logs(Path(workdir) / f"worker-{os.getpid()}.log")
     service.run_worker(home, config, redis_url=url, settings=EngineSettings(**settings))
@@ -238,7 +238,7 @@ def bench_apscheduler(workdir: Path, count: int, spread_s: float, lead_s: float)
     from apscheduler.jobstores.redis import RedisJobStore
     from apscheduler.schedulers.background import BackgroundScheduler
 
-    from worker.redis_server import RedisServerProcess
+    from worker.engine.redis_server import RedisServerProcess
 
     server = RedisServerProcess(workdir / "redis").start()
     scheduler = BackgroundScheduler(
@@ -277,7 +277,7 @@ def bench_rq_scheduler(workdir: Path, count: int, spread_s: float, lead_s: float
     import redis
     from rq_scheduler import Scheduler
 
-    from worker.redis_server import RedisServerProcess
+    from worker.engine.redis_server import RedisServerProcess
 
     server = RedisServerProcess(workdir / "redis").start()
     out = workdir / "rq-runs.txt"

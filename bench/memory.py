@@ -41,9 +41,9 @@ def template_jobs():
 
 
 def main() -> None:
-    from worker import keys
-    from worker.redis_server import RedisServerProcess
-    from worker.store import Store
+    from worker.engine import keys
+    from worker.engine.redis_server import RedisServerProcess
+    from worker.engine.store import Store
 
     count = int(os.environ.get("BENCH_MEMORY_JOBS", 100_000))
     templates = template_jobs()

@@ -10,9 +10,9 @@ from typing import Callable
 
 import pytest
 
-from worker.netguard import NetPolicy
-from worker.redis_server import RedisServerProcess
-from worker.store import Store
+from worker.net.guard import NetPolicy
+from worker.engine.redis_server import RedisServerProcess
+from worker.engine.store import Store
 
 
 @pytest.fixture
@@ -72,8 +72,8 @@ FAST = dict(lead_ms=200, worker_threads=4, worker_timeout_ms=50, lease_ms=3000, 
 
 @pytest.fixture
 def engine_factory(store, tmp_path):
-    from worker.actors import EngineSettings, Publisher, setup, start_worker
-    from worker.dispatcher import Dispatcher
+    from worker.engine.publisher import EngineSettings, Publisher, setup, start_worker
+    from worker.engine.dispatcher import Dispatcher
 
     started: list[Engine] = []
 

@@ -1,7 +1,7 @@
 """Real engine processes for the fault suites, and the faults they are put through.
 
 The tests start ``pregonero`` workers and dispatchers as separate OS processes running the
-real entry points (``worker.service.run_worker`` / ``run_dispatcher``) against a throwaway
+real entry points (``worker.engine.service.run_worker`` / ``run_dispatcher``) against a throwaway
 redis-server (``REDIS_URL``), with the outbox under a tmp ``PREGONERO_HOME``. The only thing
 the child changes is the adapter: the account's outbox adapter, wrapped with
 
@@ -155,8 +155,8 @@ def _faulty_adapter_factory(home: Path, config_dir: Path, transport: str | None 
 
 def child_main(argv: list[str]) -> int:
     role, home, config_dir = argv[0], Path(argv[1]), Path(argv[2])
-    from worker import service
-    from worker.actors import EngineSettings
+    from worker.engine import service
+    from worker.engine.publisher import EngineSettings
 
     raw = json.loads(os.environ["PREGONERO_TEST_SETTINGS"])
     raw["backoff_s"] = tuple(raw.get("backoff_s", ()))

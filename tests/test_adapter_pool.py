@@ -14,10 +14,10 @@ import responses
 
 from tests import test_adapter_mastodon as masto
 from tests.enginekit import FakeSourcePlan, hold_still, make_job, utc_in, wait_for
-from worker.adapter_pool import AdapterPool
-from worker.retry import CurrentPlan, Selection, apply_retries, plan_retries
-from worker.store import FAILED, to_ms
-from worker.sync import apply_plan
+from worker.engine.adapter_pool import AdapterPool
+from worker.engine.retry import CurrentPlan, Selection, apply_retries, plan_retries
+from worker.engine.store import FAILED, to_ms
+from worker.engine.sync import apply_plan
 
 DEPARTMENTS = "departments:\n  comunicacion: {name: Gabinete}\n"
 
@@ -120,7 +120,7 @@ def mastodon():
 
 def test_after_the_token_is_renewed_a_retry_publishes_without_restarting_the_worker(
         engine, deployment, mastodon):
-    from worker.service import adapter_factory
+    from worker.engine.service import adapter_factory
 
     adapter_for = adapter_factory(deployment.home, deployment.config)  # what the worker uses
     engine.adapter_for_account = lambda account: adapter_for(for_account(account))

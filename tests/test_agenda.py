@@ -10,10 +10,10 @@ from click.testing import CliRunner
 
 from tests.enginekit import FakeSourcePlan, make_job
 from tests.lintkit import BASE, FIXTURES, NOW
-from worker.agenda import agenda, by_day, window
+from worker.ops.agenda import agenda, by_day, window
 from worker.cli.main import cli
-from worker.holds import pause
-from worker.sync import apply_plan
+from worker.engine.holds import pause
+from worker.engine.sync import apply_plan
 
 UTC = dt.timezone.utc
 NOW_ISO = NOW.isoformat().replace("+00:00", "Z")

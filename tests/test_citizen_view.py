@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from worker.citizen_view import fold, outbox_events, render
+from worker.ops.citizen_view import fold, outbox_events, render
 
 
 def record(action, post_id, text="", target=None, account="x:ayto", **extra):

@@ -21,7 +21,7 @@ from click.testing import CliRunner
 from tests.enginekit import wait_for
 from worker.cli.main import cli
 from worker.plan import all_jobs, compile_directory
-from worker.redis_server import free_port
+from worker.engine.redis_server import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -259,7 +259,7 @@ def test_an_accounts_own_transport_wins_over_the_deployment_default(tmp_path, mo
     from adapters.ics import IcsAdapter
     from adapters.outbox import OutboxAdapter
     from tests.enginekit import make_job, utc_in
-    from worker.service import adapter_factory
+    from worker.engine.service import adapter_factory
 
     config = tmp_path / "config"
     config.mkdir()

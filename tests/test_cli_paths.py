@@ -12,8 +12,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from tests.lintkit import BASE, FIXTURES, replace
 from worker.analysis import calendar_files
@@ -108,7 +107,7 @@ def test_run_refuses_to_watch_a_folder_without_calendars(tree):
 def test_the_engine_compiles_a_parent_relative_schedules_folder(tree, monkeypatch,
                                                                 redis_server):
     from worker.corrections.overrides import engine_compile
-    from worker.store import Store
+    from worker.engine.store import Store
 
     import datetime as dt
 

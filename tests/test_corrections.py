@@ -19,10 +19,9 @@ from adapters import capabilities_for
 from adapters.base import OutcomeUnknown
 from adapters.outbox import OutboxAdapter
 from tests.enginekit import FakeSourcePlan, hold_still, utc_in, wait_for
-from worker.corrections import engine as ceng
-from worker.corrections import writeback
+from worker.corrections import engine as ceng, writeback
 from worker.corrections.overrides import engine_compile
-from worker.sync import apply_plan, sync_once
+from worker.engine.sync import apply_plan, sync_once
 
 UTC = dt.timezone.utc
 

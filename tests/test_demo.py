@@ -58,7 +58,7 @@ def _what_citizens_see_is_true(stdout: str, root: Path, records: list[dict]) -> 
     """The demo ends with the citizen's view, and that view states the corrected deadline."""
     from tests.scenarios.citizen import Fact, post_problems
     from tests.twins.base import SeenPost
-    from worker.citizen_view import fold, outbox_events
+    from worker.ops.citizen_view import fold, outbox_events
     from worker.corrections.writeback import read_fact_value
 
     assert "What citizens see now, network by network" in stdout

@@ -135,7 +135,7 @@ def test_the_compose_services_run_as_written_on_a_redis_started_like_the_compose
     from tests.enginekit import wait_for
     from tests.test_cli_engine import small_calendar
     from worker.plan import all_jobs, compile_directory
-    from worker.redis_server import free_port, redis_executable
+    from worker.engine.redis_server import free_port, redis_executable
 
     schedules, home, data = tmp_path / "schedules", tmp_path / "home", tmp_path / "redis-data"
     data.mkdir()

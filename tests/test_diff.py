@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime as dt
 
 from tests.enginekit import FakeSourcePlan, make_job
-from worker.diff import diff
-from worker.store import StoredJobSummary, to_ms
+from worker.engine.diff import diff
+from worker.engine.store import StoredJobSummary, to_ms
 
 NOW = dt.datetime(2027, 3, 1, 9, 0, tzinfo=dt.timezone.utc)
 NOW_MS = to_ms(NOW)

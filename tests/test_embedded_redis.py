@@ -11,7 +11,7 @@ from pathlib import Path
 
 from tests.enginekit import wait_for
 from tests.test_cli_engine import ROOT, small_calendar
-from worker.redis_server import RedisServerProcess, _alive, connect
+from worker.engine.redis_server import RedisServerProcess, _alive, connect
 
 
 def _pid(path: Path) -> int:

@@ -11,8 +11,8 @@ import threading
 
 from adapters.base import AuthError, OutcomeUnknown, RateLimited, Unavailable
 from tests.enginekit import FakeSourcePlan, hold_still, make_job, utc_in, wait_for
-from worker.store import to_ms
-from worker.sync import apply_plan
+from worker.engine.store import to_ms
+from worker.engine.sync import apply_plan
 
 
 def now():
@@ -304,7 +304,7 @@ def test_a_golive_post_whose_page_never_goes_live_fails_with_an_alert(engine_fac
 
 
 def test_a_paused_account_holds_its_jobs_and_resume_releases_those_still_ahead(engine):
-    from worker.holds import pause, resume
+    from worker.engine.holds import pause, resume
 
     job = make_job("pausado", utc_in(1.5))
     other = make_job("otra", utc_in(1.0), account="bluesky:ayto-test")
@@ -319,7 +319,7 @@ def test_a_paused_account_holds_its_jobs_and_resume_releases_those_still_ahead(e
 
 
 def test_jobs_missed_while_paused_wait_for_a_decision_then_send_missed_sends_them(engine):
-    from worker.holds import pause, resume
+    from worker.engine.holds import pause, resume
 
     job = make_job("perdido", utc_in(0.8))
     apply_plan(engine.store, plan(job), now())
@@ -337,7 +337,7 @@ def test_jobs_missed_while_paused_wait_for_a_decision_then_send_missed_sends_the
 
 
 def test_skip_missed_cancels_jobs_whose_instant_passed_while_paused(engine):
-    from worker.holds import pause, resume
+    from worker.engine.holds import pause, resume
 
     job = make_job("saltado", utc_in(0.6))
     apply_plan(engine.store, plan(job), now())
@@ -350,7 +350,7 @@ def test_skip_missed_cancels_jobs_whose_instant_passed_while_paused(engine):
 
 
 def test_a_job_added_while_paused_is_held_at_its_instant_instead_of_sent(engine):
-    from worker.holds import pause
+    from worker.engine.holds import pause
 
     pause(engine.store, "all", None, "mantenimiento", by="ana")
     job = make_job("nuevo", utc_in(0.8))
@@ -371,8 +371,8 @@ def test_two_dispatchers_and_many_jobs_still_publish_each_exactly_once(engine_fa
 
 
 def test_an_attempt_whose_worker_died_after_posting_is_resolved_by_lookup_not_reposted(store, engine_factory, tmp_path):
-    from worker.actors import build_request
-    from worker.store import now_ms
+    from worker.engine.publisher import build_request
+    from worker.engine.store import now_ms
 
     # stage the crash before any engine runs: claimed, begun, posted, then the worker died
     job = make_job("huerfano", utc_in(-0.5))
@@ -394,9 +394,9 @@ def test_the_service_syncs_real_calendars_and_stops_cleanly(tmp_path):
     import threading
     from pathlib import Path
 
-    from worker import service
-    from worker.redis_server import connect
-    from worker.store import Store
+    from worker.engine import service
+    from worker.engine.redis_server import connect
+    from worker.engine.store import Store
 
     root = Path(__file__).resolve().parents[1]
     schedules = tmp_path / "schedules"

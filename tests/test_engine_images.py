@@ -22,7 +22,7 @@ from tests.test_engine_platforms import account
 from tests.contract.cases import TOKEN
 from tests.twins.base import png_bytes
 from worker.jobs import PlannedImage
-from worker.sync import apply_plan
+from worker.engine.sync import apply_plan
 
 SECRET = b"calp_bluesky_app_password=abcd-efgh-ijkl-mnop"
 CARTEL = png_bytes(4, 3)

@@ -28,18 +28,14 @@ from adapters.linkedin import LinkedInAdapter, little_text
 from adapters.mastodon import MastodonAdapter
 from adapters.telegram import TelegramAdapter
 from adapters.x import XAdapter
-from tests import test_adapter_bluesky as bsky
-from tests import test_adapter_facebook as fb
-from tests import test_adapter_instagram as ig
-from tests import test_adapter_linkedin as li
-from tests import test_adapter_mastodon as masto
-from tests import test_adapter_telegram as tg
-from tests import test_adapter_x as x
+from tests import test_adapter_bluesky as bsky, test_adapter_facebook as fb
+from tests import test_adapter_instagram as ig, test_adapter_linkedin as li
+from tests import test_adapter_mastodon as masto, test_adapter_telegram as tg, test_adapter_x as x
 from tests.contract.cases import TOKEN
 from tests.enginekit import FakeSourcePlan, hold_still, make_job, utc_in, wait_for
 from tests.test_engine import now, published
 from worker.jobs import EventInfo, Job, PlannedImage
-from worker.sync import apply_plan
+from worker.engine.sync import apply_plan
 
 #: accents, an ampersand and a comma: each platform's body encoding must carry them intact
 TEXT = "Pleno municipal: presupuestos & ordenanzas, jueves a las 19:00 en el salón de plenos"

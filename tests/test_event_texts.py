@@ -13,7 +13,7 @@ import icalendar
 
 from adapters.ics import IcsAdapter
 from tests.lintkit import BASE, lint, replace
-from worker.actors import build_request
+from worker.engine.publisher import build_request
 
 EVENT_ENTRY = """\
   - id: sesion-informativa

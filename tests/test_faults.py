@@ -18,8 +18,8 @@ import redis
 from tests.enginekit import FakeSourcePlan, make_job, utc_in, wait_for
 from tests.faultkit import (ACCOUNT, RATE_RESET_S, EngineProcess, assert_exactly_once, calls,
                             outbox_posts, write_config)
-from worker.store import Store
-from worker.sync import apply_plan
+from worker.engine.store import Store
+from worker.engine.sync import apply_plan
 
 FINAL = ("published", "failed")
 

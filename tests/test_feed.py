@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from adapters.base import PostRef
 from tests.enginekit import make_job
 from worker.cli.feed import describe
-from worker.store import StoredJob
+from worker.engine.store import StoredJob
 
 UTC = dt.timezone.utc
 DUE = dt.datetime(2027, 3, 1, 9, 0, tzinfo=UTC)

@@ -13,10 +13,10 @@ from tests.conftest import LOCAL_PAGES
 from tests.enginekit import FakeSourcePlan, hold_still, make_job, utc_in, wait_for
 from tests.netkit import LocalServer, page
 from worker.cli.status_cmd import collect as status_report
-from worker.holds import resume
-from worker.netguard import NetPolicy
-from worker.service import live_network_policy
-from worker.sync import apply_plan
+from worker.engine.holds import resume
+from worker.net.guard import NetPolicy
+from worker.engine.service import live_network_policy
+from worker.engine.sync import apply_plan
 
 OPEN = "Presentar solicitud"
 

@@ -10,8 +10,8 @@ from tests.enginekit import FakeSourcePlan, hold_still, make_job, utc_in, wait_f
 from tests.test_engine import OfficialPage, now, published
 from worker.cli.status_cmd import collect as status_report
 from worker.corrections.engine import default_planner
-from worker.holds import pause, resume
-from worker.sync import apply_plan
+from worker.engine.holds import pause, resume
+from worker.engine.sync import apply_plan
 
 
 def plan(*jobs, flagged=None):

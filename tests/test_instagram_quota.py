@@ -10,9 +10,9 @@ import threading
 from adapters.base import Unavailable
 from adapters.instagram import PublishingQuota
 from tests.enginekit import FakeSourcePlan, hold_still, make_job, utc_in, wait_for
-from worker.quota import QUOTA_REASON, quota_gate
-from worker.store import StoredJob
-from worker.sync import apply_plan
+from worker.engine.quota import QUOTA_REASON, quota_gate
+from worker.engine.store import StoredJob
+from worker.engine.sync import apply_plan
 
 ACCOUNT = "instagram:ayto-test"
 

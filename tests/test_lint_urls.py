@@ -10,7 +10,7 @@ import pytest
 
 from tests.lintkit import BASE, NOW, config, lint, replace
 from worker.analysis import analyze_text
-from worker.netguard import NetPolicy
+from worker.net.guard import NetPolicy
 
 GOLIVE_TEXT = '    check_contains: "Solicitud de ayudas al comercio"\n'
 

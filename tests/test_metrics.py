@@ -13,8 +13,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from adapters.base import PostRef
 from tests.enginekit import FakeSourcePlan, begin_attempt, make_job
-from worker.metrics import health, record_heartbeat, start_metrics_server
-from worker.sync import apply_plan
+from worker.engine.metrics import health, record_heartbeat, start_metrics_server
+from worker.engine.sync import apply_plan
 
 UTC = dt.timezone.utc
 

@@ -12,9 +12,9 @@ import requests
 import responses
 
 from tests.netkit import Dialled, LocalServer, page, redirect, tls_context_for, trickle
-from worker.golive import check_live
-from worker.netfetch import Unvetted, fetch, guarded_session
-from worker.netguard import NetPolicy
+from worker.engine.golive import check_live
+from worker.net.fetch import Unvetted, fetch, guarded_session
+from worker.net.guard import NetPolicy
 
 LOCAL = NetPolicy(allow_hosts=("127.0.0.1",))
 #: an address of the public internet the resolver may give; the spy sends it to a local server

@@ -12,8 +12,8 @@ import pytest
 from hypothesis import given, strategies as st
 
 from worker.config import ConfigError, load_config
-from worker.netguard import (NetPolicy, allow_host_problem, host_allowed, refusal_for_address,
-                             refusal_for_url)
+from worker.net.guard import (NetPolicy, allow_host_problem, host_allowed, refusal_for_address,
+                              refusal_for_url)
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

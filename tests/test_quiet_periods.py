@@ -16,12 +16,12 @@ from pathlib import Path
 import pytest
 
 from tests.enginekit import FakeSourcePlan, hold_still, make_job, utc_in, wait_for
-from worker import quiet
+from worker.engine import quiet
 from worker.config import QuietPeriod
-from worker.holds import resume
-from worker.quiet import QuietGate
-from worker.store import Claim
-from worker.sync import apply_plan
+from worker.engine.holds import resume
+from worker.engine.quiet import QuietGate
+from worker.engine.store import Claim
+from worker.engine.sync import apply_plan
 
 FIXTURE_CONFIG = Path(__file__).parent / "fixtures" / "config"
 
@@ -134,7 +134,7 @@ def test_skip_missed_cancels_a_job_held_by_a_quiet_period_that_has_ended(engine)
 
 
 def test_a_job_sent_late_by_decision_is_held_again_if_it_would_go_out_inside_a_period(engine):
-    from worker.holds import pause
+    from worker.engine.holds import pause
 
     job = make_job("tarde", utc_in(0.5))
     apply_plan(engine.store, plan(job), now())

@@ -138,8 +138,8 @@ def test_a_calendar_that_does_not_load_makes_the_rehearsal_exit_one(home, calend
 
 def test_the_engine_later_publishes_exactly_what_the_rehearsal_showed(tmp_path, redis_server,
                                                                        monkeypatch):
-    from worker import service
-    from worker.actors import EngineSettings
+    from worker.engine import service
+    from worker.engine.publisher import EngineSettings
 
     monkeypatch.delenv("PREGONERO_TRANSPORT", raising=False)
     start = dt.datetime.now(dt.timezone.utc).replace(microsecond=0) + dt.timedelta(seconds=4)

@@ -18,8 +18,8 @@ from tests.enginekit import FakeSourcePlan, begin_attempt, make_job
 from tests.lintkit import BASE, FIXTURES
 from tests.opskit import decode_png
 from worker.cli.main import cli
-from worker.report.data import StoredInfo, outcome_of
-from worker.sync import apply_plan
+from worker.ops.report.data import StoredInfo, outcome_of
+from worker.engine.sync import apply_plan
 
 UTC = dt.timezone.utc
 NOW_ISO = "2027-03-12T00:00:00Z"

@@ -20,9 +20,9 @@ from tests.opskit import copy_config, local
 from tests.test_corrections import X_ES, make_world
 from worker.cli.main import cli
 from worker.corrections.overrides import engine_compile
-from worker.retry import CurrentPlan, Selection, apply_retries, plan_retries
-from worker.store import FAILED, to_ms
-from worker.sync import sync_once
+from worker.engine.retry import CurrentPlan, Selection, apply_retries, plan_retries
+from worker.engine.store import FAILED, to_ms
+from worker.engine.sync import sync_once
 
 UTC = dt.timezone.utc
 TOKEN_EXPIRED = AuthError("401: token expired")

@@ -6,9 +6,9 @@ import threading
 
 from adapters.base import PostRef
 from tests.enginekit import make_job, utc_in, wait_for
-from worker import keys
+from worker.engine import keys
 from worker.jobs import EventInfo, PlannedImage
-from worker.store import Store, compact_job_json, job_from_json, now_ms, to_ms
+from worker.engine.store import Store, compact_job_json, job_from_json, now_ms, to_ms
 
 REF = PostRef("x", "x:ayto-test", "123", "https://x.example/123")
 
@@ -173,7 +173,7 @@ def test_a_scheduled_job_costs_well_under_two_kilobytes_of_redis(store):
 
 
 def test_a_held_job_whose_instant_passed_is_released_only_by_a_decision(store):
-    from worker.holds import hold_job, release_job
+    from worker.engine.holds import hold_job, release_job
 
     job = add(store, "quieto", due_s=0.2)
     assert hold_job(store, job.id, "quiet_period", by="policy")

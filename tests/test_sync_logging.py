@@ -11,7 +11,7 @@ from structlog.testing import capture_logs
 
 from tests.enginekit import FakeSourcePlan, make_job, utc_in
 from worker.calendar.findings import Finding
-from worker.sync import apply_plan
+from worker.engine.sync import apply_plan
 
 NOW = dt.datetime.now(dt.timezone.utc)
 

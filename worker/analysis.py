@@ -13,15 +13,15 @@ import datetime as dt
 from pathlib import Path
 from typing import Iterable
 
-from .calendar.build import build_calendar, calendar_holidays
-from .calendar.checks import check_calendar
-from .calendar.compile import CompiledEntry, compile_calendar
-from .calendar.findings import Finding, has_errors
-from .calendar.model import Calendar
-from .calendar.schema import CALENDAR
-from .calendar.source import Document, YamlProblem, load_file, parse_yaml
-from .config import Config
-from .jobs import Job
+from worker.calendar.build import build_calendar, calendar_holidays
+from worker.calendar.checks import check_calendar
+from worker.calendar.compile import CompiledEntry, compile_calendar
+from worker.calendar.findings import Finding, has_errors
+from worker.calendar.model import Calendar
+from worker.calendar.schema import CALENDAR
+from worker.calendar.source import Document, YamlProblem, load_file, parse_yaml
+from worker.config import Config
+from worker.jobs import Job
 
 #: Larger calendars are refused: a YAML alias bomb must not take the linter down.
 MAX_FILE_BYTES = 2_000_000

@@ -12,12 +12,12 @@ from typing import Mapping
 
 from adapters.accounts import AccountConfig
 
-from . import netguard
-from .calendar import timeparse
-from .calendar.findings import Finding
-from .calendar.schema import CATEGORIES
-from .calendar.source import Document, YamlProblem, load_file
-from .calendar.spec import ACCOUNT, LANG, SLUG, Enum, Int, List, Obj, Str
+from worker.net import guard as netguard
+from worker.calendar import timeparse
+from worker.calendar.findings import Finding
+from worker.calendar.schema import CATEGORIES
+from worker.calendar.source import Document, YamlProblem, load_file
+from worker.calendar.spec import ACCOUNT, LANG, SLUG, Enum, Int, List, Obj, Str
 
 _secret_ref = Obj(name="secret reference", doc="where a credential is: {env: NAME} or "
                   "{file: /run/secrets/name}; never the secret itself", secret=True,

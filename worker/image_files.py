@@ -28,8 +28,8 @@ import re
 from adapters.base import PostRequest, Rejected
 from adapters.imagetypes import SNIFF_BYTES, sniff_image_type
 
-from .calendar import media
-from .calendar.media import Refusal
+from worker.calendar import media
+from worker.calendar.media import Refusal
 
 #: Never read more than this at send time: above every platform's image limit (Mastodon's
 #: 16 MiB is the largest), so that a huge file cannot fill a worker's memory.

@@ -16,10 +16,10 @@ import os
 from pathlib import Path
 from typing import Sequence
 
-from .analysis import analyze_file
-from .calendar.findings import Finding
-from .calendar_root import given_folder
-from .config import Config
+from worker.analysis import analyze_file
+from worker.calendar.findings import Finding
+from worker.calendar_root import given_folder
+from worker.config import Config
 
 #: Below this many files one process is quicker than starting workers (~50 ms each).
 PARALLEL_FROM = 40

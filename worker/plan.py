@@ -12,11 +12,11 @@ import json
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from .analysis import FileAnalysis, analyze_file, calendar_files
-from .calendar.findings import Finding
-from .calendar_root import given_folder
-from .config import Config, ConfigError, load_config
-from .jobs import Job
+from worker.analysis import FileAnalysis, analyze_file, calendar_files
+from worker.calendar.findings import Finding
+from worker.calendar_root import given_folder
+from worker.config import Config, ConfigError, load_config
+from worker.jobs import Job
 
 
 @dataclasses.dataclass(frozen=True)

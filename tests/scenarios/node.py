@@ -49,8 +49,8 @@ def load_twins(state_dir: Path) -> dict:
 
 def main(state_dir: Path) -> int:
     from tests.twins.base import intercept
-    from worker import service
-    from worker.actors import EngineSettings
+    from worker.engine import service
+    from worker.engine.publisher import EngineSettings
 
     spec = json.loads((state_dir / "spec.json").read_text())
     os.environ.update(spec["env"])

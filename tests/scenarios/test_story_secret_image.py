@@ -52,7 +52,7 @@ entries:
 @pytest.fixture
 def spied(monkeypatch):
     """Every request the engine hands to an adapter (Publisher._send is the only door)."""
-    from worker.actors import Publisher
+    from worker.engine.publisher import Publisher
 
     handed: list = []
     real = Publisher._send

@@ -1,7 +1,7 @@
 """A town hall's deployment under test: its calendars, its config, its accounts on every
 network (the platform twins), and the real engine running over them.
 
-``Town`` runs ``worker.service.run`` (sync loop watching the files, dispatcher, dramatiq
+``Town`` runs ``worker.engine.service.run`` (sync loop watching the files, dispatcher, dramatiq
 worker, the adapter pool building the live adapters from ``config/``) against a redis-server
 the test started, with every platform's HTTP answered by its twin. Editors change calendar
 files (and commit them, in a git checkout); on-call staff run the real CLI (``pregonero
@@ -27,8 +27,8 @@ from click.testing import CliRunner
 from tests.enginekit import wait_for
 from tests.twins.base import Http, SeenPost, TwinClock
 from tests.twins.ics import FeedSubscriber
-from worker.actors import EngineSettings
-from worker.store import Store
+from worker.engine.publisher import EngineSettings
+from worker.engine.store import Store
 
 TZ = ZoneInfo("Europe/Madrid")
 ROOT = Path(__file__).resolve().parents[2]
@@ -164,7 +164,7 @@ class Town:
     # --- the engine ---------------------------------------------------------------------------
 
     def start(self) -> "Town":
-        from worker import service
+        from worker.engine import service
 
         self._stop = threading.Event()
         settings = EngineSettings(**STORY_SETTINGS)

@@ -11,13 +11,13 @@ import datetime as dt
 import functools
 from typing import Any, Mapping
 
-from . import localize, timeparse
-from .deadlines import add_period
-from .findings import Finding, did_you_mean
-from .holiday_calendar import HolidayCalendar, check_region, holiday_calendar
-from .model import Calendar, Entry, EventSpec, Fact, ImageSpec, Override, Period
-from .schema import PERIOD_UNITS
-from .source import Document
+from worker.calendar import localize, timeparse
+from worker.calendar.deadlines import add_period
+from worker.calendar.findings import Finding, did_you_mean
+from worker.calendar.holiday_calendar import HolidayCalendar, check_region, holiday_calendar
+from worker.calendar.model import Calendar, Entry, EventSpec, Fact, ImageSpec, Override, Period
+from worker.calendar.schema import PERIOD_UNITS
+from worker.calendar.source import Document
 
 _VALUE_KEYS = ("date", "datetime", "time", "value", "from")
 

@@ -12,15 +12,15 @@ from typing import Iterable
 
 from adapters.capabilities import IMAGES_BY_URL, INSTAGRAM_MAX_HASHTAGS
 
-from ..config import Config
-from .compile import CompiledEntry, account_capabilities
-from .findings import Finding, did_you_mean
-from .image_checks import check_images
-from .instants import fact_deadline, fact_start, period_facts
-from .model import Calendar
-from .source import Document
-from .url_checks import check_urls
-from . import textdates
+from worker.config import Config
+from worker.calendar.compile import CompiledEntry, account_capabilities
+from worker.calendar.findings import Finding, did_you_mean
+from worker.calendar.image_checks import check_images
+from worker.calendar.instants import fact_deadline, fact_start, period_facts
+from worker.calendar.model import Calendar
+from worker.calendar.source import Document
+from worker.calendar.url_checks import check_urls
+from worker.calendar import textdates
 
 #: a hashtag as Instagram counts it: '#' and a word, not inside a word or a URL fragment
 _HASHTAG = re.compile(r"(?<![\w/#&])#\w+", re.UNICODE)

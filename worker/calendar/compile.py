@@ -18,13 +18,13 @@ from adapters import capabilities_with_options, parse_account_ref
 from adapters.base import Capabilities
 from adapters.capabilities import IMAGES_BY_URL
 
-from ..jobs import EventInfo, Job, PlannedImage, job_id
-from . import templates
-from .findings import Finding
-from .holiday_calendar import HolidayCalendar
-from .instants import InstantProblem, entry_instant, point_in_time
-from .model import Calendar, Entry, ImageSpec
-from .source import Document
+from worker.jobs import EventInfo, Job, PlannedImage, job_id
+from worker.calendar import templates
+from worker.calendar.findings import Finding
+from worker.calendar.holiday_calendar import HolidayCalendar
+from worker.calendar.instants import InstantProblem, entry_instant, point_in_time
+from worker.calendar.model import Calendar, Entry, ImageSpec
+from worker.calendar.source import Document
 
 UTC = dt.timezone.utc
 

@@ -15,14 +15,14 @@ from adapters import parse_account_ref
 from adapters.base import Capabilities
 from adapters.capabilities import IMAGES_BY_URL
 
-from ..calendar_root import repository_root
-from ..config import Config
-from ..image_files import locate
-from .compile import CompiledEntry, account_capabilities, overridden
-from .findings import Finding
-from .media import Refusal, platform_refusals, type_refusal
-from .model import Calendar, Entry, ImageSpec
-from .source import Document
+from worker.calendar_root import repository_root
+from worker.config import Config
+from worker.image_files import locate
+from worker.calendar.compile import CompiledEntry, account_capabilities, overridden
+from worker.calendar.findings import Finding
+from worker.calendar.media import Refusal, platform_refusals, type_refusal
+from worker.calendar.model import Calendar, Entry, ImageSpec
+from worker.calendar.source import Document
 
 
 def check_images(doc: Document, cal: Calendar, compiled: Iterable[CompiledEntry],

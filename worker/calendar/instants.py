@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from . import timeparse
-from .findings import did_you_mean
-from .holiday_calendar import HolidayCalendar
-from .model import Calendar, Entry, Fact
+from worker.calendar import timeparse
+from worker.calendar.findings import did_you_mean
+from worker.calendar.holiday_calendar import HolidayCalendar
+from worker.calendar.model import Calendar, Entry, Fact
 
 ANCHORS = ("on", "before", "after")
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from .spec import (ACCOUNT, FACT_NAME, LANG, SLUG, URL, Bool, Enum, Int, List, Obj, OneOf, Str,
-                   lang_text)
+from worker.calendar.spec import (ACCOUNT, FACT_NAME, LANG, SLUG, URL, Bool, Enum, Int, List, Obj, OneOf, Str,
+                                  lang_text)
 
 SCHEMA_ID = "https://pregonero.example.org/schema/calendar.schema.json"
 

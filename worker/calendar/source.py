@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from .findings import Finding
+from worker.calendar.findings import Finding
 
 class _Untyped:
     """A resolver that types nothing: we resolve scalars ourselves (see the module doc), so

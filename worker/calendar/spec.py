@@ -12,8 +12,8 @@ import functools
 import re
 from typing import Any, Callable
 
-from .findings import Finding, did_you_mean
-from .source import Document, Path
+from worker.calendar.findings import Finding, did_you_mean
+from worker.calendar.source import Document, Path
 
 SLUG = r"^[a-z0-9][a-z0-9_-]*$"
 FACT_NAME = r"^[a-z][a-z0-9_]*$"

@@ -1,4 +1,4 @@
-"""The URLs a calendar gives, checked as the service will use them (``worker.netguard``).
+"""The URLs a calendar gives, checked as the service will use them (``worker.net.guard``).
 
 Two kinds: the pages the go-live check fetches (``calendar.sources``, the default official
 page, and ``check_url``), which the operator may allow-list when they are internal on purpose;
@@ -15,10 +15,10 @@ from __future__ import annotations
 
 from typing import Collection, Iterator
 
-from worker.netguard import Refusal, refusal_for_url
+from worker.net.guard import Refusal, refusal_for_url
 
-from .findings import Finding
-from .source import Document
+from worker.calendar.findings import Finding
+from worker.calendar.source import Document
 
 #: where the allow-list is, as hints name it
 ALLOW_LIST = "config/policies.yaml network.allow_hosts"

@@ -14,7 +14,7 @@ from adapters.accounts import AccountConfig
 from adapters.base import AccountStatus, AdapterError
 from adapters.credentials import SecretError
 
-from .common import config_option, home_dir, load_config_or_exit
+from worker.cli.common import config_option, home_dir, load_config_or_exit
 
 #: warn this many days before a token expires (LinkedIn tokens last 60 days)
 EXPIRY_WARNING_DAYS = 14

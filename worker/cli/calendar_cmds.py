@@ -7,11 +7,11 @@ from pathlib import Path
 
 import click
 
-from ..calendar.schema import json_schema_text
-from ..lint_run import lint_files
-from ..plan import all_jobs, compile_paths, plan_json
-from .common import (calendar_files_or_exit, config_option, default_schedules,
-                     load_config_or_exit, now_option, now_utc)
+from worker.calendar.schema import json_schema_text
+from worker.lint_run import lint_files
+from worker.plan import all_jobs, compile_paths, plan_json
+from worker.cli.common import (calendar_files_or_exit, config_option, default_schedules,
+                               load_config_or_exit, now_option, now_utc)
 
 
 @click.command()

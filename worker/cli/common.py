@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from ..config import Config, ConfigError, load_config
+from worker.config import Config, ConfigError, load_config
 
 
 class IsoInstant(click.ParamType):
@@ -41,7 +41,7 @@ def calendar_files_or_exit(paths) -> list[Path]:
     """The calendar files under ``paths`` (files or folders, relative or absolute, ``..``
     included), or a usage error (exit 2) naming each path that does not exist or holds no
     calendar: CI must never pass by checking nothing."""
-    from ..analysis import calendar_files, paths_without_calendars
+    from worker.analysis import calendar_files, paths_without_calendars
 
     paths = [Path(p) for p in paths]
     missing = [str(p) for p in paths if not p.exists()]

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import click
 
-from .common import (ISO, config_option, confirm_or_stop, default_config_dir,
-                     default_schedules, now_utc)
+from worker.cli.common import (ISO, config_option, confirm_or_stop, default_config_dir,
+                               default_schedules, now_utc)
 
 schedules_option = click.option("--schedules", "schedules_dir", type=click.Path(path_type=Path),
                                 default=None, help="calendars directory [default: ./schedules "
@@ -33,7 +33,7 @@ dry_run_option = click.option("--dry-run", is_flag=True, help="print the preview
 def _store():
     """The store; exit 1 with a clear message when Redis cannot be reached (an embedded
     server started here stops when the command ends)."""
-    from .engine_cmds import open_store
+    from worker.cli.engine_cmds import open_store
 
     return open_store()[0]
 
@@ -113,7 +113,7 @@ def apply_change(store, schedules_dir: Path, config_dir: Path, override, file: P
     """Record the override, write the file, sync, plan the corrections. Returns a summary."""
     from worker.corrections import writeback
     from worker.corrections.overrides import set_override
-    from worker.sync import sync_once
+    from worker.engine.sync import sync_once
 
     set_override(store, override)
     file_diff = ""

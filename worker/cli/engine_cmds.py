@@ -18,9 +18,9 @@ from urllib.parse import urlsplit, urlunsplit
 import click
 import redis
 
-from .. import keys
-from .common import (calendar_files_or_exit, config_option, default_config_dir,
-                     default_schedules, home_dir)
+from worker.engine import keys
+from worker.cli.common import (calendar_files_or_exit, config_option, default_config_dir,
+                               default_schedules, home_dir)
 
 schedules_option = click.option("--schedules", "schedules_dir", type=click.Path(path_type=Path),
                                 default=None, help="calendars directory [default: ./schedules "
@@ -44,8 +44,8 @@ def redis_url() -> str | None:
 
 def open_store():
     """(Store, embedded server or None); exit 1 with a clear message if Redis is unreachable."""
-    from ..redis_server import connect
-    from ..store import Store
+    from worker.engine.redis_server import connect
+    from worker.engine.store import Store
 
     try:
         client, embedded = connect(home_dir(), redis_url())
@@ -63,7 +63,7 @@ def _check_dirs(schedules_dir: Path | None, config_dir: Path | None) -> tuple[Pa
         raise click.UsageError(f"no calendars directory at {schedules_dir}/ (use --schedules DIR)")
     if schedules_dir is not None:
         calendar_files_or_exit([schedules_dir])  # watching a folder with none is a wrong path
-    from ..config import ConfigError, load_config
+    from worker.config import ConfigError, load_config
 
     try:
         load_config(config_dir)
@@ -91,8 +91,8 @@ def run(schedules_dir, config_dir, git_pull_interval, dispatchers, metrics_port)
 
     Environment: PREGONERO_HOME (state, outbox), REDIS_URL, PREGONERO_TRANSPORT (outbox|live).
     """
-    from .. import service
-    from .feed import follow, utc_now_ms
+    from worker.engine import service
+    from worker.cli.feed import follow, utc_now_ms
 
     schedules_dir, config_dir = _check_dirs(schedules_dir or default_schedules(), config_dir)
     home = home_dir()
@@ -118,7 +118,7 @@ def run(schedules_dir, config_dir, git_pull_interval, dispatchers, metrics_port)
 def _say_whats_next(store, stop) -> None:
     """After the first sync, one line saying how much is scheduled and what goes out next, so
     that a service waiting for 2027 does not look like a service doing nothing."""
-    from .feed import excerpt, local_time
+    from worker.cli.feed import excerpt, local_time
 
     while not stop.wait(0.5):
         if store.sync_status() is None:
@@ -141,7 +141,7 @@ def _serve_metrics(store, port: int, feeds_dir: Path) -> None:
     publishing matters more than being scraped."""
     if port < 0:
         return
-    from ..metrics import start_metrics_server
+    from worker.engine.metrics import start_metrics_server
 
     try:
         server = start_metrics_server(store, port=port, feeds_dir=feeds_dir)
@@ -173,7 +173,7 @@ def sync(schedules_dir, config_dir, as_json):
     """
     import json
 
-    from ..sync import sync_once
+    from worker.engine.sync import sync_once
 
     schedules_dir, config_dir = _check_dirs(schedules_dir or default_schedules(), config_dir)
     store, embedded = open_store()
@@ -213,7 +213,7 @@ def worker(schedules_dir, config_dir, threads):
     """
     import dataclasses
 
-    from .. import service
+    from worker.engine import service
 
     _, config_dir = _check_dirs(None, config_dir)
     schedules_dir = schedules_dir or default_schedules()
@@ -237,7 +237,7 @@ def worker(schedules_dir, config_dir, threads):
 def dispatcher(schedules_dir, config_dir, no_sync, git_pull_interval):
     """Only the dispatcher and reaper (plus the sync loop unless --no-sync), to scale out
     against a shared REDIS_URL. Several may run at once: each job is claimed once."""
-    from .. import service
+    from worker.engine import service
 
     schedules_dir, config_dir = _check_dirs(None if no_sync else (schedules_dir or default_schedules()),
                                             config_dir)
@@ -277,7 +277,7 @@ def pause(all_, department, account, reason, by):
     A post already publishing (a plain post is claimed in the last ~200 ms before its
     instant) still goes out; correct or retract it afterwards if need be.
     """
-    from ..holds import pause as do_pause
+    from worker.engine.holds import pause as do_pause
 
     scope, value = _scope(all_, department, account)
     store, embedded = open_store()
@@ -301,7 +301,7 @@ def resume(all_, department, account, missed, by):
     posts whose instant passed (while paused, in a quiet period that has ended, or because a
     calendar change moved it) wait for --send-missed or --skip-missed. Corrections of
     published posts always go out now: they are never skipped."""
-    from ..holds import resume as do_resume
+    from worker.engine.holds import resume as do_resume
 
     scope, value = _scope(all_, department, account)
     store, embedded = open_store()
@@ -332,6 +332,6 @@ def demo():
     languages, five networks and an iCalendar feed (all to the local outbox), a go-live
     post that waits for a local official page. Files go to $PREGONERO_HOME/demo/ (or a
     temporary directory); REDIS_URL is ignored: the demo runs its own embedded Redis."""
-    from ..demo import run_demo
+    from worker.ops.demo import run_demo
 
     raise SystemExit(run_demo())

@@ -14,8 +14,8 @@ from typing import Callable
 import click
 import redis
 
-from worker import keys
-from worker.store import Store, StoredJob
+from worker.engine import keys
+from worker.engine.store import Store, StoredJob
 
 #: the audit transitions worth a line, and the word shown for them
 SHOWN = {"published": "published", "failed": "FAILED", "uncertain": "uncertain", "held": "held"}

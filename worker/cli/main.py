@@ -11,7 +11,7 @@ import importlib
 
 import click
 
-from .. import __version__
+from worker import __version__
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -66,7 +66,7 @@ def cli(ctx, log_file):
     command = ctx.invoked_subcommand
     if command in PURE or command is None:
         return
-    from ..logging_setup import choose_destination, configure_logging
+    from worker.logging_setup import choose_destination, configure_logging
 
     choose_destination(log_file, "INFO" if command in SERVICES else "WARNING")
     configure_logging()

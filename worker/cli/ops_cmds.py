@@ -15,8 +15,8 @@ from pathlib import Path
 
 import click
 
-from .common import (config_option, default_schedules, home_dir, load_config_or_exit,
-                     now_option, now_utc)
+from worker.cli.common import (config_option, default_schedules, home_dir, load_config_or_exit,
+                               now_option, now_utc)
 
 DATE = click.DateTime(formats=["%Y-%m-%d"])
 schedules_argument = click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
@@ -26,9 +26,9 @@ def _open_store_if_any():
     """(store, embedded) when a store can be reached without creating one, else (None, None)."""
     import redis
 
-    from ..redis_server import connect
-    from ..store import Store
-    from .engine_cmds import redis_url
+    from worker.engine.redis_server import connect
+    from worker.engine.store import Store
+    from worker.cli.engine_cmds import redis_url
 
     if not redis_url() and not (home_dir() / "redis").exists():
         return None, None
@@ -44,8 +44,8 @@ def _open_store_if_any():
 
 def _stored_jobs(store) -> list[tuple[object, str, str]]:
     """(job, state, reason) of every stored job."""
-    from .. import keys
-    from ..store import job_from_json
+    from worker.engine import keys
+    from worker.engine.store import job_from_json
 
     out = []
     names = list(store.r.scan_iter(match=keys.JOB_PREFIX + "*", count=1000))
@@ -62,7 +62,7 @@ def _stored_jobs(store) -> list[tuple[object, str, str]]:
 
 
 def _compile(paths, config_dir, now):
-    from ..rehearse import compile_for_rehearsal
+    from worker.ops.rehearse import compile_for_rehearsal
 
     config = load_config_or_exit(config_dir)
     compiled = compile_for_rehearsal(list(paths) or [default_schedules()], config, now)
@@ -73,7 +73,7 @@ def _compile(paths, config_dir, now):
 
 def _plan_states(compiled, config) -> dict[str, tuple[str, str]]:
     """What the engine would do about plan jobs it will not simply send: a reason each."""
-    from ..quiet import covering
+    from worker.engine.quiet import covering
 
     periods = config.quiet_periods if config else ()
     out = {}
@@ -105,7 +105,7 @@ def agenda(paths, span, on, department, from_plan, as_json, config_dir, now):
 
     From the store when it has jobs (with their state: held, published...), else from the
     compiled calendars (PATHS, default ./schedules)."""
-    from ..agenda import agenda as build, agenda_json, window
+    from worker.ops.agenda import agenda as build, agenda_json, window
 
     now = now or now_utc()
     first, last = window(span, on.date() if on else dt.date.today())
@@ -134,7 +134,7 @@ def agenda(paths, span, on, department, from_plan, as_json, config_dir, now):
 
 
 def _print_agenda(rows, first, last, source, department) -> None:
-    from ..agenda import by_day, one_line
+    from worker.ops.agenda import by_day, one_line
 
     what = f"{first}" if first == last else f"{first} to {last}"
     head = f"agenda {what} ({source}{', department ' + department if department else ''}): {len(rows)} post(s)"
@@ -180,7 +180,7 @@ def rehearse(paths, first, last, golive_offline, outbox_dir, as_json, config_dir
 
     Posts are written to a rehearsal outbox, never the real one. Exit 1 when a calendar
     does not load or a post would fail."""
-    from ..rehearse import rehearsal_json, simulate, summary
+    from worker.ops.rehearse import rehearsal_json, simulate, summary
 
     now = now or now_utc()
     first, last = first.date(), last.date()
@@ -203,7 +203,7 @@ def rehearse(paths, first, last, golive_offline, outbox_dir, as_json, config_dir
 
 
 def _print_rehearsal(events, first, last, outbox, counts) -> None:
-    from ..agenda import one_line
+    from worker.ops.agenda import one_line
 
     head = (f"rehearsal {first} to {last}: {counts['published']} published, {counts['held']} "
             f"held, {counts['failed']} failed (outbox: {outbox})")
@@ -245,7 +245,7 @@ def _detail(event, one_line) -> str:
 def report(paths, out_dir, first, last, from_plan, config_dir, now):
     """Write a static site: the editorial calendar month by month (per department and
     account) and, for the past, the plan against what was done. Opens offline."""
-    from ..report import build_report_data, read_store, write_site
+    from worker.ops.report import build_report_data, read_store, write_site
 
     now = now or now_utc()
     _config, compiled = _compile(paths, config_dir, now)
@@ -285,8 +285,8 @@ def metrics(host, port, max_age):
     import signal
     import threading
 
-    from ..metrics import start_metrics_server
-    from .engine_cmds import open_store
+    from worker.engine.metrics import start_metrics_server
+    from worker.cli.engine_cmds import open_store
 
     store, embedded = open_store()
     server = start_metrics_server(store, host, port, max_age_s=max_age)

@@ -1,4 +1,4 @@
-"""``pregonero retry``: send again what failed, once the cause is fixed (see ``worker.retry``)."""
+"""``pregonero retry``: send again what failed, once the cause is fixed (see ``worker.engine.retry``)."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ import json
 
 import click
 
-from .common import (config_option, confirm_or_stop, default_config_dir, default_schedules,
-                     now_utc)
-from .correction_cmds import by_option, dry_run_option, schedules_option, yes_option
-from .engine_cmds import open_store
+from worker.cli.common import (config_option, confirm_or_stop, default_config_dir, default_schedules,
+                               now_utc)
+from worker.cli.correction_cmds import by_option, dry_run_option, schedules_option, yes_option
+from worker.cli.engine_cmds import open_store
 
 
 @click.command()
@@ -38,8 +38,8 @@ def retry(job_ids, calendar, account, everything, reason, by, yes, dry_run, as_j
     Example: pregonero retry --account x:ayto-calp --reason "token renovado" --by guardia-ana
     """
     from worker.corrections.overrides import engine_compile
-    from worker.retry import CurrentPlan, Selection, apply_retries, plan_retries, render
-    from worker.store import now_ms
+    from worker.engine.retry import CurrentPlan, Selection, apply_retries, plan_retries, render
+    from worker.engine.store import now_ms
 
     if not (job_ids or calendar or account or everything):
         raise click.UsageError("say which failed posts: JOB_ID..., --calendar ID, --account A "

@@ -15,7 +15,7 @@ import json
 import click
 import redis
 
-from .common import home_dir
+from worker.cli.common import home_dir
 
 #: at most this many jobs are listed per section (the counts are always complete)
 LIST_LIMIT = 100
@@ -30,7 +30,7 @@ def _job_row(store, job_id: str) -> dict:
     if stored.reason:
         row["reason"] = stored.reason
     if stored.state == "held":
-        from ..holds import release_hint
+        from worker.engine.holds import release_hint
 
         row["release"] = release_hint(stored.reason, stored.job.account, stored.job.department)
         if stored.fields.get("gr"):
@@ -44,8 +44,8 @@ def _job_row(store, job_id: str) -> dict:
 
 def collect(store) -> dict:
     """The status report (raises redis errors if Redis goes away meanwhile)."""
-    from ..corrections.overrides import pending_overrides
-    from ..holds import pauses
+    from worker.corrections.overrides import pending_overrides
+    from worker.engine.holds import pauses
 
     summaries = store.summaries()
     by_state: dict[str, int] = {}
@@ -87,9 +87,9 @@ def collect(store) -> dict:
 def status(as_json):
     """Redis, jobs by state, last sync and failing calendars, pauses, held, uncertain and
     failed jobs. Exit 0 when Redis answers (see "attention"), 1 when it does not."""
-    from ..redis_server import connect
-    from ..store import Store
-    from .engine_cmds import redis_url, shown_url
+    from worker.engine.redis_server import connect
+    from worker.engine.store import Store
+    from worker.cli.engine_cmds import redis_url, shown_url
 
     where = shown_url(redis_url()) if redis_url() else f"embedded:{home_dir() / 'redis'}"
     embedded = None

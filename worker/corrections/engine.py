@@ -41,13 +41,13 @@ from typing import Callable, Mapping
 import structlog
 
 from adapters.base import Capabilities, EditSupport, PostRef, PostRequest
-from worker import keys
+from worker.engine import keys
 from worker.jobs import Job
-from worker.store import (CORRECTING, FAILED, NEEDS_CORRECTION, ORPHANED, PUBLISHED, Store,
-                          StoredJob, _job_fields, compact_job_json, job_from_json, now_ms)
+from worker.engine.store import (CORRECTING, FAILED, NEEDS_CORRECTION, ORPHANED, PUBLISHED, Store,
+                                 StoredJob, _job_fields, compact_job_json, job_from_json, now_ms)
 
-from . import overrides as ovr
-from .policy import Step, correction_steps, retraction_steps
+from worker.corrections import overrides as ovr
+from worker.corrections.policy import Step, correction_steps, retraction_steps
 
 log = structlog.get_logger("pregonero.corrections")
 

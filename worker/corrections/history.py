@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from worker.store import Store, ms_to_iso
+from worker.engine.store import Store, ms_to_iso
 
-from . import engine as ceng
+from worker.corrections import engine as ceng
 
 
 def _when(ms: int | str | None) -> str:

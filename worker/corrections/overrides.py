@@ -30,15 +30,15 @@ from typing import Iterable, Mapping
 
 import structlog
 
-from worker import keys
+from worker.engine import keys
 from worker.analysis import MAX_FILE_BYTES, analyze_document, calendar_files
 from worker.calendar.findings import Finding
 from worker.calendar.instants import entry_expiry
 from worker.calendar.source import YamlProblem, parse_yaml
 from worker.config import ConfigError, load_config
-from worker.store import Store, now_ms
+from worker.engine.store import Store, now_ms
 
-from . import writeback
+from worker.corrections import writeback
 
 log = structlog.get_logger("pregonero.overrides")
 

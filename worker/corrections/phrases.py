@@ -18,7 +18,7 @@ import datetime as dt
 import re
 from typing import Iterable, Mapping, Union
 
-from ..calendar import localize
+from worker.calendar import localize
 
 Value = Union[dt.date, dt.datetime, dt.time]
 

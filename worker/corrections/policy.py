@@ -15,9 +15,9 @@ from typing import Literal, Mapping
 
 from adapters.base import Capabilities
 
-from ..calendar import localize, notices
-from . import phrases
-from ..jobs import Job
+from worker.calendar import localize, notices
+from worker.corrections import phrases
+from worker.jobs import Job
 
 StepAction = Literal["correct", "reply", "retract"]
 Policy = Literal["delete", "reply", "hide"]

@@ -12,11 +12,10 @@ import datetime as dt
 from pathlib import Path
 from typing import Iterable
 
-from worker.diff import diff
-from worker.store import Store, to_ms
+from worker.engine.diff import diff
+from worker.engine.store import Store, to_ms
 
-from . import engine as ceng
-from . import overrides as ovr
+from worker.corrections import engine as ceng, overrides as ovr
 
 #: what happens to a post, in the order the preview lists them
 KINDS = ("move", "rerender", "hold", "cancel", "correct", "reply", "retract", "accept", "wait",

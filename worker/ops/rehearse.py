@@ -31,13 +31,13 @@ from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
 from adapters.base import AdapterError
-from worker.actors import build_request
-from worker.agenda import local_instant
+from worker.engine.publisher import build_request
+from worker.ops.agenda import local_instant
 from worker.analysis import calendar_files
 from worker.calendar_root import given_folder
 from worker.config import Config
 from worker.jobs import Job
-from worker.quiet import covering
+from worker.engine.quiet import covering
 
 REHEARSAL_DIR = "rehearsal"
 PUBLISHED, HELD, FAILED = "published", "held", "failed"

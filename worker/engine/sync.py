@@ -1,6 +1,6 @@
 """Sync: compile the calendars, diff against the store, apply, record the outcome.
 
-Each change is one guarded transition (see ``worker.store``), so a change that races with a
+Each change is one guarded transition (see ``worker.engine.store``), so a change that races with a
 worker (the job started publishing between the diff and the apply) simply fails its check and
 is retried by the next sync with fresh facts. Adds are pipelined: a first sync of 100k jobs is
 a few round trips, not 100k.
@@ -18,10 +18,10 @@ from typing import Callable, Iterable
 
 import structlog
 
-from worker import keys
-from worker.diff import Changes, diff
-from worker.store import (CORRECTING, NEEDS_CORRECTION, ORPHANED, PENDING, POSTED, Store,
-                          compact_job_json, to_ms)
+from worker.engine import keys
+from worker.engine.diff import Changes, diff
+from worker.engine.store import (CORRECTING, NEEDS_CORRECTION, ORPHANED, PENDING, POSTED, Store,
+                                 compact_job_json, to_ms)
 
 log = structlog.get_logger("pregonero.sync")
 BATCH = 500
@@ -116,7 +116,7 @@ def apply_plan(store: Store, plans: Iterable, now: dt.datetime, *, by: str = "sy
             summary = stored.get(job.id)
             if reason == "after_deadline" and job.id not in moved and summary \
                     and summary.state in ("scheduled", "dispatched"):
-                from worker.diff import Placed
+                from worker.engine.diff import Placed
 
                 if hold_flagged(store, Placed(job, source.path), reason, by):
                     report.held.append(job.id)
@@ -172,7 +172,7 @@ def _flag_reason(placed, flagged: dict[str, str], cutoff_ms: int) -> str | None:
 
 def hold_flagged(store: Store, placed, reason: str, by: str) -> bool:
     """A pending job's new version, held (not scheduled) with ``reason``."""
-    from worker.store import HELD, REMOVE, _job_fields
+    from worker.engine.store import HELD, REMOVE, _job_fields
 
     job = placed.job
     return store.transition(job.id, "scheduled|dispatched|held", HELD, by,
@@ -242,7 +242,7 @@ def _apply(store: Store, changes: Changes, by: str, report: SyncReport,
 
 
 def _fields_of(placed) -> dict:
-    from worker.store import _job_fields
+    from worker.engine.store import _job_fields
 
     return _job_fields(placed.job, placed.path)
 

@@ -20,8 +20,8 @@ from typing import Callable
 import redis
 import structlog
 
-from worker import keys
-from worker.store import Claim, Store, now_ms
+from worker.engine import keys
+from worker.engine.store import Claim, Store, now_ms
 
 log = structlog.get_logger("pregonero.dispatcher")
 
@@ -104,7 +104,7 @@ class Dispatcher:
 
     def run(self, stop: threading.Event) -> None:
         """Loop until ``stop`` is set; survives Redis hiccups."""
-        from .metrics import record_heartbeat
+        from worker.engine.metrics import record_heartbeat
 
         log.info("dispatcher_started", name=self.name, lead_ms=self.lead_ms)
         while not stop.is_set():

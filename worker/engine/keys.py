@@ -2,7 +2,7 @@
 
 Everything lives under ``pregonero:`` so that a shared Redis (``REDIS_URL``) can host other
 things, and so that ``redis-cli --scan --pattern 'pregonero:*'`` shows the whole state.
-The Lua scripts in ``worker.store`` build job keys from ``JOB_PREFIX``: keep them in sync by
+The Lua scripts in ``worker.engine.store`` build job keys from ``JOB_PREFIX``: keep them in sync by
 passing the prefix in, never by repeating the literal.
 """
 

@@ -29,10 +29,10 @@ import datetime as dt
 from typing import Iterable
 from zoneinfo import ZoneInfo
 
-from worker import keys
+from worker.engine import keys
 from worker.jobs import Job
-from worker.store import (FAILED, PUBLISHED, SCHEDULED, UNCERTAIN, Store, StoredJob, _job_fields,
-                          ms_to_iso, to_ms)
+from worker.engine.store import (FAILED, PUBLISHED, SCHEDULED, UNCERTAIN, Store, StoredJob, _job_fields,
+                                 ms_to_iso, to_ms)
 
 #: what a retry clears: the failure, the old attempt and its token, the go-live wait (a
 #: retried go-live checks the official page afresh), the count of tries (backoff starts over)

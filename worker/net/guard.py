@@ -10,7 +10,7 @@ the town hall's intranet on 10.x. What may be fetched:
 * unless the operator allow-listed the host in ``config/policies.yaml`` ``network.allow_hosts``
   (an internal page on purpose): then the address is not judged, every other rule still holds.
 
-The address judged is the one connected to: ``worker.netfetch`` resolves the name, judges every
+The address judged is the one connected to: ``worker.net.fetch`` resolves the name, judges every
 address it resolves to, and connects to one of those, never to a second answer of the DNS.
 Names are not resolved here: the linter uses these rules offline.
 """
@@ -189,7 +189,7 @@ def refusal_for_url(url: str, allow_hosts: Collection[str] = ()) -> Refusal | No
     """Why the service must not fetch ``url`` (None: it may, as far as the URL alone says).
 
     Judged without resolving names: a literal address and the local-only names are refused
-    here; what a name resolves to is judged when it is fetched (``worker.netfetch``).
+    here; what a name resolves to is judged when it is fetched (``worker.net.fetch``).
     """
     try:
         parts = urlsplit(url.strip())

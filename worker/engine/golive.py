@@ -5,7 +5,7 @@ A ``golive`` job (e.g. "the application form is open") is only published once it
 job is ``held`` with reason ``golive_waiting`` and re-checked every ``interval``; after
 ``window`` without success it fails with an alert, so a human looks at it.
 
-The check goes through ``worker.netfetch``: a URL the network policy refuses (an internal
+The check goes through ``worker.net.fetch``: a URL the network policy refuses (an internal
 address, a scheme other than http(s), too many redirects, a redirect to an internal address)
 is not "not live yet", and waiting will not change it. The gate holds such a job with reason
 ``golive_refused`` and an alert instead (see ``Publisher._golive_gate``).
@@ -16,8 +16,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Literal
 
-from worker import netfetch
-from worker.netguard import NetPolicy
+from worker.net import fetch as netfetch
+from worker.net.guard import NetPolicy
 
 USER_AGENT = "pregonero-golive-check/1"
 #: where an operator allows internal pages, as the refusal's hint names it

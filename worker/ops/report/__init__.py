@@ -5,7 +5,7 @@ for the past, the plan against what was done.
 charts (inline SVG: the site works offline, no JavaScript), ``site`` writes the pages.
 """
 
-from .data import ReportData, build_report_data, read_store
-from .site import write_site
+from worker.ops.report.data import ReportData, build_report_data, read_store
+from worker.ops.report.site import write_site
 
 __all__ = ["ReportData", "build_report_data", "read_store", "write_site"]

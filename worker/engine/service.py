@@ -18,25 +18,25 @@ from typing import Callable
 
 import structlog
 
-from worker.actors import EngineSettings, Publisher, namespace_for, setup, start_worker
-from worker.dispatcher import Dispatcher
-from worker.holds import pause, pauses, resume  # noqa: F401  (the service's pause/resume API)
+from worker.engine.publisher import EngineSettings, Publisher, namespace_for, setup, start_worker
+from worker.engine.dispatcher import Dispatcher
+from worker.engine.holds import pause, pauses, resume  # noqa: F401  (the service's pause/resume API)
 from worker.jobs import Job
-from worker.netguard import NetPolicy
-from worker.redis_server import connect
-from worker.store import Store
-from worker.sync import run_sync_loop
+from worker.net.guard import NetPolicy
+from worker.engine.redis_server import connect
+from worker.engine.store import Store
+from worker.engine.sync import run_sync_loop
 
 log = structlog.get_logger("pregonero.service")
 
 
 def adapter_factory(home: Path, config_dir: Path, transport: str | None = None) -> Callable[[Job], object]:
     """Adapters per account from ``config/accounts.yaml``, rebuilt when the account's entry
-    or its secret files change (see ``worker.adapter_pool``).
+    or its secret files change (see ``worker.engine.adapter_pool``).
 
     Transport precedence: ``transport`` given here (the demo forces ``outbox``) > the account's
     own ``transport:`` > ``$PREGONERO_TRANSPORT`` > the config default (``outbox``)."""
-    from worker.adapter_pool import AdapterPool
+    from worker.engine.adapter_pool import AdapterPool
 
     return AdapterPool(home, config_dir, transport)
 
@@ -94,7 +94,7 @@ def _install_signals(stop: threading.Event) -> None:
 
 def _dispatchers(store: Store, actors, settings: EngineSettings, count: int,
                  config_dir: Path | None = None) -> list[Dispatcher]:
-    from worker.quiet import QuietGate
+    from worker.engine.quiet import QuietGate
 
     return [Dispatcher(store, lambda c: actors.publish.send(c.job_id, c.token, c.send_at_ms),
                        lambda job_id, attempt: actors.resolve.send(job_id, attempt),

@@ -1,4 +1,4 @@
-"""The Lua scripts behind ``worker.store``: every state transition is one of these.
+"""The Lua scripts behind ``worker.engine.store``: every state transition is one of these.
 
 Each script checks the expected current state (and, where it matters, the attempt id or
 dispatch token) and writes the audit entry in the same atomic step, so a transition and its

@@ -22,8 +22,8 @@ import datetime as dt
 import json
 from typing import Iterable, Mapping
 
-from worker import keys
-from worker.agenda import local_instant
+from worker.engine import keys
+from worker.ops.agenda import local_instant
 from worker.jobs import Job
 
 LATE_MS = 60_000
@@ -151,7 +151,7 @@ def count_by(rows: Iterable[ReportRow], key) -> dict[str, int]:
 
 def read_store(store, batch: int = 1000) -> dict[str, tuple[Job, StoredInfo]]:
     """Every stored job (correction jobs excluded) with its state, lateness and audit trail."""
-    from worker.store import job_from_json
+    from worker.engine.store import job_from_json
 
     audit_to: dict[str, set[str]] = {}
     audit_why: dict[str, list[str]] = {}

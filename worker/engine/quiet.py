@@ -8,7 +8,7 @@ by decision, a go-live re-check or a retry can all land inside one. So the dispa
 
 Like a pause, the period ending does not release anything by itself: the job's instant has
 passed, and a post that was not allowed at its time may no longer make sense. Someone decides
-with ``pregonero resume ... --send-missed|--skip-missed`` (see ``worker.holds.resume``), and
+with ``pregonero resume ... --send-missed|--skip-missed`` (see ``worker.engine.holds.resume``), and
 the audit says who.
 """
 
@@ -21,10 +21,10 @@ from pathlib import Path
 
 import structlog
 
-from worker import keys
+from worker.engine import keys
 from worker.config import QuietPeriod
 from worker.config_watch import ConfigWatch
-from worker.store import HELD, REMOVE, Claim, Store, to_ms
+from worker.engine.store import HELD, REMOVE, Claim, Store, to_ms
 
 log = structlog.get_logger("pregonero.quiet")
 

@@ -8,10 +8,10 @@ import calendar as pycalendar
 from html import escape
 from pathlib import Path
 
-from worker.agenda import one_line
+from worker.ops.agenda import one_line
 
-from .data import BALANCE, OUTCOMES, ReportData, ReportRow, count_by
-from .svg import OUTCOME_COLOURS, bar_chart, column_chart
+from worker.ops.report.data import BALANCE, OUTCOMES, ReportData, ReportRow, count_by
+from worker.ops.report.svg import OUTCOME_COLOURS, bar_chart, column_chart
 
 STYLE = """
 body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 2rem;

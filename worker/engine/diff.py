@@ -30,8 +30,8 @@ import dataclasses
 from typing import Iterable, Mapping, Protocol
 
 from worker.jobs import Job
-from worker.store import (CANCELLED, CORRECTING, FAILED, IN_FLIGHT, NEEDS_CORRECTION, ORPHANED,
-                          PENDING, PUBLISHED, StoredJobSummary, to_ms)
+from worker.engine.store import (CANCELLED, CORRECTING, FAILED, IN_FLIGHT, NEEDS_CORRECTION, ORPHANED,
+                                 PENDING, PUBLISHED, StoredJobSummary, to_ms)
 
 
 class SourcePlanLike(Protocol):

@@ -1,4 +1,4 @@
-"""Fetching a URL a calendar gave, the way ``worker.netguard`` allows: the I/O half.
+"""Fetching a URL a calendar gave, the way ``worker.net.guard`` allows: the I/O half.
 
 ``fetch`` GETs a URL and every redirect it answers with, itself, one hop at a time. Before
 each hop it judges the URL (``netguard.refusal_for_url``), resolves the host and judges every
@@ -31,8 +31,8 @@ from requests.adapters import HTTPAdapter
 from requests.cookies import extract_cookies_to_jar
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
-from worker.netguard import (NetPolicy, Refusal, canonical_host, literal_address,
-                             refusal_for_address, refusal_for_url)
+from worker.net.guard import (NetPolicy, Refusal, canonical_host, literal_address,
+                              refusal_for_address, refusal_for_url)
 
 #: how much of the body is asked of the socket at a time
 CHUNK_BYTES = 16 * 1024

@@ -20,7 +20,7 @@ import dataclasses
 import structlog
 
 from adapters.base import Adapter, AdapterError
-from worker.store import DISPATCHED, HELD, REMOVE, Store, StoredJob, now_ms
+from worker.engine.store import DISPATCHED, HELD, REMOVE, Store, StoredJob, now_ms
 
 __all__ = ["QUOTA_REASON", "QuotaCheck", "quota_gate", "hold_for_quota"]
 

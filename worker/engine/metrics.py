@@ -39,8 +39,8 @@ import redis
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 
-from worker import keys
-from worker.store import Store
+from worker.engine import keys
+from worker.engine.store import Store
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 9464

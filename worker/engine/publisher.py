@@ -34,11 +34,11 @@ from dramatiq.brokers.redis import RedisBroker
 
 from adapters.base import (Adapter, AuthError, Image, NotSupported, PostRequest, RateLimited,
                            Rejected, Unavailable, Unknowable)
-from worker import golive, keys, quota
+from worker.engine import golive, keys, quota
 from worker.image_files import ImageRefused, with_images
 from worker.jobs import Job
-from worker.netguard import NetPolicy
-from worker.store import DISPATCHED, UNCERTAIN, Store, StoredJob, now_ms, to_ms
+from worker.net.guard import NetPolicy
+from worker.engine.store import DISPATCHED, UNCERTAIN, Store, StoredJob, now_ms, to_ms
 
 log = structlog.get_logger("pregonero.publish")
 

@@ -4,7 +4,7 @@ It writes a calendar whose instants are relative to now (first post ~5 s away, t
 ~21 s), two languages (es + ca), five networks plus the iCalendar feed, and a go-live entry
 whose official page is a local ``http.server`` that only goes live two seconds after the
 entry's instant, answering 200 "En construcción" until then (so the demo shows the go-live
-hold on the calendar's check_contains). Then it runs ``worker.service.run`` --
+hold on the calendar's check_contains). Then it runs ``worker.engine.service.run`` --
 embedded Redis under a fresh demo home, the outbox transport, sync, dispatcher, worker -- and
 walks through ``steps``; when they are done it stops the service, prints every post (due, at,
 lateness, account, language, text), then what a citizen sees on each network (the outbox
@@ -130,7 +130,7 @@ class DemoContext:
     page: OfficialPage
     say: Callable[[str], None]
     facts: dict = dataclasses.field(default_factory=dict)
-    running: object | None = None          # worker.service.Running, once started
+    running: object | None = None          # worker.engine.service.Running, once started
     planned: list[Job] = dataclasses.field(default_factory=list)
 
     @property
@@ -253,7 +253,7 @@ def _page_goes_live(ctx: DemoContext) -> bool:
 
 
 def _all_published(ctx: DemoContext) -> bool:
-    from worker.store import POSTED
+    from worker.engine.store import POSTED
 
     store = ctx.running.store
     remaining = max(1.0, DEADLINE_S - (dt.datetime.now(dt.timezone.utc) - ctx.t0).total_seconds())
@@ -264,7 +264,7 @@ def _all_published(ctx: DemoContext) -> bool:
 def _date_changes(ctx: DemoContext) -> bool:
     """The deadline moves a week: every published post that quoted it is corrected on its
     platform (edited with a note where it can be, answered where it cannot), once."""
-    from worker.store import CORRECTING, NEEDS_CORRECTION
+    from worker.engine.store import CORRECTING, NEEDS_CORRECTION
 
     store = ctx.running.store
     old = ctx.facts["plazo_fin"]
@@ -374,8 +374,8 @@ def prepare(root: Path, page: OfficialPage, say: Callable[[str], None]) -> DemoC
 
 def run_demo(say: Callable[[str], None] = click.echo) -> int:
     """Run the whole demo; returns the exit code."""
-    from worker import service
-    from worker.actors import EngineSettings
+    from worker.engine import service
+    from worker.engine.publisher import EngineSettings
     from worker.cli.feed import follow
     from worker.logging_setup import configure_logging
 
@@ -441,7 +441,7 @@ def report(ctx: DemoContext, outcome: dict, say: Callable[[str], None]) -> int:
     say("")
     say("What citizens see now, network by network (the outbox replayed; the agenda as a "
         "subscriber's app reads it):")
-    from worker.citizen_view import fold, outbox_events, render
+    from worker.ops.citizen_view import fold, outbox_events, render
 
     for line in render(fold(records), outbox_events(records)):
         say(f"  {line}")

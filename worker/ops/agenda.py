@@ -14,7 +14,7 @@ import datetime as dt
 from typing import Iterable, Literal, Mapping
 from zoneinfo import ZoneInfo
 
-from .jobs import Job
+from worker.jobs import Job
 
 Span = Literal["day", "week"]
 

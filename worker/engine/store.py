@@ -10,7 +10,7 @@ States (``s`` field of ``pregonero:job:{id}``)::
 ``dispatched`` means "a dramatiq message carries this job with token ``t``": the actor may
 only begin if the token still matches, so moving, pausing or cancelling a dispatched job voids
 the message already in flight. Every transition checks the current state (and attempt id or
-token) and appends to the audit stream in the same Lua call (see ``worker.store_scripts``).
+token) and appends to the audit stream in the same Lua call (see ``worker.engine.scripts``).
 
 Per-job memory is kept small: short field names, the job JSON without its id and without
 empty fields, and no per-job index besides the zsets the dispatcher needs.
@@ -27,9 +27,9 @@ from typing import Iterable, Iterator, Mapping
 import redis
 
 from adapters.base import PostRef
-from worker import keys
+from worker.engine import keys
 from worker.jobs import Job
-from worker.store_scripts import CLAIM_DUE, HEARTBEAT, REAP, TRANSITION
+from worker.engine.scripts import CLAIM_DUE, HEARTBEAT, REAP, TRANSITION
 
 SCHEDULED, DISPATCHED, PUBLISHING, PUBLISHED = "scheduled", "dispatched", "publishing", "published"
 HELD, UNCERTAIN, FAILED, CANCELLED = "held", "uncertain", "failed", "cancelled"
@@ -339,7 +339,7 @@ class Store:
                             by: str = "worker") -> bool:
         """The network policy refuses the official page's URL: held, not re-checked (waiting
         would not change it), at its planned instant, until a person fixes the calendar or
-        the allow-list (``worker.holds.release_hint``). Its go-live window starts afresh
+        the allow-list (``worker.engine.holds.release_hint``). Its go-live window starts afresh
         then, as after a retry: the wait so far was nobody's fault but the URL's."""
         due_ms = int(self.r.hget(keys.job(job_id), "d") or now_ms())
         return self.transition(job_id, DISPATCHED, HELD, by, why[:500], check=("t", token),

@@ -11,7 +11,7 @@ calendar change (their instant moved into the past, or after their period's dead
 same decision. Corrections of published posts are never "missed": a resume sends them now,
 whatever the decision, and names them. The audit stream records who decided.
 
-Jobs held by a quiet period (``worker.quiet``) are released the same way, by a resume of a
+Jobs held by a quiet period (``worker.engine.quiet``) are released the same way, by a resume of a
 scope that covers them, but only once their period has ended: until then they are reported
 in ``still_quiet`` and stay held whatever the decision.
 
@@ -28,8 +28,8 @@ import dataclasses
 import json
 from typing import Literal
 
-from worker import keys
-from worker.store import CANCELLED, GOLIVE_REFUSED, HELD, REMOVE, SCHEDULED, Store, now_ms
+from worker.engine import keys
+from worker.engine.store import CANCELLED, GOLIVE_REFUSED, HELD, REMOVE, SCHEDULED, Store, now_ms
 
 Scope = Literal["all", "department", "account"]
 Missed = Literal["send", "skip"] | None
