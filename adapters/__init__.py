@@ -1,7 +1,9 @@
-"""The platform registry: which platforms exist, what they can do, and how to build an adapter.
+"""The platform registry: which platforms exist and what each can do (pure data, no client
+library: the linter reads it). ``adapters.factory`` builds an account's adapter.
 
 The registry is explicit (no module scanning): adding a platform means adding its
-``Capabilities`` in ``capabilities.py``, an entry here, and a branch in ``make_adapter``.
+``Capabilities`` in ``capabilities.py``, an entry here, and a branch in
+``adapters.factory.make_adapter``.
 """
 
 from __future__ import annotations
@@ -9,19 +11,16 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import functools
-import os
-import pathlib
-from typing import Callable, Mapping
+from typing import Mapping
 
 from .accounts import LIMIT_OPTIONS, AccountConfig, split_ref
-from .base import Adapter, Capabilities, EditSupport, NotSupported, PostRequest
+from .base import Capabilities, EditSupport
 from .capabilities import (BLUESKY, COUNTERS, FACEBOOK, ICS, INSTAGRAM, LINKEDIN, MASTODON,
                            TELEGRAM, X)
 from .textlength import char_length
 
-__all__ = ["PLATFORMS", "TRANSPORTS", "capabilities_for", "account_capabilities",
-           "capabilities_with_options",
-           "parse_account_ref", "make_adapter"]
+__all__ = ["PLATFORMS", "capabilities_for", "account_capabilities",
+           "capabilities_with_options", "parse_account_ref"]
 
 # The outbox as an account of its own ("outbox:local"): accepts anything a platform could.
 # When it stands in for a real account it takes that account's capabilities instead.
@@ -42,8 +41,6 @@ PLATFORMS: dict[str, Capabilities] = {
     "linkedin": LINKEDIN,
     "outbox": OUTBOX,
 }
-
-TRANSPORTS = ("live", "outbox")
 
 # Names people type for the platforms, for "did you mean" (difflib cannot guess these).
 _ALIASES = {"twitter": "x", "tw": "x", "fb": "facebook", "meta": "facebook",
@@ -113,52 +110,3 @@ def parse_account_ref(ref: str) -> tuple[str, str]:
     if platform not in PLATFORMS:
         raise _unknown_platform(platform)
     return platform, handle
-
-
-def make_adapter(account: AccountConfig, transport: str, *,
-                 home: pathlib.Path | str | None = None,
-                 fail_plan: Callable[[PostRequest], Exception | None] | None = None) -> Adapter:
-    """Build the adapter of ``account``.
-
-    ``transport="outbox"`` gives the outbox standing in for the account, with the account's
-    capabilities (so dry runs hit the same limits and edit windows); ``"live"`` gives the real
-    platform adapter. ``transport`` is the deployment's default: an account that sets its own
-    (``transport:`` in accounts.yaml) keeps it, so accounts can go live one at a time. ``home`` is the state directory (default: ``$PREGONERO_HOME`` or
-    ``./.pregonero``); ``fail_plan`` is the outbox's failure-injection hook for tests.
-    """
-    transport = account.transport or transport
-    if transport not in TRANSPORTS:
-        raise ValueError(f"unknown transport {transport!r} (known: {', '.join(TRANSPORTS)})")
-    parse_account_ref(account.ref)
-    home_path = pathlib.Path(home if home is not None
-                             else os.environ.get("PREGONERO_HOME", ".pregonero"))
-    capabilities = account_capabilities(account)
-    if transport == "outbox" or account.platform == "outbox":
-        from .outbox import OutboxAdapter
-        return OutboxAdapter(account, capabilities, home_path, fail_plan=fail_plan)
-    if account.platform == "ics":
-        from .ics import IcsAdapter
-        return IcsAdapter(account, home_path, capabilities=capabilities)
-    if account.platform == "mastodon":
-        from .mastodon import MastodonAdapter
-        return MastodonAdapter(account)
-    if account.platform == "bluesky":
-        from .bluesky import BlueskyAdapter
-        return BlueskyAdapter(account)
-    if account.platform == "x":
-        from .x import XAdapter
-        return XAdapter(account)
-    if account.platform == "facebook":
-        from .facebook import FacebookAdapter
-        return FacebookAdapter(account)
-    if account.platform == "telegram":
-        from .telegram import TelegramAdapter
-        return TelegramAdapter(account)
-    if account.platform == "instagram":
-        from .instagram import InstagramAdapter
-        return InstagramAdapter(account)
-    if account.platform == "linkedin":
-        from .linkedin import LinkedInAdapter
-        return LinkedInAdapter(account)
-    raise NotSupported(f"there is no live {account.platform} adapter yet "
-                       f"(use transport 'outbox' for {account.ref} meanwhile)")

@@ -129,7 +129,7 @@ class DelayedAdapter:
 def _faulty_adapter_factory(home: Path, config_dir: Path, transport: str | None = None):
     import threading
 
-    from adapters import make_adapter
+    from adapters.factory import make_adapter
     from worker.config import load_config
 
     config = load_config(config_dir)

@@ -14,7 +14,7 @@ import httpx
 import pytest
 import respx
 
-from adapters import make_adapter
+from adapters.factory import make_adapter
 from adapters.accounts import AccountConfig
 from adapters.base import (AuthError, Image, NotSupported, OutcomeUnknown, PostRef, Rejected,
                            Unavailable)

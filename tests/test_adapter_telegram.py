@@ -13,7 +13,7 @@ import httpx
 import pytest
 import respx
 
-from adapters import make_adapter
+from adapters.factory import make_adapter
 from adapters.accounts import AccountConfig
 from adapters.base import (Image, OutcomeUnknown, PostRef, PostRequest, Rejected, Unavailable)
 from adapters.telegram import TelegramAdapter

@@ -12,7 +12,7 @@ import requests
 import responses
 import urllib3
 
-from adapters import make_adapter
+from adapters.factory import make_adapter
 from adapters.accounts import AccountConfig
 from adapters.base import AuthError, NotSupported, OutcomeUnknown, PostRef, Unavailable
 from adapters.x import XAdapter

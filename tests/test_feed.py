@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from adapters.base import PostRef
 from tests.enginekit import make_job
-from worker.cli.feed import describe
+from worker.ops.feed import describe
 from worker.engine.store import StoredJob
 
 UTC = dt.timezone.utc

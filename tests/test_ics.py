@@ -9,7 +9,7 @@ import zoneinfo
 import icalendar
 import pytest
 
-from adapters import make_adapter
+from adapters.factory import make_adapter
 from adapters.accounts import AccountConfig
 from adapters.base import Adapter, NotSupported, PostRequest, Rejected
 from adapters.ics import IcsAdapter, IcsFeed

@@ -8,7 +8,8 @@ import multiprocessing
 
 import pytest
 
-from adapters import capabilities_for, make_adapter
+from adapters import capabilities_for
+from adapters.factory import make_adapter
 from adapters.accounts import AccountConfig
 from adapters.base import (Adapter, Image, NotSupported, OutcomeUnknown, PostRequest,
                            RateLimited, Rejected, Unavailable)

@@ -17,7 +17,7 @@ import pytest
 
 from tests.enginekit import FakeSourcePlan, hold_still, make_job, utc_in, wait_for
 from worker.engine import quiet
-from worker.config import QuietPeriod
+from worker.config_model import QuietPeriod
 from worker.engine.holds import resume
 from worker.engine.quiet import QuietGate
 from worker.engine.store import Claim

@@ -20,7 +20,7 @@ from worker.calendar.findings import Finding, has_errors
 from worker.calendar.model import Calendar
 from worker.calendar.schema import CALENDAR
 from worker.calendar.source import Document, YamlProblem, load_file, parse_yaml
-from worker.config import Config
+from worker.config_model import Config
 from worker.jobs import Job
 
 #: Larger calendars are refused: a YAML alias bomb must not take the linter down.

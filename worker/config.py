@@ -4,14 +4,12 @@ unknown keys refused. Secrets are never here, only the names of where to find th
 
 from __future__ import annotations
 
-import dataclasses
-import datetime as dt
 import os
 from pathlib import Path
-from typing import Mapping
 
 from adapters.accounts import AccountConfig
 
+from worker.config_model import Config, QuietPeriod
 from worker.net import guard as netguard
 from worker.calendar import timeparse
 from worker.calendar.findings import Finding
@@ -91,43 +89,6 @@ POLICIES = Obj(name="policies file", fields={
                               maximum=64 << 20),
     }),
 })
-
-
-@dataclasses.dataclass(frozen=True)
-class QuietPeriod:
-    id: str
-    start: dt.datetime
-    end: dt.datetime
-    departments: tuple[str, ...]
-    allow: tuple[str, ...]
-    reason: str
-
-    def covers(self, instant: dt.datetime, department: str, category: str) -> bool:
-        return (self.start <= instant <= self.end and category not in self.allow
-                and (not self.departments or department in self.departments))
-
-
-@dataclasses.dataclass(frozen=True)
-class Config:
-    """Everything from ``config/``, frozen."""
-
-    accounts: Mapping[str, AccountConfig]
-    departments: Mapping[str, str]
-    quiet_periods: tuple[QuietPeriod, ...] = ()
-    forbidden: tuple[tuple[str, str], ...] = ()
-    required_hashtags: Mapping[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)
-    typed_dates: str = "warning"
-    retraction_default: str = "delete"
-    retraction_platforms: Mapping[str, str] = dataclasses.field(default_factory=dict)
-    golive_recheck_s: int = 60
-    golive_window_s: int = 6 * 3600
-    golive_timeout_s: int = 10
-    #: what the go-live check may reach
-    network: netguard.NetPolicy = netguard.NetPolicy()
-    transport_default: str = "outbox"
-
-    def retraction_policy(self, platform: str) -> str:
-        return self.retraction_platforms.get(platform, self.retraction_default)
 
 
 class ConfigError(Exception):

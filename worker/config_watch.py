@@ -16,7 +16,8 @@ from typing import Callable
 
 import structlog
 
-from worker.config import Config, load_config
+from worker.config import load_config
+from worker.config_model import Config
 
 log = structlog.get_logger("pregonero.config")
 

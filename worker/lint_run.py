@@ -19,7 +19,7 @@ from typing import Sequence
 from worker.analysis import analyze_file
 from worker.calendar.findings import Finding
 from worker.calendar_root import given_folder
-from worker.config import Config
+from worker.config_model import Config
 
 #: Below this many files one process is quicker than starting workers (~50 ms each).
 PARALLEL_FROM = 40

@@ -15,7 +15,8 @@ from typing import Iterable, Sequence
 from worker.analysis import FileAnalysis, analyze_file, calendar_files
 from worker.calendar.findings import Finding
 from worker.calendar_root import given_folder
-from worker.config import Config, ConfigError, load_config
+from worker.config import ConfigError, load_config
+from worker.config_model import Config
 from worker.jobs import Job
 
 

@@ -12,7 +12,7 @@ import pytest
 from atproto_client import models
 from atproto_client.exceptions import BadRequestError, RequestException
 
-from adapters import make_adapter
+from adapters.factory import make_adapter
 from adapters.accounts import AccountConfig
 from adapters.base import (AuthError, Image, NotSupported, OutcomeUnknown, PostRef, PostRequest,
                            RateLimited, Rejected, Unavailable)

@@ -10,7 +10,7 @@ import datetime as dt
 import facebook
 import pytest
 
-from adapters import make_adapter
+from adapters.factory import make_adapter
 from adapters.accounts import AccountConfig
 from adapters.base import (AuthError, Duplicate, Image, OutcomeUnknown, PostRef, PostRequest,
                            RateLimited, Rejected, Unavailable)

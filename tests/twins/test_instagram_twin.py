@@ -9,7 +9,7 @@ import dataclasses
 
 import pytest
 
-from adapters import make_adapter
+from adapters.factory import make_adapter
 from adapters.accounts import AccountConfig
 from adapters.base import (AuthError, Image, NotSupported, OutcomeUnknown, PostRef, PostRequest,
                            RateLimited, Rejected, Unavailable)

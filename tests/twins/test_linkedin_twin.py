@@ -11,7 +11,7 @@ from urllib.parse import quote
 import httpx
 import pytest
 
-from adapters import make_adapter
+from adapters.factory import make_adapter
 from adapters.accounts import AccountConfig
 from adapters.base import (AdapterError, AuthError, Duplicate, Image, NotSupported,
                            OutcomeUnknown, PostRequest, RateLimited, Rejected, Unavailable)

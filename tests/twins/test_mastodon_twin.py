@@ -8,7 +8,7 @@ import hashlib
 
 import pytest
 
-from adapters import make_adapter
+from adapters.factory import make_adapter
 from adapters.accounts import AccountConfig
 from adapters.base import (AuthError, Image, OutcomeUnknown, PostRequest, RateLimited, Rejected,
                            Unavailable)

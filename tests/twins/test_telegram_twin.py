@@ -14,7 +14,7 @@ import pytest
 import telegram
 from telegram.request import HTTPXRequest
 
-from adapters import make_adapter
+from adapters.factory import make_adapter
 from adapters.accounts import AccountConfig
 from adapters.base import (AuthError, Image, OutcomeUnknown, PostRef, PostRequest, RateLimited,
                            Unknowable,

@@ -11,7 +11,7 @@ import requests
 import tweepy
 from requests_oauthlib import OAuth1
 
-from adapters import make_adapter
+from adapters.factory import make_adapter
 from adapters.accounts import AccountConfig
 from adapters.base import (AuthError, Duplicate, Image, NotSupported, OutcomeUnknown, PostRef,
                            PostRequest, RateLimited, Rejected)

@@ -12,7 +12,7 @@ from typing import Iterable
 
 from adapters.capabilities import IMAGES_BY_URL, INSTAGRAM_MAX_HASHTAGS
 
-from worker.config import Config
+from worker.config_model import Config
 from worker.calendar.compile import CompiledEntry, account_capabilities
 from worker.calendar.findings import Finding, did_you_mean
 from worker.calendar.image_checks import check_images

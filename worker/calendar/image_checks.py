@@ -16,7 +16,7 @@ from adapters.base import Capabilities
 from adapters.capabilities import IMAGES_BY_URL
 
 from worker.calendar_root import repository_root
-from worker.config import Config
+from worker.config_model import Config
 from worker.image_files import locate
 from worker.calendar.compile import CompiledEntry, account_capabilities, overridden
 from worker.calendar.findings import Finding

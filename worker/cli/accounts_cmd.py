@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from adapters import make_adapter
+from adapters.factory import make_adapter
 from adapters.accounts import AccountConfig
 from adapters.base import AccountStatus, AdapterError
 from adapters.credentials import SecretError

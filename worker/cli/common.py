@@ -8,7 +8,8 @@ from pathlib import Path
 
 import click
 
-from worker.config import Config, ConfigError, load_config
+from worker.config import ConfigError, load_config
+from worker.config_model import Config
 
 
 class IsoInstant(click.ParamType):

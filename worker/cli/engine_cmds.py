@@ -92,7 +92,7 @@ def run(schedules_dir, config_dir, git_pull_interval, dispatchers, metrics_port)
     Environment: PREGONERO_HOME (state, outbox), REDIS_URL, PREGONERO_TRANSPORT (outbox|live).
     """
     from worker.engine import service
-    from worker.cli.feed import follow, utc_now_ms
+    from worker.ops.feed import follow, utc_now_ms
 
     schedules_dir, config_dir = _check_dirs(schedules_dir or default_schedules(), config_dir)
     home = home_dir()
@@ -118,7 +118,7 @@ def run(schedules_dir, config_dir, git_pull_interval, dispatchers, metrics_port)
 def _say_whats_next(store, stop) -> None:
     """After the first sync, one line saying how much is scheduled and what goes out next, so
     that a service waiting for 2027 does not look like a service doing nothing."""
-    from worker.cli.feed import excerpt, local_time
+    from worker.ops.feed import excerpt, local_time
 
     while not stop.wait(0.5):
         if store.sync_status() is None:

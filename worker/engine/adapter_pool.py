@@ -25,7 +25,7 @@ from typing import Callable
 
 import structlog
 
-from adapters import make_adapter
+from adapters.factory import make_adapter
 from adapters.accounts import AccountConfig
 from worker.config import load_config
 from worker.config_watch import ConfigWatch, file_stamp

@@ -22,7 +22,7 @@ from pathlib import Path
 import structlog
 
 from worker.engine import keys
-from worker.config import QuietPeriod
+from worker.config_model import QuietPeriod
 from worker.config_watch import ConfigWatch
 from worker.engine.store import HELD, REMOVE, Claim, Store, to_ms
 

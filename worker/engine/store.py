@@ -395,6 +395,13 @@ class Store:
                 out.append(row)
         return out[-count:]
 
+    def follow_audit(self, after: str, block_ms: int, count: int = 200) -> list[tuple[str, dict]]:
+        """Audit entries recorded after the entry id ``after`` ("<ms>-0" for an instant),
+        waiting up to ``block_ms`` for the first; each as (entry id, decoded row)."""
+        rows = self.r.xread({keys.AUDIT: after}, block=block_ms, count=count)
+        return [(entry_id.decode(), {k.decode(): v.decode() for k, v in data.items()})
+                for _stream, entries in rows or () for entry_id, data in entries]
+
     def audit_note(self, job_id: str, by: str, why: str) -> None:
         """An audit line that is not a transition (decisions, alerts)."""
         self.r.xadd(keys.AUDIT, {"job": job_id, "from": "", "to": "", "by": by, "why": why,

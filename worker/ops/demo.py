@@ -376,7 +376,7 @@ def run_demo(say: Callable[[str], None] = click.echo) -> int:
     """Run the whole demo; returns the exit code."""
     from worker.engine import service
     from worker.engine.publisher import EngineSettings
-    from worker.cli.feed import follow
+    from worker.ops.feed import follow
     from worker.logging_setup import configure_logging
 
     configure_logging(level=os.environ.get("PREGONERO_LOG_LEVEL", "WARNING"))

@@ -35,7 +35,7 @@ from worker.engine.publisher import build_request
 from worker.ops.agenda import local_instant
 from worker.analysis import calendar_files
 from worker.calendar_root import given_folder
-from worker.config import Config
+from worker.config_model import Config
 from worker.jobs import Job
 from worker.engine.quiet import covering
 
@@ -112,7 +112,8 @@ class SimulatedClock:
 def outbox_adapters(config: Config | None, home: Path, clock: SimulatedClock) -> Callable:
     """``adapter_for(job)`` like the engine's ``adapter_factory``, every account forced to the
     outbox under ``home`` and on the simulated clock."""
-    from adapters import capabilities_for, make_adapter
+    from adapters import capabilities_for
+    from adapters.factory import make_adapter
     from adapters.outbox import OutboxAdapter
 
     cache: dict[str, object] = {}

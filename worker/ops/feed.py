@@ -14,7 +14,6 @@ from typing import Callable
 import click
 import redis
 
-from worker.engine import keys
 from worker.engine.store import Store, StoredJob
 
 #: the audit transitions worth a line, and the word shown for them
@@ -89,30 +88,29 @@ def follow(store: Store, stop: threading.Event, since_ms: int,
         seen_holds: set[tuple[str, str]] = set()  # a go-live re-check holds again: say it once
         while not stop.is_set():
             try:
-                rows = store.r.xread({keys.AUDIT: last}, block=500, count=200)
+                entries = store.follow_audit(last, block_ms=500)
             except (redis.ConnectionError, redis.TimeoutError, OSError):
                 if stop.wait(0.5):
                     return
                 continue
-            for _stream, entries in rows or ():
-                for entry_id, data in entries:
-                    last = entry_id.decode()
-                    to = data.get(b"to", b"").decode()
-                    if to not in SHOWN:
+            for entry_id, row in entries:
+                last = entry_id
+                to = row.get("to", "")
+                if to not in SHOWN:
+                    continue
+                job_id = row.get("job", "")
+                try:
+                    stored = store.get(job_id)
+                except redis.RedisError:
+                    continue
+                if stored is not None and to == "held":
+                    if (job_id, stored.reason) in seen_holds:
                         continue
-                    job_id = data.get(b"job", b"").decode()
-                    try:
-                        stored = store.get(job_id)
-                    except redis.RedisError:
-                        continue
-                    if stored is not None and to == "held":
-                        if (job_id, stored.reason) in seen_holds:
-                            continue
-                        seen_holds.add((job_id, stored.reason))
-                    if stored is not None:
-                        original = store.get(stored.fields["o"]) if stored.fields.get("o") else None
-                        echo(describe(stored, to, data.get(b"why", b"").decode(), original,
-                                      int(data.get(b"at", b"0") or 0) or None))
+                    seen_holds.add((job_id, stored.reason))
+                if stored is not None:
+                    original = store.get(stored.fields["o"]) if stored.fields.get("o") else None
+                    echo(describe(stored, to, row.get("why", ""), original,
+                                  int(row.get("at") or 0) or None))
 
     thread = threading.Thread(target=loop, name="feed", daemon=True)
     thread.start()
