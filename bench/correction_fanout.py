@@ -39,7 +39,8 @@ from worker.corrections.engine import default_planner  # noqa: E402
 from worker.corrections.overrides import set_calendar_meta  # noqa: E402
 from worker.jobs import Job, job_id  # noqa: E402
 from worker.engine.redis_server import RedisServerProcess  # noqa: E402
-from worker.engine.store import Store, now_ms  # noqa: E402
+from worker.engine.store import Store
+from worker.engine.clock import now_ms
 from worker.engine.sync import apply_plan  # noqa: E402
 
 POSTS = int(os.environ.get("BENCH_POSTS", 1000))

@@ -16,7 +16,8 @@ from tests import test_adapter_mastodon as masto
 from tests.enginekit import FakeSourcePlan, hold_still, make_job, utc_in, wait_for
 from worker.engine.adapter_pool import AdapterPool
 from worker.engine.retry import CurrentPlan, Selection, apply_retries, plan_retries
-from worker.engine.store import FAILED, to_ms
+from worker.engine.clock import to_ms
+from worker.engine.states import FAILED
 from worker.engine.sync import apply_plan
 
 DEPARTMENTS = "departments:\n  comunicacion: {name: Gabinete}\n"

@@ -6,7 +6,8 @@ import datetime as dt
 
 from tests.enginekit import FakeSourcePlan, make_job
 from worker.engine.diff import diff
-from worker.engine.store import StoredJobSummary, to_ms
+from worker.engine.clock import to_ms
+from worker.engine.states import StoredJobSummary
 
 NOW = dt.datetime(2027, 3, 1, 9, 0, tzinfo=dt.timezone.utc)
 NOW_MS = to_ms(NOW)

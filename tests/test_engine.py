@@ -11,7 +11,7 @@ import threading
 
 from adapters.base import AuthError, OutcomeUnknown, RateLimited, Unavailable
 from tests.enginekit import FakeSourcePlan, hold_still, make_job, utc_in, wait_for
-from worker.engine.store import to_ms
+from worker.engine.clock import to_ms
 from worker.engine.sync import apply_plan
 
 
@@ -372,7 +372,7 @@ def test_two_dispatchers_and_many_jobs_still_publish_each_exactly_once(engine_fa
 
 def test_an_attempt_whose_worker_died_after_posting_is_resolved_by_lookup_not_reposted(store, engine_factory, tmp_path):
     from worker.engine.publisher import build_request
-    from worker.engine.store import now_ms
+    from worker.engine.clock import now_ms
 
     # stage the crash before any engine runs: claimed, begun, posted, then the worker died
     job = make_job("huerfano", utc_in(-0.5))

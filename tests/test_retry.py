@@ -21,7 +21,8 @@ from tests.test_corrections import X_ES, make_world
 from worker.cli.main import cli
 from worker.corrections.overrides import engine_compile
 from worker.engine.retry import CurrentPlan, Selection, apply_retries, plan_retries
-from worker.engine.store import FAILED, to_ms
+from worker.engine.clock import to_ms
+from worker.engine.states import FAILED
 from worker.engine.sync import sync_once
 
 UTC = dt.timezone.utc

@@ -8,7 +8,8 @@ from adapters.base import PostRef
 from tests.enginekit import make_job, utc_in, wait_for
 from worker.engine import keys
 from worker.jobs import EventInfo, PlannedImage
-from worker.engine.store import Store, compact_job_json, job_from_json, now_ms, to_ms
+from worker.engine.store import Store, compact_job_json, job_from_json
+from worker.engine.clock import now_ms, to_ms
 
 REF = PostRef("x", "x:ayto-test", "123", "https://x.example/123")
 
@@ -183,3 +184,12 @@ def test_a_held_job_whose_instant_passed_is_released_only_by_a_decision(store):
     assert release_job(store, job.id, by="ana", send_late=True)
     assert store.state(job.id) == "scheduled"
     assert store.audit(job.id)[-1]["by"] == "ana"
+
+
+def test_a_job_field_missing_from_the_written_list_is_caught_when_a_test_ends(store):
+    from tests.conftest import undocumented_job_fields
+
+    store.r.hset(keys.job("cal/e/x:ayto/es"), mapping={"s": "scheduled", "zz": "1"})
+    assert undocumented_job_fields(store.r) == {"zz": ["cal/e/x:ayto/es"]}
+    store.r.hdel(keys.job("cal/e/x:ayto/es"), "zz")  # the fixture's own check stays green
+    assert undocumented_job_fields(store.r) == {}

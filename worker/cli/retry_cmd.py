@@ -39,7 +39,7 @@ def retry(job_ids, calendar, account, everything, reason, by, yes, dry_run, as_j
     """
     from worker.corrections.overrides import engine_compile
     from worker.engine.retry import CurrentPlan, Selection, apply_retries, plan_retries, render
-    from worker.engine.store import now_ms
+    from worker.engine.clock import now_ms
 
     if not (job_ids or calendar or account or everything):
         raise click.UsageError("say which failed posts: JOB_ID..., --calendar ID, --account A "

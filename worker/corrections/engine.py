@@ -43,85 +43,20 @@ import structlog
 from adapters.base import Capabilities, EditSupport, PostRef, PostRequest
 from worker.engine import keys
 from worker.jobs import Job
-from worker.engine.store import (CORRECTING, FAILED, NEEDS_CORRECTION, ORPHANED, PUBLISHED, Store,
-                                 StoredJob, _job_fields, compact_job_json, job_from_json, now_ms)
+from worker.engine.store import Store, StoredJob, _job_fields, compact_job_json, job_from_json
+from worker.engine.clock import now_ms
+from worker.engine.states import CORRECTING, FAILED, NEEDS_CORRECTION, ORPHANED, PUBLISHED
 
 from worker.corrections import overrides as ovr
 from worker.corrections.policy import Step, correction_steps, retraction_steps
 
 log = structlog.get_logger("pregonero.corrections")
 
-RETRACTED = "retracted"
 VERSIONS_PREFIX = keys.VERSIONS_PREFIX
 #: why a correction job failed in a way a different step can fix
 REPLAN_ON = ("NotSupported",)
-
-#: Create the correction jobs of one original and move it to ``correcting``, atomically.
-#: KEYS: 1 original, 2 audit, 3 due, 4.. correction job keys
-#: ARGV: 1 original id, 2 expected states, 3 expected planned hash ('*' = any), 4 by, 5 why,
-#:       6 now, 7 audit maxlen, 8 JSON of fields to set on the original, 9 n corrections,
-#:       then per correction: id, due ms, JSON of its fields
-#: Returns {1, from} or {0, current}
-START = """
-local orig, audit, due = KEYS[1], KEYS[2], KEYS[3]
-local cur = redis.call('HGET', orig, 's') or '-'
-local ok = false
-for alt in string.gmatch(ARGV[2], '[^|]+') do if alt == cur then ok = true end end
-if not ok then return {0, cur} end
-if ARGV[3] ~= '*' and (redis.call('HGET', orig, 'ph') or '') ~= ARGV[3] then return {0, cur} end
-local n = tonumber(ARGV[9])
-for i = 0, n - 1 do
-  local key = KEYS[4 + i]
-  local id, score, fields = ARGV[10 + 3 * i], ARGV[11 + 3 * i], cjson.decode(ARGV[12 + 3 * i])
-  local s = redis.call('HGET', key, 's')
-  if (not s) or s == 'failed' or s == 'cancelled' then
-    redis.call('DEL', key)
-    local args = {'s', 'scheduled', 'u', ARGV[6]}
-    for k, v in pairs(fields) do args[#args + 1] = k; args[#args + 1] = v end
-    redis.call('HSET', key, unpack(args))
-    redis.call('ZADD', due, score, id)
-    redis.call('XADD', audit, 'MAXLEN', '~', ARGV[7], '*', 'job', id, 'from', s or '-',
-               'to', 'scheduled', 'by', ARGV[4], 'why', ARGV[5], 'at', ARGV[6])
-  end
-end
-local set = {'s', 'correcting', 'u', ARGV[6]}
-for k, v in pairs(cjson.decode(ARGV[8])) do set[#set + 1] = k; set[#set + 1] = v end
-redis.call('HSET', orig, unpack(set))
-redis.call('XADD', audit, 'MAXLEN', '~', ARGV[7], '*', 'job', ARGV[1], 'from', cur,
-           'to', 'correcting', 'by', ARGV[4], 'why', ARGV[5], 'at', ARGV[6])
-return {1, cur}
-"""
-
-#: Close a version once all its correction jobs are published.
-#: KEYS: 1 original, 2 audit, 3 versions list, 4.. correction job keys
-#: ARGV: 1 original id, 2 version, 3 by, 4 now, 5 maxlen, 6 new ref JSON ('' = keep),
-#:       7 first version record JSON ('' = none), 8 this version record JSON
-#: Returns 1 when closed, 0 otherwise
-FINISH = """
-local orig = KEYS[1]
-local v = redis.call('HMGET', orig, 's', 'cv', 'ck', 'nj', 'ph', 'ec')
-if v[1] ~= 'correcting' or v[2] ~= ARGV[2] then return 0 end
-for i = 4, #KEYS do
-  if redis.call('HGET', KEYS[i], 's') ~= 'published' then return 0 end
-end
-local to
-if v[3] == 'retract' then
-  to = 'retracted'
-  redis.call('HSET', orig, 's', to, 'u', ARGV[4], 'v', ARGV[2])
-else
-  to = 'published'
-  redis.call('HSET', orig, 's', to, 'u', ARGV[4], 'v', ARGV[2], 'j', v[4], 'h', v[5])
-  if ARGV[6] ~= '' then
-    redis.call('HSET', orig, 'ref', ARGV[6], 'ec', tostring(tonumber(v[6] or '0') + 1))
-  end
-end
-redis.call('HDEL', orig, 'pj', 'ph', 'nj', 'cj', 'cv', 'ck', 'cw', 'cb')
-if ARGV[7] ~= '' and redis.call('LLEN', KEYS[3]) == 0 then redis.call('RPUSH', KEYS[3], ARGV[7]) end
-redis.call('RPUSH', KEYS[3], ARGV[8])
-redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[5], '*', 'job', ARGV[1], 'from', 'correcting',
-           'to', to, 'by', ARGV[3], 'why', 'version ' .. ARGV[2] .. ' published', 'at', ARGV[4])
-return 1
-"""
+#: a version starts (``lua/correction_start.lua``: its correction jobs created, the original
+#: moved to correcting) and closes (``lua/correction_finish.lua``) in one atomic step each
 
 
 # --- helpers --------------------------------------------------------------------------------
@@ -221,7 +156,7 @@ class CorrectionPlanner:
         self.caps_for = caps_for
         self.policy_for = policy_for
         self.by = by
-        self._start = store.r.register_script(START)
+        self._start = store.script("correction_start")
         self._meta: dict[str, dict] = {}
         self._changes: dict[str, list] = {}
 
@@ -497,7 +432,7 @@ def finish(store: Store, correction: StoredJob, ref: PostRef | None, by: str = "
                              ref or edit or original.ref, original.fields.get("cw", ""),
                              original.fields.get("cb", ""),
                              note=correction.job.text if action != "correct" else "")
-    script = store.r.register_script(FINISH)
+    script = store.script("correction_finish")
     done = bool(script(keys=[keys.job(original.id), keys.AUDIT, versions_key(original.id),
                              *(keys.job(c) for c in cids)],
                        args=[original.id, version, by, now_ms(), store.audit_maxlen, new_ref,

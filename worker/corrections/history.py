@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from worker.engine.store import Store, ms_to_iso
+from worker.engine.store import Store
+from worker.engine.clock import ms_to_iso
 
 from worker.corrections import engine as ceng
 

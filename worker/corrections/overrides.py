@@ -36,7 +36,8 @@ from worker.calendar.findings import Finding
 from worker.calendar.instants import entry_expiry
 from worker.calendar.source import YamlProblem, parse_yaml
 from worker.config import ConfigError, load_config
-from worker.engine.store import Store, now_ms
+from worker.engine.store import Store
+from worker.engine.clock import now_ms
 
 from worker.corrections import writeback
 

@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Iterable
 
 from worker.engine.diff import diff
-from worker.engine.store import Store, to_ms
+from worker.engine.store import Store
+from worker.engine.clock import to_ms
 
 from worker.corrections import engine as ceng, overrides as ovr
 

@@ -30,8 +30,9 @@ import dataclasses
 from typing import Iterable, Mapping, Protocol
 
 from worker.jobs import Job
-from worker.engine.store import (CANCELLED, CORRECTING, FAILED, IN_FLIGHT, NEEDS_CORRECTION, ORPHANED,
-                                 PENDING, PUBLISHED, StoredJobSummary, to_ms)
+from worker.engine.clock import to_ms
+from worker.engine.states import (CANCELLED, CORRECTING, FAILED, IN_FLIGHT, NEEDS_CORRECTION,
+                                  ORPHANED, PENDING, PUBLISHED, StoredJobSummary)
 
 
 class SourcePlanLike(Protocol):

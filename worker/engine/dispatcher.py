@@ -21,7 +21,8 @@ import redis
 import structlog
 
 from worker.engine import keys
-from worker.engine.store import Claim, Store, now_ms
+from worker.engine.store import Claim, Store
+from worker.engine.clock import now_ms
 
 log = structlog.get_logger("pregonero.dispatcher")
 

@@ -29,7 +29,9 @@ import json
 from typing import Literal
 
 from worker.engine import keys
-from worker.engine.store import CANCELLED, GOLIVE_REFUSED, HELD, REMOVE, SCHEDULED, Store, now_ms
+from worker.engine.store import REMOVE, Store
+from worker.engine.clock import now_ms
+from worker.engine.states import CANCELLED, GOLIVE_REFUSED, HELD, SCHEDULED
 
 Scope = Literal["all", "department", "account"]
 Missed = Literal["send", "skip"] | None

@@ -1,8 +1,8 @@
-"""The dramatiq side: the broker of a home, and the ``publish_job`` / ``resolve_job`` actors.
+"""One attempt at a job, from the message that hands it over to its recorded outcome.
 
-``Publisher`` holds the logic (testable without dramatiq); the actors only unwrap messages.
-dramatiq's own retries are OFF (``max_retries=0``): retries are scheduled through the store, so
-a job waiting for its retry survives restarts and is visible in ``status``.
+``Publisher`` holds the logic (testable without dramatiq; ``worker.engine.broker`` binds it to
+the actors, which only unwrap messages). Retries are scheduled through the store, so a job
+waiting for its retry survives restarts and is visible in ``status``.
 
 Outcome of one attempt (exactly one structlog line each):
   published                   -> ``post_published`` (job_id, account, lateness_ms)
@@ -18,27 +18,25 @@ Outcome of one attempt (exactly one structlog line each):
 from __future__ import annotations
 
 import contextlib
-
 import dataclasses
-import hashlib
 import random
 import threading
 import time
 import uuid
 from typing import Callable, Mapping
 
-import dramatiq
 import redis
 import structlog
-from dramatiq.brokers.redis import RedisBroker
 
 from adapters.base import (Adapter, AuthError, Image, NotSupported, PostRequest, RateLimited,
                            Rejected, Unavailable, Unknowable)
-from worker.engine import golive, keys, quota
+from worker.engine import golive, quota
 from worker.image_files import ImageRefused, with_images
 from worker.jobs import Job
 from worker.net.guard import NetPolicy
-from worker.engine.store import DISPATCHED, UNCERTAIN, Store, StoredJob, now_ms, to_ms
+from worker.engine.store import Store, StoredJob
+from worker.engine.clock import now_ms, to_ms
+from worker.engine.states import DISPATCHED, UNCERTAIN
 
 log = structlog.get_logger("pregonero.publish")
 
@@ -401,58 +399,3 @@ class Publisher:
             self.store.mark_failed(job.id, f"golive_timeout: {check.detail}", token=token)
             log.error("publish_failed", reason=f"golive_timeout: {check.detail}", alert=True, **common)
         return False
-
-
-def home_id(home) -> str:
-    return hashlib.sha256(str(home).encode()).hexdigest()[:12]
-
-
-@dataclasses.dataclass
-class Actors:
-    broker: RedisBroker
-    publish: dramatiq.Actor
-    resolve: dramatiq.Actor
-    #: several claims in one message: a burst costs one broker round trip per group, not per job
-    publish_many: dramatiq.Actor | None = None
-
-    def send_claims(self, claims) -> None:
-        """Hand claims to the workers: one message for one claim, grouped messages for more."""
-        if len(claims) == 1 or self.publish_many is None:
-            for claim in claims:
-                self.publish.send(claim.job_id, claim.token, claim.send_at_ms)
-            return
-        self.publish_many.send([[c.job_id, c.token, c.send_at_ms] for c in claims])
-
-
-def setup(client: redis.Redis, namespace: str, publisher: Publisher, queue: str = "pregonero") -> Actors:
-    """A broker for this home and the two actors bound to ``publisher``."""
-    broker = RedisBroker(client=client, namespace=namespace)
-
-    def publish_job(job_id: str, token: str, send_at_ms: int) -> None:
-        publisher.publish_job(job_id, token, send_at_ms)
-
-    def publish_jobs(claims: list) -> None:
-        # one by one, in claim (due) order; each claim is checked and published exactly as a
-        # single message would be, so a worker lost mid-group loses nothing: the claims it
-        # never began come back through their dispatch lease
-        for job_id, token, send_at_ms in claims:
-            publisher.publish_job(job_id, token, send_at_ms)
-
-    def resolve_job(job_id: str, attempt_id: str) -> None:
-        publisher.resolve_job(job_id, attempt_id)
-
-    options = {"broker": broker, "queue_name": queue, "max_retries": 0}
-    return Actors(broker, dramatiq.actor(publish_job, actor_name="publish_job", **options),
-                  dramatiq.actor(resolve_job, actor_name="resolve_job", **options),
-                  dramatiq.actor(publish_jobs, actor_name="publish_jobs", **options))
-
-
-def start_worker(actors: Actors, settings: EngineSettings) -> dramatiq.Worker:
-    worker = dramatiq.Worker(actors.broker, worker_threads=settings.worker_threads,
-                             worker_timeout=settings.worker_timeout_ms)
-    worker.start()
-    return worker
-
-
-def namespace_for(home) -> str:
-    return keys.dramatiq_namespace(home_id(home))

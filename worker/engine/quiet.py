@@ -24,7 +24,9 @@ import structlog
 from worker.engine import keys
 from worker.config_model import QuietPeriod
 from worker.config_watch import ConfigWatch
-from worker.engine.store import HELD, REMOVE, Claim, Store, to_ms
+from worker.engine.store import REMOVE, Claim, Store
+from worker.engine.clock import to_ms
+from worker.engine.states import HELD
 
 log = structlog.get_logger("pregonero.quiet")
 

@@ -20,7 +20,9 @@ import dataclasses
 import structlog
 
 from adapters.base import Adapter, AdapterError
-from worker.engine.store import DISPATCHED, HELD, REMOVE, Store, StoredJob, now_ms
+from worker.engine.store import REMOVE, Store, StoredJob
+from worker.engine.clock import now_ms
+from worker.engine.states import DISPATCHED, HELD
 
 __all__ = ["QUOTA_REASON", "QuotaCheck", "quota_gate", "hold_for_quota"]
 

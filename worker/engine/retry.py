@@ -31,8 +31,9 @@ from zoneinfo import ZoneInfo
 
 from worker.engine import keys
 from worker.jobs import Job
-from worker.engine.store import (FAILED, PUBLISHED, SCHEDULED, UNCERTAIN, Store, StoredJob, _job_fields,
-                                 ms_to_iso, to_ms)
+from worker.engine.store import Store, StoredJob, _job_fields
+from worker.engine.clock import ms_to_iso, to_ms
+from worker.engine.states import FAILED, PUBLISHED, SCHEDULED, UNCERTAIN
 
 #: what a retry clears: the failure, the old attempt and its token, the go-live wait (a
 #: retried go-live checks the official page afresh), the count of tries (backoff starts over)

@@ -18,7 +18,8 @@ from typing import Callable
 
 import structlog
 
-from worker.engine.publisher import EngineSettings, Publisher, namespace_for, setup, start_worker
+from worker.engine.broker import namespace_for, setup, start_worker
+from worker.engine.publisher import EngineSettings, Publisher
 from worker.engine.dispatcher import Dispatcher
 from worker.engine.holds import pause, pauses, resume  # noqa: F401  (the service's pause/resume API)
 from worker.jobs import Job

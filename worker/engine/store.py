@@ -19,9 +19,7 @@ empty fields, and no per-job index besides the zsets the dispatcher needs.
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import json
-import time
 from typing import Iterable, Iterator, Mapping
 
 import redis
@@ -29,41 +27,14 @@ import redis
 from adapters.base import PostRef
 from worker.engine import keys
 from worker.jobs import Job
-from worker.engine.scripts import CLAIM_DUE, HEARTBEAT, REAP, TRANSITION
-
-SCHEDULED, DISPATCHED, PUBLISHING, PUBLISHED = "scheduled", "dispatched", "publishing", "published"
-HELD, UNCERTAIN, FAILED, CANCELLED = "held", "uncertain", "failed", "cancelled"
-NEEDS_CORRECTION, ORPHANED = "needs_correction", "orphaned"
-#: a published job whose correction jobs are on their way (see ``worker.corrections.engine``)
-CORRECTING = "correcting"
-#: hold reasons set by sync when a change put a pending job in the past or after its deadline:
-#: a later change of the job (the date fixed) schedules it again
-CHANGE_HOLDS = "after_deadline|moved_to_past|in_the_past"
-#: hold reason of a go-live whose official URL the network policy refuses (``gr``: why)
-GOLIVE_REFUSED = "golive_refused"
-#: states in which a job has not reached the platform and may still be changed or cancelled
-PENDING = (SCHEDULED, DISPATCHED, HELD)
-#: states in which a post exists on the platform
-POSTED = (PUBLISHED, NEEDS_CORRECTION, ORPHANED)
-#: states in which an attempt is in flight: nobody but the attempt (or lookup) may decide
-IN_FLIGHT = (PUBLISHING, UNCERTAIN)
+from worker.engine import scripts
+from worker.engine.clock import now_ms, to_ms
+from worker.engine.states import (CANCELLED, CHANGE_HOLDS, DISPATCHED, FAILED, GOLIVE_REFUSED, HELD,
+                                  POSTED, PUBLISHED, PUBLISHING, SCHEDULED, UNCERTAIN,
+                                  StoredJobSummary)
 
 AUDIT_MAXLEN = 1_000_000
 KEEP, REMOVE = "", "-"
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
-
-
-def to_ms(moment) -> int:
-    """Epoch milliseconds of an aware datetime."""
-    return int(round(moment.timestamp() * 1000))
-
-
-def ms_to_iso(ms: int | str) -> str:
-    """Epoch milliseconds as UTC ISO 8601 to the second, as the CLI prints stored instants."""
-    return dt.datetime.fromtimestamp(int(ms) / 1000, dt.timezone.utc).isoformat(timespec="seconds")
 
 
 def compact_job_json(job: Job) -> str:
@@ -76,23 +47,6 @@ def job_from_json(job_id: str, raw: str) -> Job:
     data = json.loads(raw)
     data["id"] = job_id
     return Job.from_dict(data)
-
-
-@dataclasses.dataclass(frozen=True)
-class StoredJobSummary:
-    """What the diff needs to know of a stored job (no JSON decoding)."""
-
-    id: str
-    state: str
-    content_hash: str
-    due_ms: int
-    path: str
-    entry: str
-    reason: str = ""
-    #: for needs_correction: the content hash of the plan the correction must bring
-    planned_hash: str = ""
-    #: for correction jobs: the id of the published job they correct (the diff skips them)
-    of: str = ""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -155,10 +109,17 @@ class Store:
     def __init__(self, client: redis.Redis, audit_maxlen: int = AUDIT_MAXLEN):
         self.r = client
         self.audit_maxlen = audit_maxlen
-        self._transition = client.register_script(TRANSITION)
-        self._claim = client.register_script(CLAIM_DUE)
-        self._reap = client.register_script(REAP)
-        self._heartbeat = client.register_script(HEARTBEAT)
+        self._scripts = {name: client.register_script(scripts.source(name))
+                         for name in scripts.NAMES}
+        self._transition = self._scripts["transition"]
+        self._claim = self._scripts["claim_due"]
+        self._reap = self._scripts["reap"]
+        self._heartbeat = self._scripts["heartbeat"]
+
+    def script(self, name: str):
+        """The registered Lua script ``name`` (``worker.engine.scripts``), for the modules
+        whose atomic steps span several jobs (a correction's start and finish)."""
+        return self._scripts[name]
 
     # --- the generic guarded transition -------------------------------------------------------
 

@@ -20,8 +20,9 @@ import structlog
 
 from worker.engine import keys
 from worker.engine.diff import Changes, diff
-from worker.engine.store import (CORRECTING, NEEDS_CORRECTION, ORPHANED, PENDING, POSTED, Store,
-                                 compact_job_json, to_ms)
+from worker.engine.store import Store, compact_job_json
+from worker.engine.clock import to_ms
+from worker.engine.states import CORRECTING, NEEDS_CORRECTION, ORPHANED, PENDING, POSTED
 
 log = structlog.get_logger("pregonero.sync")
 BATCH = 500
@@ -172,7 +173,8 @@ def _flag_reason(placed, flagged: dict[str, str], cutoff_ms: int) -> str | None:
 
 def hold_flagged(store: Store, placed, reason: str, by: str) -> bool:
     """A pending job's new version, held (not scheduled) with ``reason``."""
-    from worker.engine.store import HELD, REMOVE, _job_fields
+    from worker.engine.store import REMOVE, _job_fields
+    from worker.engine.states import HELD
 
     job = placed.job
     return store.transition(job.id, "scheduled|dispatched|held", HELD, by,

@@ -253,7 +253,7 @@ def _page_goes_live(ctx: DemoContext) -> bool:
 
 
 def _all_published(ctx: DemoContext) -> bool:
-    from worker.engine.store import POSTED
+    from worker.engine.states import POSTED
 
     store = ctx.running.store
     remaining = max(1.0, DEADLINE_S - (dt.datetime.now(dt.timezone.utc) - ctx.t0).total_seconds())
@@ -264,7 +264,7 @@ def _all_published(ctx: DemoContext) -> bool:
 def _date_changes(ctx: DemoContext) -> bool:
     """The deadline moves a week: every published post that quoted it is corrected on its
     platform (edited with a note where it can be, answered where it cannot), once."""
-    from worker.engine.store import CORRECTING, NEEDS_CORRECTION
+    from worker.engine.states import CORRECTING, NEEDS_CORRECTION
 
     store = ctx.running.store
     old = ctx.facts["plazo_fin"]
