@@ -42,6 +42,17 @@ class FakeSourcePlan:
     flagged: dict = dataclasses.field(default_factory=dict)
 
 
+def now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def one_file_plan(*jobs: Job, ok: bool = True, path: str = "cal.yaml",
+                  flagged: dict | None = None) -> list[FakeSourcePlan]:
+    """A sync's input made of one calendar file holding ``jobs`` (``flagged``: job id -> the
+    hold reason the engine's compile gives a post a change made late)."""
+    return [FakeSourcePlan(path, ok, tuple(jobs), flagged=flagged or {})]
+
+
 def wait_for(condition: Callable[[], object], timeout_s: float = 10.0, every_s: float = 0.02,
              what: str = "condition"):
     """Poll ``condition`` until truthy (returned) or fail after ``timeout_s``."""

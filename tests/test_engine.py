@@ -10,13 +10,10 @@ import datetime as dt
 import threading
 
 from adapters.base import AuthError, OutcomeUnknown, RateLimited, Unavailable
-from tests.enginekit import FakeSourcePlan, hold_still, make_job, utc_in, wait_for
+from tests.enginekit import (FakeSourcePlan, hold_still, make_job, now, one_file_plan, utc_in,
+                             wait_for)
 from worker.engine.clock import to_ms
 from worker.engine.sync import apply_plan
-
-
-def now():
-    return dt.datetime.now(dt.timezone.utc)
 
 
 def published(engine, job_id):
@@ -55,15 +52,11 @@ def test_a_plain_post_is_claimed_in_the_lead_time_so_only_the_call_is_left_at_it
     assert stored.lateness_ms >= 0
 
 
-def plan(*jobs, ok=True, path="cal.yaml"):
-    return [FakeSourcePlan(path, ok, tuple(jobs))]
-
-
 def test_a_moved_entry_is_published_at_its_new_instant_only(engine):
     job = make_job("mover", utc_in(1.0))
-    apply_plan(engine.store, plan(job), now())
+    apply_plan(engine.store, one_file_plan(job), now())
     moved = make_job("mover", utc_in(2.0))
-    report = apply_plan(engine.store, plan(moved), now())
+    report = apply_plan(engine.store, one_file_plan(moved), now())
     assert report.counts["moves"] == 1
     hold_still(lambda: not engine.posts(job.id), 1.5, what="nothing posted at the old instant")
     stored = wait_for(lambda: published(engine, job.id), what="published at new instant")
@@ -73,16 +66,16 @@ def test_a_moved_entry_is_published_at_its_new_instant_only(engine):
 
 def test_an_updated_entry_is_published_with_its_new_text(engine):
     job = make_job("texto", utc_in(1.2), text="Versión antigua")
-    apply_plan(engine.store, plan(job), now())
-    apply_plan(engine.store, plan(make_job("texto", job.due_utc, text="Versión nueva")), now())
+    apply_plan(engine.store, one_file_plan(job), now())
+    apply_plan(engine.store, one_file_plan(make_job("texto", job.due_utc, text="Versión nueva")), now())
     wait_for(lambda: published(engine, job.id), what="published")
     assert [p["text"] for p in engine.posts(job.id)] == ["Versión nueva"]
 
 
 def test_a_removed_entry_is_cancelled_and_never_posted(engine):
     keep, gone = make_job("keep", utc_in(1.0)), make_job("gone", utc_in(1.0))
-    apply_plan(engine.store, plan(keep, gone), now())
-    report = apply_plan(engine.store, plan(keep), now())
+    apply_plan(engine.store, one_file_plan(keep, gone), now())
+    report = apply_plan(engine.store, one_file_plan(keep), now())
     assert report.counts["cancels"] == 1
     wait_for(lambda: published(engine, keep.id), what="kept job published")
     hold_still(lambda: not engine.posts(gone.id), 0.5, what="removed job not posted")
@@ -91,8 +84,8 @@ def test_a_removed_entry_is_cancelled_and_never_posted(engine):
 
 def test_a_broken_calendar_cancels_nothing_and_its_last_good_jobs_still_go_out(engine):
     job = make_job("sigue", utc_in(1.2))
-    apply_plan(engine.store, plan(job), now())
-    report = apply_plan(engine.store, plan(ok=False), now())
+    apply_plan(engine.store, one_file_plan(job), now())
+    report = apply_plan(engine.store, one_file_plan(ok=False), now())
     assert report.counts["cancels"] == 0 and "cal.yaml" in report.load_errors
     wait_for(lambda: published(engine, job.id), what="published despite the broken file")
 
@@ -106,7 +99,7 @@ def test_a_rate_limit_reschedules_at_the_reset_and_then_publishes_once(engine):
 
     engine.fail_plan = fail
     job = make_job("limitado", utc_in(1.0))
-    apply_plan(engine.store, plan(job), now())
+    apply_plan(engine.store, one_file_plan(job), now())
     stored = wait_for(lambda: published(engine, job.id), what="published after the 429")
     assert len(engine.posts(job.id)) == 1 and len(calls) == 2
     assert stored.lateness_ms >= 400
@@ -117,7 +110,7 @@ def test_server_errors_are_retried_with_backoff_then_published(engine):
     calls = []
     engine.fail_plan = lambda r: calls.append(r) or (Unavailable("503") if len(calls) <= 2 else None)
     job = make_job("caido", utc_in(1.0))
-    apply_plan(engine.store, plan(job), now())
+    apply_plan(engine.store, one_file_plan(job), now())
     wait_for(lambda: published(engine, job.id), what="published after two 503s")
     assert len(engine.posts(job.id)) == 1 and len(calls) == 3
 
@@ -125,7 +118,7 @@ def test_server_errors_are_retried_with_backoff_then_published(engine):
 def test_server_errors_beyond_the_backoff_schedule_fail_the_job(engine):
     engine.fail_plan = lambda r: Unavailable("503")
     job = make_job("siempre-caido", utc_in(1.0))
-    apply_plan(engine.store, plan(job), now())
+    apply_plan(engine.store, one_file_plan(job), now())
     wait_for(lambda: engine.store.state(job.id) == "failed", what="failed")
     assert "unavailable after 3 attempts" in engine.store.get(job.id).reason
     assert not engine.posts(job.id)
@@ -135,7 +128,7 @@ def test_an_unknown_outcome_after_sending_is_resolved_by_lookup_without_a_duplic
     calls = []
     engine.fail_plan = lambda r: calls.append(r) or (OutcomeUnknown("timeout") if len(calls) == 1 else None)
     job = make_job("incierto", utc_in(1.0))
-    apply_plan(engine.store, plan(job), now())
+    apply_plan(engine.store, one_file_plan(job), now())
     stored = wait_for(lambda: published(engine, job.id), what="published via lookup")
     assert len(engine.posts(job.id)) == 1 and len(calls) == 1
     assert stored.ref.post_id == engine.posts(job.id)[0]["post_id"]
@@ -148,7 +141,7 @@ def test_an_unknown_outcome_that_did_not_post_is_retried_after_lookup_says_no(en
     # an unexpected error before writing: the engine cannot know, so lookup decides
     engine.fail_plan = lambda r: calls.append(r) or (RuntimeError("socket closed") if len(calls) == 1 else None)
     job = make_job("reintento", utc_in(1.0))
-    apply_plan(engine.store, plan(job), now())
+    apply_plan(engine.store, one_file_plan(job), now())
     wait_for(lambda: published(engine, job.id), what="published after lookup said no")
     assert len(engine.posts(job.id)) == 1 and len(calls) == 2
     assert "lookup: not posted" in [a["why"] for a in engine.store.audit(job.id)]
@@ -158,7 +151,7 @@ def test_an_unexpected_error_every_time_fails_the_job_once_the_backoff_schedule_
     calls = []
     engine.fail_plan = lambda r: calls.append(r) or RuntimeError("socket closed")
     job = make_job("siempre-roto", utc_in(1.0))
-    apply_plan(engine.store, plan(job), now())
+    apply_plan(engine.store, one_file_plan(job), now())
     wait_for(lambda: engine.store.state(job.id) == "failed", what="failed")
     # the first attempt and one per backoff step (0.3, 0.3), each settled by lookup
     assert len(calls) == 3 and not engine.posts(job.id)
@@ -183,7 +176,7 @@ def test_a_post_whose_worker_dies_more_often_than_the_backoff_schedule_still_goe
 
     engine.fail_plan = die_three_times
     job = make_job("obrero-caido", utc_in(1.0))
-    apply_plan(engine.store, plan(job), now())
+    apply_plan(engine.store, one_file_plan(job), now())
     try:
         stored = wait_for(lambda: published(engine, job.id), timeout_s=15,
                           what="published after three dead attempts")
@@ -202,7 +195,7 @@ def test_a_post_that_kills_its_worker_every_time_fails_with_an_alert_instead_of_
     calls = []
     engine.fail_plan = lambda r: calls.append(r) or release.wait(30) and RuntimeError("dead")
     job = make_job("veneno", utc_in(1.0))
-    apply_plan(engine.store, plan(job), now())
+    apply_plan(engine.store, one_file_plan(job), now())
     try:
         wait_for(lambda: engine.store.state(job.id) == "failed", timeout_s=15, what="failed")
     finally:
@@ -215,7 +208,7 @@ def test_an_auth_error_fails_the_job_without_retrying(engine):
     calls = []
     engine.fail_plan = lambda r: calls.append(r) or AuthError("token expired")
     job = make_job("sin-token", utc_in(1.0))
-    apply_plan(engine.store, plan(job), now())
+    apply_plan(engine.store, one_file_plan(job), now())
     wait_for(lambda: engine.store.state(job.id) == "failed", what="failed")
     hold_still(lambda: len(calls) == 1, 0.5, what="a single attempt")
     assert "AuthError" in engine.store.get(job.id).reason
@@ -258,7 +251,7 @@ def test_a_golive_post_waits_for_the_official_page_and_goes_out_once_it_is_live(
     page = OfficialPage()
     try:
         job = make_job("abierto", utc_in(1.0), kind="golive", official_url=page.url)
-        apply_plan(engine.store, plan(job), now())
+        apply_plan(engine.store, one_file_plan(job), now())
         wait_for(lambda: engine.store.get(job.id).reason == "golive_waiting", what="held")
         assert engine.store.state(job.id) == "held"
         wait_for(lambda: page.hits >= 3, what="re-checks")
@@ -277,7 +270,7 @@ def test_a_golive_post_waits_while_the_page_answers_200_without_the_calendars_ex
         job = dataclasses.replace(
             make_job("abierto", utc_in(1.0), kind="golive", official_url=page.url),
             check_contains="Tramite abierto")
-        apply_plan(engine.store, plan(job), now())
+        apply_plan(engine.store, one_file_plan(job), now())
         wait_for(lambda: page.hits >= 3, what="re-checks of the placeholder page")
         # held between checks, dispatched while one runs: never published
         assert engine.store.state(job.id) in ("held", "dispatched") and not engine.posts(job.id)
@@ -295,7 +288,7 @@ def test_a_golive_post_whose_page_never_goes_live_fails_with_an_alert(engine_fac
     page = OfficialPage()
     try:
         job = make_job("nunca", utc_in(0.8), kind="golive", official_url=page.url)
-        apply_plan(engine.store, plan(job), now())
+        apply_plan(engine.store, one_file_plan(job), now())
         wait_for(lambda: engine.store.state(job.id) == "failed", what="failed after the window")
         assert engine.store.get(job.id).reason.startswith("golive_timeout")
         assert not engine.posts(job.id)
@@ -308,7 +301,7 @@ def test_a_paused_account_holds_its_jobs_and_resume_releases_those_still_ahead(e
 
     job = make_job("pausado", utc_in(1.5))
     other = make_job("otra", utc_in(1.0), account="bluesky:ayto-test")
-    apply_plan(engine.store, plan(job, other), now())
+    apply_plan(engine.store, one_file_plan(job, other), now())
     assert pause(engine.store, "account", "x:ayto-test", "incidencia", by="ana") == 1
     wait_for(lambda: published(engine, other.id), what="other account unaffected")
     assert engine.store.state(job.id) == "held"
@@ -322,7 +315,7 @@ def test_jobs_missed_while_paused_wait_for_a_decision_then_send_missed_sends_the
     from worker.engine.holds import pause, resume
 
     job = make_job("perdido", utc_in(0.8))
-    apply_plan(engine.store, plan(job), now())
+    apply_plan(engine.store, one_file_plan(job), now())
     pause(engine.store, "all", None, "luto oficial", by="ana")
     wait_for(lambda: to_ms(job.due_utc) < to_ms(now()), what="instant passes")
     report = resume(engine.store, "all", None, by="ana")
@@ -340,7 +333,7 @@ def test_skip_missed_cancels_jobs_whose_instant_passed_while_paused(engine):
     from worker.engine.holds import pause, resume
 
     job = make_job("saltado", utc_in(0.6))
-    apply_plan(engine.store, plan(job), now())
+    apply_plan(engine.store, one_file_plan(job), now())
     pause(engine.store, "department", "promocion", "elecciones", by="ana")
     wait_for(lambda: to_ms(job.due_utc) < to_ms(now()), what="instant passes")
     report = resume(engine.store, "department", "promocion", by="ana", missed="skip")
@@ -354,7 +347,7 @@ def test_a_job_added_while_paused_is_held_at_its_instant_instead_of_sent(engine)
 
     pause(engine.store, "all", None, "mantenimiento", by="ana")
     job = make_job("nuevo", utc_in(0.8))
-    apply_plan(engine.store, plan(job), now())
+    apply_plan(engine.store, one_file_plan(job), now())
     wait_for(lambda: engine.store.state(job.id) == "held", what="held at its instant")
     assert engine.store.get(job.id).reason == "paused" and not engine.posts(job.id)
 
@@ -363,7 +356,7 @@ def test_two_dispatchers_and_many_jobs_still_publish_each_exactly_once(engine_fa
     first = engine_factory()
     engine_factory()
     jobs = [make_job(f"m{i}", utc_in(1.0 + (i % 5) * 0.05)) for i in range(40)]
-    apply_plan(first.store, plan(*jobs), now())
+    apply_plan(first.store, one_file_plan(*jobs), now())
     wait_for(lambda: all(first.store.state(j.id) == "published" for j in jobs), what="all published")
     hold_still(lambda: len(first.posts()) == 40, 0.5, what="forty posts")
     assert len({p["job_id"] for p in first.posts()}) == 40
@@ -462,7 +455,7 @@ def test_an_unknown_outcome_the_platform_cannot_be_asked_about_fails_with_an_ale
 
     adapter = CannotLookUp()
     engine.adapter_for_account = lambda account: adapter
-    apply_plan(engine.store, plan(job), now())
+    apply_plan(engine.store, one_file_plan(job), now())
     wait_for(lambda: engine.store.state(job.id) == "failed", what="failed, for a person")
     hold_still(lambda: len(calls) == 1, 0.5, what="never posted again")
     assert "cannot be asked" in engine.store.get(job.id).reason

@@ -10,7 +10,7 @@ import datetime as dt
 from structlog.testing import capture_logs
 
 from tests.conftest import LOCAL_PAGES
-from tests.enginekit import FakeSourcePlan, hold_still, make_job, utc_in, wait_for
+from tests.enginekit import hold_still, make_job, now, one_file_plan, utc_in, wait_for
 from tests.netkit import LocalServer, page
 from worker.cli.status_cmd import collect as status_report
 from worker.engine.holds import resume
@@ -19,14 +19,6 @@ from worker.engine.service import live_network_policy
 from worker.engine.sync import apply_plan
 
 OPEN = "Presentar solicitud"
-
-
-def now():
-    return dt.datetime.now(dt.timezone.utc)
-
-
-def plan(*jobs, flagged=None):
-    return [FakeSourcePlan("cal.yaml", True, tuple(jobs), flagged=flagged or {})]
 
 
 def go_live(url: str, due_s: float = 0.5):
@@ -45,7 +37,7 @@ def test_a_go_live_pointing_at_a_local_server_is_held_refused_with_an_alert_and_
     engine = engine_factory(network=NetPolicy())
     with LocalServer({"/": page(OPEN)}) as server, capture_logs() as logs:
         job = go_live(server.url("/"))
-        apply_plan(engine.store, plan(job), now())
+        apply_plan(engine.store, one_file_plan(job), now())
         stored = wait_for(lambda: refused(engine, job.id), what="held as refused")
         # not re-checked: nothing is due, and the page is never asked
         hold_still(lambda: engine.store.state(job.id) == "held" and not engine.posts(job.id)
@@ -67,7 +59,7 @@ def test_the_same_go_live_with_its_host_allow_listed_is_published(engine_factory
     engine = engine_factory(network=LOCAL_PAGES)
     with LocalServer({"/": page(OPEN)}) as server:
         job = go_live(server.url("/"))
-        apply_plan(engine.store, plan(job), now())
+        apply_plan(engine.store, one_file_plan(job), now())
         wait_for(lambda: engine.store.state(job.id) == "published", what="published")
         assert server.hits == 1
     assert len(engine.posts(job.id)) == 1
@@ -77,7 +69,7 @@ def test_a_page_that_redirects_into_the_network_holds_the_go_live_naming_the_hop
     engine = engine_factory(network=LOCAL_PAGES)
     with LocalServer({"/": redirect_to_metadata()}) as server:
         job = go_live(server.url("/"))
-        apply_plan(engine.store, plan(job), now())
+        apply_plan(engine.store, one_file_plan(job), now())
         stored = wait_for(lambda: refused(engine, job.id), what="held as refused")
     assert stored.fields["gr"].startswith(
         f"check_url {server.url('/')} redirects to http://169.254.169.254/latest/meta-data/, "
@@ -93,7 +85,7 @@ def test_allow_listing_the_host_then_resuming_publishes_a_refused_go_live(engine
     engine = engine_factory(network=NetPolicy())
     with LocalServer({"/": page(OPEN)}) as server:
         job = go_live(server.url("/"))
-        apply_plan(engine.store, plan(job), now())
+        apply_plan(engine.store, one_file_plan(job), now())
         wait_for(lambda: refused(engine, job.id), what="held as refused")
         # the operator allow-lists the page (the service reads config/ live), then resumes
         engine.publisher.network_policy = lambda: LOCAL_PAGES
@@ -108,11 +100,11 @@ def test_fixing_check_url_in_the_calendar_checks_the_new_page_at_once(engine_fac
     engine = engine_factory(network=LOCAL_PAGES)
     with LocalServer({"/": page(OPEN)}) as server:
         job = go_live("http://10.0.0.5/tramite")
-        apply_plan(engine.store, plan(job), now())
+        apply_plan(engine.store, one_file_plan(job), now())
         wait_for(lambda: refused(engine, job.id), what="held as refused")
         fixed = dataclasses.replace(job, official_url=server.url("/"))
         # the sync that brings the fix sees the post's instant in the past
-        apply_plan(engine.store, plan(fixed, flagged={job.id: "in_the_past"}),
+        apply_plan(engine.store, one_file_plan(fixed, flagged={job.id: "in_the_past"}),
                    now() + dt.timedelta(minutes=2))
         wait_for(lambda: engine.store.state(job.id) == "published", what="published")
         assert server.hits == 1
@@ -123,7 +115,7 @@ def test_a_page_that_is_only_down_keeps_the_go_live_waiting_as_before(engine_fac
     engine = engine_factory(network=LOCAL_PAGES)
     with LocalServer({"/": page("Servicio no disponible", status=503)}) as server:
         job = go_live(server.url("/"))
-        apply_plan(engine.store, plan(job), now())
+        apply_plan(engine.store, one_file_plan(job), now())
         wait_for(lambda: server.hits >= 2, what="re-checked")
     assert engine.store.get(job.id).reason == "golive_waiting"
 

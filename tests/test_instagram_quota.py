@@ -4,21 +4,16 @@ redis-server (``conftest.engine_factory``) with outbox adapters that also report
 
 from __future__ import annotations
 
-import datetime as dt
 import threading
 
 from adapters.base import Unavailable
 from adapters.instagram import PublishingQuota
-from tests.enginekit import FakeSourcePlan, hold_still, make_job, utc_in, wait_for
+from tests.enginekit import FakeSourcePlan, hold_still, make_job, now, utc_in, wait_for
 from worker.engine.quota import QUOTA_REASON, quota_gate
 from worker.engine.store import StoredJob
 from worker.engine.sync import apply_plan
 
 ACCOUNT = "instagram:ayto-test"
-
-
-def now():
-    return dt.datetime.now(dt.timezone.utc)
 
 
 class Quota:

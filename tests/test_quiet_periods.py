@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.enginekit import FakeSourcePlan, hold_still, make_job, utc_in, wait_for
+from tests.enginekit import hold_still, make_job, now, one_file_plan, utc_in, wait_for
 from worker.engine import quiet
 from worker.config_model import QuietPeriod
 from worker.engine.holds import resume
@@ -24,10 +24,6 @@ from worker.engine.store import Claim
 from worker.engine.sync import apply_plan
 
 FIXTURE_CONFIG = Path(__file__).parent / "fixtures" / "config"
-
-
-def now():
-    return dt.datetime.now(dt.timezone.utc)
 
 
 def period(start_s: float, end_s: float, *, departments=("promocion",), allow=("procedure",),
@@ -41,10 +37,6 @@ def with_gate(engine, *periods):
     return engine
 
 
-def plan(*jobs):
-    return [FakeSourcePlan("cal.yaml", True, tuple(jobs))]
-
-
 def published(engine, job_id):
     stored = engine.store.get(job_id)
     return stored if stored and stored.state == "published" else None
@@ -53,7 +45,7 @@ def published(engine, job_id):
 def test_a_job_due_inside_a_quiet_period_is_held_with_its_reason_and_never_posted(engine):
     with_gate(engine, period(-5, 30))
     job = make_job("balance", utc_in(0.8))
-    apply_plan(engine.store, plan(job), now())
+    apply_plan(engine.store, one_file_plan(job), now())
     wait_for(lambda: engine.store.state(job.id) == "held", what="held at its instant")
     stored = engine.store.get(job.id)
     assert stored.reason == "quiet_period"
@@ -71,7 +63,7 @@ def test_allowed_categories_and_other_departments_still_go_out_during_a_quiet_pe
     tramite = dataclasses.replace(make_job("tramite", utc_in(0.8)), category="procedure")
     otra = make_job("otra", utc_in(0.8), department="mexico")
     covered = make_job("logros", utc_in(0.8))
-    apply_plan(engine.store, plan(tramite, otra, covered), now())
+    apply_plan(engine.store, one_file_plan(tramite, otra, covered), now())
     wait_for(lambda: published(engine, tramite.id), what="allowed category published")
     wait_for(lambda: published(engine, otra.id), what="other department published")
     wait_for(lambda: engine.store.state(covered.id) == "held", what="covered job held")
@@ -81,7 +73,7 @@ def test_allowed_categories_and_other_departments_still_go_out_during_a_quiet_pe
 def test_a_period_that_ends_before_the_instant_holds_nothing(engine):
     with_gate(engine, period(-10, -1))
     job = make_job("despues", utc_in(0.8))
-    apply_plan(engine.store, plan(job), now())
+    apply_plan(engine.store, one_file_plan(job), now())
     stored = wait_for(lambda: published(engine, job.id), what="published")
     assert stored.lateness_ms >= 0 and len(engine.posts(job.id)) == 1
 
@@ -89,7 +81,7 @@ def test_a_period_that_ends_before_the_instant_holds_nothing(engine):
 def test_resume_during_the_quiet_period_releases_nothing_whatever_the_decision(engine):
     with_gate(engine, period(-5, 30))
     job = make_job("pronto", utc_in(0.6))
-    apply_plan(engine.store, plan(job), now())
+    apply_plan(engine.store, one_file_plan(job), now())
     wait_for(lambda: engine.store.state(job.id) == "held", what="held")
     report = resume(engine.store, "all", None, by="ana", missed="send")
     assert report.still_quiet == [job.id] and not report.sent_late
@@ -101,7 +93,7 @@ def test_after_the_period_a_held_job_waits_for_a_decision_then_send_missed_sends
     quiet_period = period(-5, 1.2)
     with_gate(engine, quiet_period)
     job = make_job("esperando", utc_in(0.5))
-    apply_plan(engine.store, plan(job), now())
+    apply_plan(engine.store, one_file_plan(job), now())
     wait_for(lambda: engine.store.state(job.id) == "held", what="held")
     wait_for(lambda: now() > quiet_period.end, what="the period ends")
     hold_still(lambda: engine.store.state(job.id) == "held", 0.5,
@@ -123,7 +115,7 @@ def test_skip_missed_cancels_a_job_held_by_a_quiet_period_that_has_ended(engine)
     quiet_period = period(-5, 1.0)
     with_gate(engine, quiet_period)
     job = make_job("descartado", utc_in(0.4), account="mastodon:ayto-test")
-    apply_plan(engine.store, plan(job), now())
+    apply_plan(engine.store, one_file_plan(job), now())
     wait_for(lambda: engine.store.state(job.id) == "held", what="held")
     wait_for(lambda: now() > quiet_period.end, what="the period ends")
     report = resume(engine.store, "account", "mastodon:ayto-test", by="marta", missed="skip")
@@ -137,7 +129,7 @@ def test_a_job_sent_late_by_decision_is_held_again_if_it_would_go_out_inside_a_p
     from worker.engine.holds import pause
 
     job = make_job("tarde", utc_in(0.5))
-    apply_plan(engine.store, plan(job), now())
+    apply_plan(engine.store, one_file_plan(job), now())
     pause(engine.store, "all", None, "incidencia", by="ana")
     wait_for(lambda: engine.store.get(job.id).reason == "paused" and now() > job.due_utc,
              what="missed while paused")

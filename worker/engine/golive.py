@@ -8,7 +8,7 @@ job is ``held`` with reason ``golive_waiting`` and re-checked every ``interval``
 The check goes through ``worker.net.fetch``: a URL the network policy refuses (an internal
 address, a scheme other than http(s), too many redirects, a redirect to an internal address)
 is not "not live yet", and waiting will not change it. The gate holds such a job with reason
-``golive_refused`` and an alert instead (see ``Publisher._golive_gate``).
+``golive_refused`` and an alert instead (see ``worker.engine.gates.GoLive``).
 """
 
 from __future__ import annotations

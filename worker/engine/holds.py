@@ -31,7 +31,7 @@ from typing import Literal
 from worker.engine import keys
 from worker.engine.store import REMOVE, Store
 from worker.engine.clock import now_ms
-from worker.engine.states import CANCELLED, GOLIVE_REFUSED, HELD, SCHEDULED
+from worker.engine.states import CANCELLED, GOLIVE_REFUSED, HELD, RECHECKED_HOLDS, SCHEDULED
 
 Scope = Literal["all", "department", "account"]
 Missed = Literal["send", "skip"] | None
@@ -86,7 +86,7 @@ def pause(store: Store, scope: Scope, value: str | None, reason: str, by: str) -
         # a dispatched job's score is its lease, not its instant: hold it at its planned due
         due_ms = int(info[2] or score) if info[3] == b"dispatched" else int(score)
         if store.transition(job_id, "scheduled|dispatched|held", HELD, by, f"paused: {reason}",
-                            check=("r", "~|golive_waiting|instagram_quota"), due=REMOVE, lease=REMOVE,
+                            check=("r", "|".join(("~", *RECHECKED_HOLDS))), due=REMOVE, lease=REMOVE,
                             held=due_ms, fields={"r": "paused"}, delete=("t",)):
             held += 1
     return held

@@ -30,7 +30,7 @@ import structlog
 
 from adapters.base import (Adapter, AuthError, Image, NotSupported, PostRequest, RateLimited,
                            Rejected, Unavailable, Unknowable)
-from worker.engine import golive, quota
+from worker.engine import gates
 from worker.image_files import ImageRefused, with_images
 from worker.jobs import Job
 from worker.net.guard import NetPolicy
@@ -84,6 +84,15 @@ def build_request(job: Job) -> PostRequest:
                        images=tuple(Image(i.path, i.alt) for i in job.images),
                        event=dict(dataclasses.asdict(job.event), calendar=job.calendar, uid=job.id)
                        if job.event else None)
+
+
+def default_gates(store: Store, settings: EngineSettings,
+                  network_policy: Callable[[], NetPolicy]) -> tuple[gates.Gate, ...]:
+    """The chain every job passes before the platform call (``worker.engine.gates``)."""
+    return (gates.OriginalReady(store),
+            gates.GoLive(settings.golive_timeout_s, settings.golive_interval_s,
+                         settings.golive_window_s, network_policy, settings.golive_expect_text),
+            gates.Quota(settings.quota_recheck_s))
 
 
 def now_dt():
@@ -158,47 +167,69 @@ class Publisher:
         #: None: no local image is sent at all
         self.images_root = images_root
         self.heartbeats = Heartbeats(store, settings.lease_ms, settings.heartbeat_s)
+        #: what a job must pass at its instant, in order (``worker.engine.gates``); the go-live
+        #: gate asks for the policy at each check, as it may be replaced while running
+        self.gates = default_gates(store, settings, lambda: self.network_policy())
 
     def publish_job(self, job_id: str, token: str, send_at_ms: int) -> None:
+        """One claimed job at its instant: its adapter, the gates in order, its images read
+        again, the attempt begun, the platform called. Each step that stops the job records
+        why (failed, or held by a gate) and nothing reaches the platform."""
         stored = self.store.get(job_id)
         if stored is None or stored.state != DISPATCHED or stored.token != token:
             log.info("publish_message_stale", job_id=job_id,
                      state=stored.state if stored else None)
             return
-        correction = bool(stored.fields.get("o"))
-        if not correction and stored.job.kind != "golive":
-            # A plain post depends on nothing that can change at its instant: everything but
-            # the platform call is done in the dispatcher's lead time, claim included, so that
-            # at the instant only the call is left (a pause or move that lands in those last
-            # ~200 ms finds the job already publishing, as it would a few ms later).
-            request = self._checked(stored, token, build_request(stored.job))
-            if request is None:
-                return
-            claimed = self._claim(stored, token)
-            if claimed is not None:
-                attempt_id, adapter = claimed
-                wait_until(send_at_ms)
-                self._attempt(stored, attempt_id, adapter, request)
-            return
-        wait_until(send_at_ms)
-        if correction:
-            # a correction never goes out before (or without) the post it corrects
-            from worker.corrections.engine import original_ready
-
-            why_not = original_ready(self.store, stored)
-            if why_not:
-                if self.store.mark_failed(job_id, f"correction target: {why_not}", token=token):
-                    log.error("publish_failed", job_id=job_id, reason=why_not, alert=True)
-                return
-        if stored.job.kind == "golive" and not correction and not self._golive_gate(stored, token):
+        # A job no gate must ask at its instant (a plain post) has everything but the platform
+        # call done in the dispatcher's lead time, the attempt begun included, so that at the
+        # instant only the call is left (a pause or move that lands in those last ~200 ms
+        # finds the job already publishing, as it would a few ms later).
+        at_instant = any(gate.at_instant and gate.applies(stored) for gate in self.gates)
+        if at_instant:
+            wait_until(send_at_ms)
+        adapter = self._adapter(stored, token)
+        if adapter is None or not self._through_gates(stored, token, adapter):
             return
         request = self._checked(stored, token, self._request(stored))
         if request is None:
             return
-        claimed = self._claim(stored, token)
-        if claimed is not None:
-            attempt_id, adapter = claimed
-            self._attempt(stored, attempt_id, adapter, request)
+        attempt_id = self._begin(stored, token)
+        if attempt_id is None:
+            return
+        if not at_instant:
+            wait_until(send_at_ms)
+        self._attempt(stored, attempt_id, adapter, request)
+
+    def _adapter(self, stored: StoredJob, token: str) -> Adapter | None:
+        """The job's adapter; None (the job failed, with an alert) when there is none."""
+        try:
+            return self.adapter_for(stored.job)
+        except Exception as exc:  # unknown account, missing credentials: nothing was sent
+            why = f"no adapter: {type(exc).__name__}: {exc}"[:300]
+            if self.store.mark_failed(stored.id, why, token=token):
+                log.error("publish_failed", job_id=stored.id, account=stored.job.account,
+                          reason=why, alert=True)
+            return None
+
+    def _through_gates(self, stored: StoredJob, token: str, adapter: Adapter) -> bool:
+        """True if every gate proceeds; otherwise the first other answer is applied (the job
+        held or failed, only if it is still this claim's) and False returned."""
+        gate, verdict = gates.first_stop(self.gates, stored, adapter)
+        if isinstance(verdict, gates.Proceed):
+            return True
+        common = {"job_id": stored.id, "account": stored.job.account, "gate": gate}
+        if isinstance(verdict, gates.Fail):
+            if self.store.mark_failed(stored.id, verdict.why, token=token):
+                log.error(verdict.event, reason=verdict.why, alert=True, **common)
+        elif self.store.hold_dispatched(stored.id, token, verdict.reason, verdict.why,
+                                        verdict.recheck_ms, verdict.fields, verdict.drop):
+            if verdict.recheck_ms is not None:
+                self.store.wake()  # the dispatcher may be asleep past the re-check
+            if verdict.alert:
+                log.error(verdict.event, reason=verdict.why, alert=True, **common)
+            else:
+                log.info(verdict.event, reason=verdict.why, **common)
+        return False
 
     def _checked(self, stored: StoredJob, token: str, request: PostRequest) -> PostRequest | None:
         """``request`` with the bytes of its local images, read again from inside the calendar
@@ -215,25 +246,14 @@ class Publisher:
                           calendar=job.calendar, entry=job.entry, reason=why, alert=True)
             return None
 
-    def _claim(self, stored: StoredJob, token: str) -> tuple[str, Adapter] | None:
-        """The job's adapter and a new attempt, the job moved to ``publishing``; None when
-        there is nothing to send (failed, held for quota, or claimed by someone else)."""
-        job_id = stored.id
-        try:
-            adapter = self.adapter_for(stored.job)
-        except Exception as exc:  # unknown account, missing credentials: nothing was sent
-            why = f"no adapter: {type(exc).__name__}: {exc}"[:300]
-            if self.store.mark_failed(job_id, why, token=token):
-                log.error("publish_failed", job_id=job_id, account=stored.job.account,
-                          reason=why, alert=True)
-            return None
-        if quota.hold_for_quota(self.store, stored, token, adapter, self.settings.quota_recheck_s):
-            return None  # held with reason instagram_quota, claimed again after the recheck delay
+    def _begin(self, stored: StoredJob, token: str) -> str | None:
+        """A new attempt, the job moved to ``publishing``; None when the claim was lost (the
+        job moved, paused or cancelled meanwhile)."""
         attempt_id = uuid.uuid4().hex[:16]
-        if not self.store.begin_publish(job_id, token, attempt_id, self.settings.lease_ms):
-            log.info("publish_claim_lost", job_id=job_id)  # moved, paused or cancelled meanwhile
+        if not self.store.begin_publish(stored.id, token, attempt_id, self.settings.lease_ms):
+            log.info("publish_claim_lost", job_id=stored.id)
             return None
-        return attempt_id, adapter
+        return attempt_id
 
     def _attempt(self, stored: StoredJob, attempt_id: str, adapter: Adapter,
                  request: PostRequest) -> None:
@@ -368,34 +388,3 @@ class Publisher:
         else:
             self._retry(stored, attempt_id, 0, "lookup: not posted", stored.tries, common,
                         worker_deaths=deaths)
-
-    def _golive_gate(self, stored: StoredJob, token: str) -> bool:
-        """True if the official page is live; otherwise hold (or give up) and return False."""
-        s, job = self.settings, stored.job
-        expected = job.check_contains or s.golive_expect_text.get(job.official_url or "")
-        # a session of its own per check (the default): checks run on several worker threads
-        check = golive.check_live(job.official_url, expected, s.golive_timeout_s,
-                                  policy=self.network_policy())
-        now = now_ms()
-        since_ms = int(stored.fields.get("gs") or now)
-        common = {"job_id": job.id, "account": job.account, "url": job.official_url}
-        if check.refused:
-            # not "not live yet": re-checking every minute would hide for hours a calendar
-            # that points the service at its own network
-            why = f"golive_refused: {check.detail}"
-            if self.store.hold_golive_refused(job.id, token, why, check.detail):
-                log.error("golive_refused", reason=why, alert=True, **common)
-            return False
-        decision = golive.decide(check.live, now, since_ms, int(s.golive_interval_s * 1000),
-                                 int(s.golive_window_s * 1000))
-        if decision.action == "publish":
-            return True
-        if decision.action == "wait":
-            self.store.hold_golive(job.id, token, decision.recheck_ms, since_ms,
-                                   f"official page not live: {check.detail}")
-            self.store.wake()
-            log.info("golive_waiting", detail=check.detail, **common)
-        else:
-            self.store.mark_failed(job.id, f"golive_timeout: {check.detail}", token=token)
-            log.error("publish_failed", reason=f"golive_timeout: {check.detail}", alert=True, **common)
-        return False

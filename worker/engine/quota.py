@@ -20,11 +20,9 @@ import dataclasses
 import structlog
 
 from adapters.base import Adapter, AdapterError
-from worker.engine.store import REMOVE, Store, StoredJob
-from worker.engine.clock import now_ms
-from worker.engine.states import DISPATCHED, HELD
+from worker.engine.store import StoredJob
 
-__all__ = ["QUOTA_REASON", "QuotaCheck", "quota_gate", "hold_for_quota"]
+__all__ = ["QUOTA_REASON", "QuotaCheck", "quota_gate"]
 
 log = structlog.get_logger("pregonero.quota")
 
@@ -60,23 +58,3 @@ def quota_gate(adapter: Adapter, stored: StoredJob) -> QuotaCheck:
         return QuotaCheck(False, f"{quota.used} of {quota.total} posts published in the last "
                                  f"{hours} h")
     return QuotaCheck(True, f"{quota.used} of {quota.total}")
-
-
-def hold_for_quota(store: Store, stored: StoredJob, token: str, adapter: Adapter,
-                   recheck_s: float) -> bool:
-    """Hold the dispatched job if it would exceed its quota; True if held (do not publish).
-
-    The job stays in the due index at ``now + recheck_s`` with reason ``instagram_quota``, so
-    the dispatcher claims it again then (like a go-live wait) and this gate asks once more.
-    """
-    check = quota_gate(adapter, stored)
-    if check.allowed:
-        return False
-    why = f"{QUOTA_REASON}: {check.detail}; re-checked in {recheck_s:.0f} s"
-    if store.transition(stored.id, DISPATCHED, HELD, "worker", why, check=("t", token),
-                        due=now_ms() + int(recheck_s * 1000), lease=REMOVE,
-                        fields={"r": QUOTA_REASON}, delete=("t",)):
-        store.wake()
-        log.info("quota_hold", job_id=stored.id, account=stored.job.account,
-                 detail=check.detail, recheck_s=recheck_s)
-    return True

@@ -34,6 +34,10 @@ PENDING = (SCHEDULED, DISPATCHED, HELD)
 POSTED = (PUBLISHED, NEEDS_CORRECTION, ORPHANED)
 #: states in which an attempt is in flight: nobody but the attempt (or lookup) may decide
 IN_FLIGHT = (PUBLISHING, UNCERTAIN)
+#: hold reasons a gate re-checks (``worker.engine.gates``): a job held for one of these stays
+#: in the due index and the dispatcher claims it again at its re-check instant; every other
+#: hold (paused, quiet period, missed, refused) waits for a person or a change
+RECHECKED_HOLDS = ("golive_waiting", "instagram_quota")
 #: a correction that withdrew the post (``worker.corrections``)
 RETRACTED = "retracted"
 

@@ -30,7 +30,8 @@ from worker.jobs import Job
 from worker.engine import scripts
 from worker.engine.clock import now_ms, to_ms
 from worker.engine.states import (CANCELLED, CHANGE_HOLDS, DISPATCHED, FAILED, GOLIVE_REFUSED, HELD,
-                                  POSTED, PUBLISHED, PUBLISHING, SCHEDULED, UNCERTAIN,
+                                  POSTED, PUBLISHED, PUBLISHING, RECHECKED_HOLDS, SCHEDULED,
+                                  UNCERTAIN,
                                   StoredJobSummary)
 
 AUDIT_MAXLEN = 1_000_000
@@ -160,8 +161,8 @@ class Store:
         due_ms = to_ms(job.due_utc)
         fields = _job_fields(job, path)
         if self.transition(job.id, "scheduled|dispatched|held", SCHEDULED, by, why,
-                           check=("r", f"~|golive_waiting|instagram_quota|{GOLIVE_REFUSED}|"
-                                  + CHANGE_HOLDS), due=due_ms, lease=REMOVE,
+                           check=("r", "|".join(("~", *RECHECKED_HOLDS, GOLIVE_REFUSED,
+                                                       CHANGE_HOLDS))), due=due_ms, lease=REMOVE,
                            held=REMOVE, fields=fields, delete=("t", "r", "gs", "gr")):
             return True
         return self.transition(job.id, HELD, HELD, by, why, check=("r", "paused|quiet_period|missed"),
@@ -174,7 +175,7 @@ class Store:
         held for the decision it was waiting for, at its new instant. False when the job is
         not held for one of those reasons."""
         fields = _job_fields(job, path)
-        if self.transition(job.id, HELD, HELD, by, why, check=("r", "golive_waiting|instagram_quota"),
+        if self.transition(job.id, HELD, HELD, by, why, check=("r", "|".join(RECHECKED_HOLDS)),
                            fields=fields):
             return True
         # a go-live between two checks of its page (its re-check claimed and on its way): the
@@ -234,7 +235,7 @@ class Store:
         flat = self._claim(keys=[keys.DUE, keys.LEASES, keys.HELD, keys.PAUSES, keys.AUDIT,
                                  keys.TOKEN_SEQ],
                            args=[upto_ms, limit, keys.JOB_PREFIX, now + dispatch_lease_ms, by, now,
-                                 self.audit_maxlen])
+                                 self.audit_maxlen, "|".join(RECHECKED_HOLDS)])
         return [Claim(flat[i].decode(), flat[i + 1].decode(), int(float(flat[i + 2])))
                 for i in range(0, len(flat), 3)]
 
@@ -289,24 +290,22 @@ class Store:
                                check=("at", attempt_id), due=due_ms, lease=REMOVE,
                                fields=fields)
 
-    def hold_golive(self, job_id: str, token: str, recheck_ms: int, since_ms: int,
-                    why: str, by: str = "worker") -> bool:
-        """The official page is not live yet: held, re-checked at ``recheck_ms``."""
-        return self.transition(job_id, DISPATCHED, HELD, by, why, check=("t", token),
-                               due=recheck_ms, lease=REMOVE,
-                               fields={"r": "golive_waiting", "gs": since_ms}, delete=("t",))
-
-    def hold_golive_refused(self, job_id: str, token: str, why: str, detail: str,
-                            by: str = "worker") -> bool:
-        """The network policy refuses the official page's URL: held, not re-checked (waiting
-        would not change it), at its planned instant, until a person fixes the calendar or
-        the allow-list (``worker.engine.holds.release_hint``). Its go-live window starts afresh
-        then, as after a retry: the wait so far was nobody's fault but the URL's."""
-        due_ms = int(self.r.hget(keys.job(job_id), "d") or now_ms())
+    def hold_dispatched(self, job_id: str, token: str, reason: str, why: str,
+                        recheck_ms: int | None, fields: Mapping[str, object] | None = None,
+                        drop: Iterable[str] = (), by: str = "worker") -> bool:
+        """A gate holds the claimed job (``worker.engine.gates``): with ``recheck_ms`` the
+        dispatcher claims it again then and the gate is asked once more (go-live waiting,
+        quota); without, it waits for a person in the held index at its planned instant (a
+        refused official page: waiting would not change it), and its go-live window starts
+        afresh when released, as after a retry."""
+        if recheck_ms is None:
+            planned_ms = int(self.r.hget(keys.job(job_id), "d") or now_ms())
+            due, held = REMOVE, planned_ms
+        else:
+            due, held = recheck_ms, KEEP
         return self.transition(job_id, DISPATCHED, HELD, by, why[:500], check=("t", token),
-                               due=REMOVE, lease=REMOVE, held=due_ms,
-                               fields={"r": GOLIVE_REFUSED, "gr": detail[:500]},
-                               delete=("t", "gs"))
+                               due=due, lease=REMOVE, held=held,
+                               fields={"r": reason, **(fields or {})}, delete=("t", *drop))
 
     def reap(self, limit: int = 100, recheck_ms: int = 60_000, by: str = "reaper") -> list[tuple[str, str]]:
         """Expired leases (see ``REAP``): the (job_id, attempt_id) pairs lookup must resolve."""

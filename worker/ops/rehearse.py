@@ -15,7 +15,7 @@ What the engine would do instead of publishing is shown too, with the reason:
   period's id, reason and end — as the dispatcher's ``QuietGate`` does;
 * a go-live job: the official page is assumed to go live at the go-live instant (published
   then); with ``golive_offline`` it is **held** (``golive_waiting``) and **fails** with
-  ``golive_timeout`` once the go-live window has passed, as ``Publisher._golive_gate`` does;
+  ``golive_timeout`` once the go-live window has passed, as the publisher's go-live gate does;
 * a post the platform would refuse (too long, no image on Instagram): **failed**.
 
 Quiet periods are applied at the simulated instant rather than through the linter: the linter
