@@ -57,18 +57,31 @@ def undocumented_job_fields(client) -> dict[str, list[str]]:
 
 @dataclasses.dataclass
 class Engine:
-    """An in-process engine: dispatcher thread + dramatiq worker + outbox adapters."""
+    """An in-process engine (``worker.engine.build``, as the service builds it) publishing to
+    outbox adapters: one dispatcher thread and a dramatiq worker."""
 
     store: Store
     home: Path
-    publisher: object
-    actors: object
-    worker: object
-    dispatcher: object
+    built: object  # worker.engine.build.Engine
     stop: threading.Event
-    thread: threading.Thread
     #: set per test: request -> exception to inject (or None)
     fail_plan: Callable | None = None
+
+    @property
+    def publisher(self):
+        return self.built.publisher
+
+    @property
+    def actors(self):
+        return self.built.actors
+
+    @property
+    def worker(self):
+        return self.built.worker
+
+    @property
+    def dispatcher(self):
+        return self.built.dispatchers[0]
 
     def outbox(self, account: str = "x:ayto-test"):
         return self.adapter_for_account(account)
@@ -98,9 +111,8 @@ FAST = dict(lead_ms=200, worker_threads=4, worker_timeout_ms=50, lease_ms=3000, 
 
 @pytest.fixture
 def engine_factory(store, tmp_path):
-    from worker.engine.broker import setup, start_worker
-    from worker.engine.publisher import EngineSettings, Publisher
-    from worker.engine.dispatcher import Dispatcher
+    from worker.engine.build import build_engine
+    from worker.engine.publisher import EngineSettings
 
     started: list[Engine] = []
 
@@ -109,31 +121,18 @@ def engine_factory(store, tmp_path):
         none may, as for a worker told no schedules folder)."""
         settings = EngineSettings(**{**FAST, **overrides})
         holder: dict = {}
-        publisher = Publisher(store, lambda job: holder["engine"].adapter_for_account(job.account),
-                              settings, images_root=images_root)
-        actors = setup(store.r, f"test-{len(started)}", publisher)
-        worker = start_worker(actors, settings)
-        dispatcher = Dispatcher(
-            store, lambda c: actors.publish.send(c.job_id, c.token, c.send_at_ms),
-            lambda job_id, attempt: actors.resolve.send(job_id, attempt),
-            lead_ms=settings.lead_ms, dispatch_lease_ms=settings.dispatch_lease_ms,
-            recheck_ms=settings.uncertain_recheck_ms, reap_every_s=settings.reap_every_s,
-            send_many=actors.send_claims, groups=settings.worker_threads)
-        stop = threading.Event()
-        thread = threading.Thread(target=dispatcher.run, args=(stop,), daemon=True)
-        engine = Engine(store, tmp_path / "home", publisher, actors, worker, dispatcher, stop, thread)
+        built = build_engine(store, lambda job: holder["engine"].adapter_for_account(job.account),
+                             settings, namespace=f"test-{len(started)}", images_root=images_root)
+        engine = Engine(store, tmp_path / "home", built, threading.Event())
         holder["engine"] = engine
-        thread.start()
+        built.start(engine.stop)
         started.append(engine)
         return engine
 
     yield make
     for engine in started:
         engine.stop.set()
-        store.wake()
-        engine.thread.join(timeout=10)
-        engine.worker.stop(timeout=10_000)
-        engine.actors.broker.close()
+        engine.built.close(worker_timeout_ms=10_000)
 
 
 @pytest.fixture

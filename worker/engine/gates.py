@@ -25,6 +25,7 @@ from typing import Callable, Mapping, Protocol, Union
 import structlog
 
 from adapters.base import Adapter
+from worker.corrections.engine import is_correction, original_ready
 from worker.engine import golive, quota
 from worker.engine.clock import now_ms
 from worker.engine.states import GOLIVE_REFUSED, RECHECKED_HOLDS
@@ -106,10 +107,6 @@ def first_stop(gates: tuple[Gate, ...], stored: StoredJob,
     return "", PROCEED
 
 
-def is_correction(stored: StoredJob) -> bool:
-    return bool(stored.fields.get("o"))
-
-
 @dataclasses.dataclass(frozen=True)
 class OriginalReady:
     """A correction (edit, reply, deletion) goes out only once the post it corrects is on the
@@ -123,8 +120,6 @@ class OriginalReady:
         return is_correction(stored)
 
     def verdict(self, stored: StoredJob, adapter: Adapter) -> Verdict:
-        from worker.corrections.engine import original_ready
-
         why_not = original_ready(self.store, stored)
         return Fail(f"correction target: {why_not}") if why_not else PROCEED
 

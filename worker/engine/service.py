@@ -18,9 +18,10 @@ from typing import Callable
 
 import structlog
 
-from worker.engine.broker import namespace_for, setup, start_worker
-from worker.engine.publisher import EngineSettings, Publisher
-from worker.engine.dispatcher import Dispatcher
+from worker.engine.broker import namespace_for
+from worker.engine.build import build_engine
+from worker.engine.publisher import EngineSettings
+from worker.engine.quiet import QuietGate
 from worker.engine.holds import pause, pauses, resume  # noqa: F401  (the service's pause/resume API)
 from worker.jobs import Job
 from worker.net.guard import NetPolicy
@@ -93,20 +94,6 @@ def _install_signals(stop: threading.Event) -> None:
         signal.signal(signal.SIGINT, handler)
 
 
-def _dispatchers(store: Store, actors, settings: EngineSettings, count: int,
-                 config_dir: Path | None = None) -> list[Dispatcher]:
-    from worker.engine.quiet import QuietGate
-
-    return [Dispatcher(store, lambda c: actors.publish.send(c.job_id, c.token, c.send_at_ms),
-                       lambda job_id, attempt: actors.resolve.send(job_id, attempt),
-                       lead_ms=settings.lead_ms, dispatch_lease_ms=settings.dispatch_lease_ms,
-                       recheck_ms=settings.uncertain_recheck_ms, reap_every_s=settings.reap_every_s,
-                       name=f"dispatcher-{os.getpid()}-{i}",
-                       gate=QuietGate(store, config_dir, by=f"dispatcher-{os.getpid()}-{i}"),
-                       send_many=actors.send_claims, groups=settings.worker_threads)
-            for i in range(count)]
-
-
 def _serve(home: Path, schedules_dir: Path | None, config_dir: Path, *, redis_url: str | None,
            settings: EngineSettings | None, with_worker: bool, dispatchers: int,
            transport: str | None, git_pull_every_s: float | None,
@@ -119,30 +106,27 @@ def _serve(home: Path, schedules_dir: Path | None, config_dir: Path, *, redis_ur
     client, embedded = connect(home, redis_url or os.environ.get("REDIS_URL"))
     store = Store(client)
     adapter_for = adapter_factory(home, config_dir, transport) if with_worker else _no_adapter
-    publisher = Publisher(store, adapter_for, settings,
-                          network_policy=live_network_policy(config_dir, settings.network),
-                          images_root=_images_root(schedules_dir or images_from))
-    actors = setup(client, namespace_for(home), publisher)
-    worker = start_worker(actors, settings) if with_worker else None
-    threads = [threading.Thread(target=d.run, args=(stop,), name=d.name, daemon=True)
-               for d in _dispatchers(store, actors, settings, dispatchers, config_dir)]
+    engine = build_engine(
+        store, adapter_for, settings, namespace=namespace_for(home), with_worker=with_worker,
+        dispatchers=[f"dispatcher-{os.getpid()}-{i}" for i in range(dispatchers)],
+        network_policy=live_network_policy(config_dir, settings.network),
+        images_root=_images_root(schedules_dir or images_from),
+        quiet_gate_for=lambda name: QuietGate(store, config_dir, by=name))
+    engine.start(stop)
+    sync = None
     if schedules_dir is not None:
-        threads.append(threading.Thread(
+        sync = threading.Thread(
             target=run_sync_loop, args=(store, Path(schedules_dir), Path(config_dir), stop),
-            kwargs={"git_pull_every_s": git_pull_every_s}, name="sync", daemon=True))
-    for thread in threads:
-        thread.start()
+            kwargs={"git_pull_every_s": git_pull_every_s}, name="sync", daemon=True)
+        sync.start()
     log.info("service_started", home=str(home), worker=with_worker, dispatchers=dispatchers,
              embedded_redis=embedded is not None)
     if on_start is not None:  # the CLI's post printer, the demo's steps: must not block
         on_start(Running(home, store, stop, embedded))
     stop.wait()
-    store.wake()  # unblock a dispatcher sleeping on the wake list
-    for thread in threads:
-        thread.join(timeout=10)
-    if worker is not None:
-        worker.stop(timeout=int(settings.lease_ms))  # in-flight attempts finish and record
-    actors.broker.close()
+    if sync is not None:
+        sync.join(timeout=10)
+    engine.close()  # dispatchers end, in-flight attempts finish and record
     if embedded is not None:
         embedded.stop()
     log.info("service_stopped")
