@@ -18,7 +18,6 @@ from urllib.parse import urlsplit, urlunsplit
 import click
 import redis
 
-from worker.engine import keys
 from worker.cli.common import (calendar_files_or_exit, config_option, default_config_dir,
                                default_schedules, home_dir)
 
@@ -127,8 +126,8 @@ def _say_whats_next(store, stop) -> None:
         next_ms = store.next_due_ms()
         line = f"scheduled: {counts.get('scheduled', 0)} post(s)"
         if next_ms is not None:
-            due = store.r.zrangebyscore(keys.DUE, next_ms, next_ms, start=0, num=1)
-            stored = store.get(due[0].decode()) if due else None
+            due = store.due_at(next_ms)
+            stored = store.get(due[0]) if due else None
             if stored is not None:
                 line += (f"; next at {local_time(stored.job)} on {stored.job.account}: "
                          f"{excerpt(stored.job.text, 50)}")

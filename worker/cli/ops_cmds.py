@@ -44,20 +44,13 @@ def _open_store_if_any():
 
 def _stored_jobs(store) -> list[tuple[object, str, str]]:
     """(job, state, reason) of every stored job."""
-    from worker.engine import keys
     from worker.engine.store import job_from_json
 
     out = []
-    names = list(store.r.scan_iter(match=keys.JOB_PREFIX + "*", count=1000))
-    pipe = store.r.pipeline(transaction=False)
-    for name in names:
-        pipe.hmget(name, "s", "r", "j")
-    for name, (state, reason, raw) in zip(names, pipe.execute()):
-        if raw is None:
-            continue
-        job_id = name.decode()[len(keys.JOB_PREFIX):]
-        out.append((job_from_json(job_id, raw.decode()), (state or b"").decode(),
-                    (reason or b"").decode()))
+    ids = store.job_ids()
+    for job_id, (state, reason, raw) in zip(ids, store.many_job_fields(ids, "s", "r", "j")):
+        if raw:
+            out.append((job_from_json(job_id, raw), state, reason))
     return out
 
 

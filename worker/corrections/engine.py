@@ -201,7 +201,7 @@ class CorrectionPlanner:
         Python, write in one pipeline (each write still one guarded Lua call)."""
         for start in range(0, len(job_ids), batch):
             ids = job_ids[start:start + batch]
-            pipe = self.store.r.pipeline(transaction=False)
+            pipe = self.store.pipeline()
             for job_id in ids:
                 pipe.hgetall(keys.job(job_id))
             prepared = []
@@ -278,7 +278,7 @@ class CorrectionPlanner:
         prepared = [p for p in prepared if p is not None]
         if not prepared:
             return
-        pipe = self.store.r.pipeline(transaction=False)
+        pipe = self.store.pipeline()
         for kind, job_id, payload, extra, _info in prepared:
             if kind == "accept":
                 stored, new = payload, extra
@@ -341,7 +341,7 @@ class CorrectionPlanner:
     def _alert(self, stored: StoredJob, report: PlanReport, why: str) -> None:
         if stored.fields.get("al") == why[:200]:
             return  # already alerted
-        self.store.r.hset(keys.job(stored.id), "al", why[:200])
+        self.store.set_job_fields(stored.id, {"al": why[:200]})
         self.store.audit_note(stored.id, self.by, f"ALERT: {why}")
         log.error("correction_needs_a_person", job_id=stored.id, reason=why, alert=True)
         report.alerts.append(stored.id)
@@ -478,4 +478,4 @@ def _version_record(version: int, text: str, at_ms: int, action: str, job_id: st
 
 
 def versions(store: Store, job_id: str) -> list[dict]:
-    return [json.loads(raw) for raw in store.r.lrange(versions_key(job_id), 0, -1)]
+    return store.versions(job_id)

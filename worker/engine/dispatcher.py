@@ -20,7 +20,6 @@ from typing import Callable
 import redis
 import structlog
 
-from worker.engine import keys
 from worker.engine.store import Claim, Store
 from worker.engine.clock import now_ms
 
@@ -116,7 +115,7 @@ class Dispatcher:
                 wait_s = min(self.tick(), HEARTBEAT_EVERY_S)
                 if wait_s > BLPOP_MARGIN_S * 2:
                     # sleep on the wake list: sync pushes to it when it adds an earlier job
-                    self.store.r.blpop([keys.WAKE], timeout=wait_s - BLPOP_MARGIN_S)
+                    self.store.wait_for_wake(wait_s - BLPOP_MARGIN_S)
                 elif wait_s > 0:
                     stop.wait(wait_s)
             except (redis.ConnectionError, redis.TimeoutError):

@@ -25,10 +25,8 @@ calendar releases it without a resume (``Store.refresh_hold``).
 from __future__ import annotations
 
 import dataclasses
-import json
 from typing import Literal
 
-from worker.engine import keys
 from worker.engine.store import REMOVE, Store
 from worker.engine.clock import now_ms
 from worker.engine.states import CANCELLED, GOLIVE_REFUSED, HELD, RECHECKED_HOLDS, SCHEDULED
@@ -71,20 +69,17 @@ def _matches(field: str, account: str, department: str) -> bool:
 def pause(store: Store, scope: Scope, value: str | None, reason: str, by: str) -> int:
     """Record the pause and hold every matching pending job. Returns how many were held."""
     field = pause_field(scope, value)
-    store.r.hset(keys.PAUSES, field, json.dumps({"reason": reason, "by": by, "at": now_ms()}))
+    store.set_pause(field, {"reason": reason, "by": by, "at": now_ms()})
     store.audit_note("*", by, f"pause {field}: {reason}")
-    candidates = dict(store.r.zrange(keys.DUE, 0, -1, withscores=True))
-    candidates.update({m: s for m, s in store.r.zrange(keys.LEASES, 0, -1, withscores=True)
-                       if m not in candidates})
+    candidates = store.due_entries()
+    candidates.update({m: s for m, s in store.lease_entries().items() if m not in candidates})
     held = 0
-    for member, score in candidates.items():
-        job_id = member.decode()
-        info = store.r.hmget(keys.job(job_id), "a", "dp", "d", "s")
-        account, department = (v.decode() if v else "" for v in info[:2])
+    for job_id, score in candidates.items():
+        account, department, planned, state = store.job_fields(job_id, "a", "dp", "d", "s")
         if not _matches(field, account, department):
             continue
         # a dispatched job's score is its lease, not its instant: hold it at its planned due
-        due_ms = int(info[2] or score) if info[3] == b"dispatched" else int(score)
+        due_ms = int(planned or score) if state == "dispatched" else int(score)
         if store.transition(job_id, "scheduled|dispatched|held", HELD, by, f"paused: {reason}",
                             check=("r", "|".join(("~", *RECHECKED_HOLDS))), due=REMOVE, lease=REMOVE,
                             held=due_ms, fields={"r": "paused"}, delete=("t",)):
@@ -96,15 +91,14 @@ def resume(store: Store, scope: Scope, value: str | None, by: str, missed: Misse
            grace_ms: int = 0) -> ResumeReport:
     """Lift the pause and release what it held; missed instants need ``missed`` to move."""
     field = pause_field(scope, value)
-    store.r.hdel(keys.PAUSES, field)
+    store.clear_pause(field)
     store.audit_note("*", by, f"resume {field} (missed: {missed or 'no decision'})")
-    active = {k.decode() for k in store.r.hkeys(keys.PAUSES)}
+    active = set(store.pauses())
     report = ResumeReport()
     now = now_ms()
-    for member, score in store.r.zrange(keys.HELD, 0, -1, withscores=True):
-        job_id = member.decode()
-        info = store.r.hmget(keys.job(job_id), "a", "dp", "r", "qe", "o")
-        account, department, reason, quiet_end, original = (v.decode() if v else "" for v in info)
+    for job_id, score in store.held_entries().items():
+        account, department, reason, quiet_end, original = store.job_fields(
+            job_id, "a", "dp", "r", "qe", "o")
         if reason not in RELEASABLE or not _matches(field, account, department):
             continue
         if any(_matches(other, account, department) for other in active):
@@ -153,12 +147,12 @@ def resume(store: Store, scope: Scope, value: str | None, by: str, missed: Misse
 
 
 def pauses(store: Store) -> dict[str, dict]:
-    return {k.decode(): json.loads(v) for k, v in store.r.hgetall(keys.PAUSES).items()}
+    return store.pauses()
 
 
 def hold_job(store: Store, job_id: str, reason: str, by: str) -> bool:
     """Hold one pending job (e.g. ``quiet_period``) at its planned instant."""
-    due_ms = int(store.r.hget(keys.job(job_id), "d") or 0)
+    due_ms = int(store.job_fields(job_id, "d")[0] or 0)
     return store.transition(job_id, "scheduled|dispatched", HELD, by, f"held: {reason}",
                             due=REMOVE, lease=REMOVE, held=due_ms, fields={"r": reason},
                             delete=("t",))
@@ -167,7 +161,7 @@ def hold_job(store: Store, job_id: str, reason: str, by: str) -> bool:
 def release_job(store: Store, job_id: str, by: str, send_late: bool = False) -> bool:
     """Release one held job: at its instant if still ahead; if it passed, only with
     ``send_late`` (a decision, audited with ``by``)."""
-    score = store.r.zscore(keys.HELD, job_id)
+    score = store.held_since(job_id)
     if score is None:
         return False
     now = now_ms()

@@ -60,7 +60,7 @@ HELD_WHY = (("golive_refused", "golive_refused"), ("quiet period", "quiet_period
 
 def record_heartbeat(store: Store, component: str) -> None:
     """Say "``component`` is alive now" (the dispatcher loop, a worker): read by /healthz."""
-    store.r.set(HEARTBEAT_PREFIX + component, int(time.time() * 1000), ex=24 * 3600)
+    store.beat(component, int(time.time() * 1000))
 
 
 def _outcome(frm: str, to: str, why: str) -> str | None:
@@ -95,16 +95,13 @@ class StoreCollector:
     # --- following the audit stream ---------------------------------------------------------
 
     def _follow_audit(self) -> None:
-        r = self.store.r
         while True:
-            start = "-" if self._last_audit == "-" else f"({self._last_audit}"
-            rows = r.xrange(keys.AUDIT, min=start, max="+", count=AUDIT_BATCH)
+            rows = self.store.audit_after(self._last_audit, AUDIT_BATCH)
             if not rows:
                 return
             published: list[str] = []
-            for entry_id, data in rows:
-                self._last_audit = entry_id.decode()
-                row = {k.decode(): v.decode() for k, v in data.items()}
+            for entry_id, row in rows:
+                self._last_audit = entry_id
                 job_id, frm, to = row.get("job", ""), row.get("from", ""), row.get("to", "")
                 if not to:
                     continue  # a note, not a transition
@@ -123,13 +120,10 @@ class StoreCollector:
     def _observe_published(self, job_ids: list[str]) -> None:
         if not job_ids:
             return
-        pipe = self.store.r.pipeline(transaction=False)
-        for job_id in job_ids:
-            pipe.hmget(keys.job(job_id), "lat", "o")
-        for lat, of in pipe.execute():
+        for lat, of in self.store.many_job_fields(job_ids, "lat", "o"):
             if of:  # a correction job reached the platform
                 self._corrections["applied"] = self._corrections.get("applied", 0) + 1
-            if lat is None:
+            if not lat:
                 continue
             seconds = max(0.0, int(lat) / 1000)
             self._lat_sum += seconds
@@ -214,11 +208,9 @@ def health(store: Store, max_age_s: float = HEALTH_MAX_AGE_S, now_s: float | Non
     """(healthy, details): Redis answers and the newest sign of life is recent."""
     now_s = time.time() if now_s is None else now_s
     try:
-        store.r.ping()
+        store.ping()
         status = store.sync_status() or {}
-        beats = {k.decode()[len(HEARTBEAT_PREFIX):]: int(v) / 1000
-                 for k in store.r.scan_iter(match=HEARTBEAT_PREFIX + "*", count=100)
-                 if (v := store.r.get(k)) is not None}
+        beats = {component: at_ms / 1000 for component, at_ms in store.beats().items()}
     except (redis.RedisError, OSError) as exc:
         return False, {"redis": False, "error": str(exc)[:200]}
     signs = dict(beats)

@@ -21,7 +21,6 @@ from pathlib import Path
 
 import structlog
 
-from worker.engine import keys
 from worker.config_model import QuietPeriod
 from worker.config_watch import ConfigWatch
 from worker.engine.store import REMOVE, Claim, Store
@@ -49,7 +48,7 @@ def hold_quiet(store: Store, claim: Claim, period: QuietPeriod, by: str) -> bool
 
     Checking the token makes this a no-op if the job moved on meanwhile; removing it voids
     any message that might still carry the job."""
-    due_ms = int(store.r.hget(keys.job(claim.job_id), "d") or claim.send_at_ms)
+    due_ms = int(store.job_fields(claim.job_id, "d")[0] or claim.send_at_ms)
     return store.transition(claim.job_id, "dispatched", HELD, by,
                             f"quiet period {period.id}: {period.reason}"[:300],
                             check=("t", claim.token), due=REMOVE, lease=REMOVE, held=due_ms,
@@ -59,7 +58,7 @@ def hold_quiet(store: Store, claim: Claim, period: QuietPeriod, by: str) -> bool
 
 def quiet_end_ms(store: Store, job_id: str) -> int:
     """When the quiet period that holds ``job_id`` ends (0 if unknown)."""
-    return int(store.r.hget(keys.job(job_id), "qe") or 0)
+    return int(store.job_fields(job_id, "qe")[0] or 0)
 
 
 class QuietGate:
@@ -88,9 +87,9 @@ class QuietGate:
         instant = dt.datetime.fromtimestamp(claim.send_at_ms / 1000, dt.timezone.utc)
         if not any(p.start <= instant <= p.end for p in periods):
             return True  # the common case costs no Redis round trip
-        department, raw = self.store.r.hmget(keys.job(claim.job_id), "dp", "j")
+        department, raw = self.store.job_fields(claim.job_id, "dp", "j")
         category = json.loads(raw).get("category", "institutional") if raw else "institutional"
-        period = covering(periods, instant, (department or b"").decode(), category)
+        period = covering(periods, instant, department, category)
         if period is None:
             return True
         if hold_quiet(self.store, claim, period, self.by):

@@ -29,7 +29,6 @@ import datetime as dt
 from typing import Iterable
 from zoneinfo import ZoneInfo
 
-from worker.engine import keys
 from worker.jobs import Job
 from worker.engine.store import Store, StoredJob, _job_fields
 from worker.engine.clock import ms_to_iso, to_ms
@@ -215,7 +214,7 @@ def apply_retries(store: Store, retries: Iterable[Retry], by: str, why: str) -> 
         done.append(retry.job_id)
         if retry.original:
             # the alert stood for this failure: a new failure must be able to alert again
-            store.r.hdel(keys.job(retry.original), "al")
+            store.drop_job_fields(retry.original, "al")
             store.audit_note(retry.original, by, f"correction step {retry.job_id} retried: {why}"[:300])
     if done:
         store.wake()

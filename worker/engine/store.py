@@ -105,7 +105,10 @@ class Claim:
 
 
 class Store:
-    """All reads and writes of pregonero's state."""
+    """Every read and write of the engine's state: jobs, their indexes and audit trail,
+    pauses, sync status, heartbeats, correction versions. (The on-call overrides and the
+    calendars' last good sources are kept by ``worker.corrections.overrides`` under their
+    own keys; the broker shares this client, ``worker.engine.build``.)"""
 
     def __init__(self, client: redis.Redis, audit_maxlen: int = AUDIT_MAXLEN):
         self.r = client
@@ -339,6 +342,87 @@ class Store:
         raw = self.r.hget(keys.job(job_id), "s")
         return raw.decode() if raw else None
 
+    def job_fields(self, job_id: str, *names: str) -> list[str]:
+        """Some fields of a job (``worker.engine.fields``), "" for each one it lacks: the
+        cheap read for a decision that needs no decoded Job."""
+        return [v.decode() if v is not None else "" for v in self.r.hmget(keys.job(job_id), names)]
+
+    def many_job_fields(self, job_ids: Iterable[str], *names: str) -> list[list[str]]:
+        """``job_fields`` of many jobs in one round trip."""
+        pipe = self.pipeline()
+        for job_id in job_ids:
+            pipe.hmget(keys.job(job_id), names)
+        return [[v.decode() if v is not None else "" for v in row] for row in pipe.execute()]
+
+    def set_job_fields(self, job_id: str, fields: Mapping[str, object]) -> None:
+        """Bookkeeping fields that are no transition (the last alert raised about a job)."""
+        self.r.hset(keys.job(job_id), mapping={k: str(v) for k, v in fields.items()})
+
+    def drop_job_fields(self, job_id: str, *names: str) -> None:
+        self.r.hdel(keys.job(job_id), *names)
+
+    def job_ids(self) -> list[str]:
+        """Every job id in the store (a scan: for reports, not for the hot path)."""
+        prefix = len(keys.JOB_PREFIX)
+        return [key.decode()[prefix:]
+                for key in self.r.scan_iter(match=keys.JOB_PREFIX + "*", count=1000)]
+
+    def every_job_fields(self, batch: int = 1000) -> Iterator[tuple[str, dict[str, str]]]:
+        """(id, all fields) of every job, a batch of hashes per round trip (reports and
+        status: a scan, not for the hot path)."""
+        ids = self.job_ids()
+        for start in range(0, len(ids), batch):
+            chunk = ids[start:start + batch]
+            pipe = self.pipeline()
+            for job_id in chunk:
+                pipe.hgetall(keys.job(job_id))
+            for job_id, raw in zip(chunk, pipe.execute()):
+                if raw:
+                    yield job_id, {k.decode(): v.decode() for k, v in raw.items()}
+
+    def pipeline(self):
+        """A non-transactional pipeline on the store's client: the pipelined variants of
+        the store's calls take it as ``client=`` and its ``execute()`` gives their results."""
+        return self.r.pipeline(transaction=False)
+
+    # --- the indexes the dispatcher works from ------------------------------------------------
+
+    def due_entries(self) -> dict[str, float]:
+        """Jobs waiting for the dispatcher, with their instant (ms)."""
+        return {m.decode(): s for m, s in self.r.zrange(keys.DUE, 0, -1, withscores=True)}
+
+    def lease_entries(self) -> dict[str, float]:
+        """Jobs with a lease (dispatched, publishing, uncertain), with its expiry (ms)."""
+        return {m.decode(): s for m, s in self.r.zrange(keys.LEASES, 0, -1, withscores=True)}
+
+    def held_entries(self) -> dict[str, float]:
+        """Held jobs, with the instant they were (or are) due (ms)."""
+        return {m.decode(): s for m, s in self.r.zrange(keys.HELD, 0, -1, withscores=True)}
+
+    def held_since(self, job_id: str) -> float | None:
+        """The instant a held job was due (ms), None if it is not held."""
+        return self.r.zscore(keys.HELD, job_id)
+
+    def due_at(self, instant_ms: int) -> list[str]:
+        """The jobs due exactly at ``instant_ms``."""
+        return [m.decode() for m in self.r.zrangebyscore(keys.DUE, instant_ms, instant_ms)]
+
+    def wait_for_wake(self, timeout_s: float) -> None:
+        """Sleep until ``wake()`` is called or ``timeout_s`` passes (the dispatcher's sleep)."""
+        self.r.blpop([keys.WAKE], timeout=timeout_s)
+
+    # --- pauses -----------------------------------------------------------------------------------
+
+    def set_pause(self, field: str, info: Mapping) -> None:
+        self.r.hset(keys.PAUSES, field, json.dumps(info))
+
+    def clear_pause(self, field: str) -> None:
+        self.r.hdel(keys.PAUSES, field)
+
+    def pauses(self) -> dict[str, dict]:
+        """Active pauses by scope field (``all``, ``account:x``, ``department:y``)."""
+        return {k.decode(): json.loads(v) for k, v in self.r.hgetall(keys.PAUSES).items()}
+
     def count_by_state(self) -> dict[str, int]:
         counts: dict[str, int] = {}
         for summary in self.summaries().values():
@@ -354,6 +438,13 @@ class Store:
                 row["id"] = entry_id.decode()
                 out.append(row)
         return out[-count:]
+
+    def audit_after(self, after: str, count: int) -> list[tuple[str, dict]]:
+        """Up to ``count`` audit entries after the entry id ``after`` ("-": from the first),
+        each as (entry id, decoded row): how followers page through the stream."""
+        start = "-" if after == "-" else f"({after}"
+        return [(entry_id.decode(), {k.decode(): v.decode() for k, v in data.items()})
+                for entry_id, data in self.r.xrange(keys.AUDIT, min=start, max="+", count=count)]
 
     def follow_audit(self, after: str, block_ms: int, count: int = 200) -> list[tuple[str, dict]]:
         """Audit entries recorded after the entry id ``after`` ("<ms>-0" for an instant),
@@ -386,6 +477,42 @@ class Store:
     def sync_status(self) -> dict | None:
         raw = self.r.hget(keys.SYNC_STATUS, "json")
         return json.loads(raw) if raw else None
+
+    def load_alerts(self) -> dict[str, str]:
+        """Calendar files whose load failure was alerted, with the digest of its findings."""
+        return {k.decode(): v.decode() for k, v in self.r.hgetall(keys.LOAD_ALERTS).items()}
+
+    def set_load_alert(self, path: str, digest: str) -> None:
+        self.r.hset(keys.LOAD_ALERTS, path, digest)
+
+    def clear_load_alerts(self, *paths: str) -> None:
+        if paths:
+            self.r.hdel(keys.LOAD_ALERTS, *paths)
+
+    # --- liveness -------------------------------------------------------------------------------
+
+    def ping(self) -> bool:
+        return bool(self.r.ping())
+
+    def beat(self, component: str, at_ms: int, ttl_s: int = 24 * 3600) -> None:
+        """``component`` is alive at ``at_ms`` (``/healthz`` reads these)."""
+        self.r.set(keys.HEARTBEAT_PREFIX + component, at_ms, ex=ttl_s)
+
+    def beats(self) -> dict[str, int]:
+        """The last heartbeat (ms) of every component that sent one within its ttl."""
+        prefix = len(keys.HEARTBEAT_PREFIX)
+        out = {}
+        for key in self.r.scan_iter(match=keys.HEARTBEAT_PREFIX + "*", count=100):
+            value = self.r.get(key)
+            if value is not None:
+                out[key.decode()[prefix:]] = int(value)
+        return out
+
+    # --- correction versions ----------------------------------------------------------------------
+
+    def versions(self, job_id: str) -> list[dict]:
+        """Every published version of a post, oldest first (``pregonero history``)."""
+        return [json.loads(raw) for raw in self.r.lrange(keys.VERSIONS_PREFIX + job_id, 0, -1)]
 
 
 def _zop(op) -> str:

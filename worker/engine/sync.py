@@ -18,7 +18,6 @@ from typing import Callable, Iterable
 
 import structlog
 
-from worker.engine import keys
 from worker.engine.diff import Changes, diff
 from worker.engine.store import Store, compact_job_json
 from worker.engine.clock import to_ms
@@ -142,18 +141,18 @@ def _alert_load_errors(store: Store, load_errors: dict[str, list[str]]) -> None:
     of it once, with what to fix, not read a count."""
     import hashlib
 
-    alerted = {k.decode(): v.decode() for k, v in store.r.hgetall(keys.LOAD_ALERTS).items()}
+    alerted = store.load_alerts()
     for path, findings in load_errors.items():
         digest = hashlib.sha256("\n".join(findings).encode()).hexdigest()[:16]
         if alerted.get(path) == digest:
             continue
-        store.r.hset(keys.LOAD_ALERTS, path, digest)
+        store.set_load_alert(path, digest)
         log.error("calendar_failed_to_load", file=path, finding=findings[0] if findings else "",
                   findings=len(findings), kept="its last good version stays scheduled",
                   alert=True)
     fixed = [path for path in alerted if path not in load_errors]
     if fixed:
-        store.r.hdel(keys.LOAD_ALERTS, *fixed)
+        store.clear_load_alerts(*fixed)
         for path in fixed:
             log.info("calendar_loads_again", file=path)
 
@@ -189,7 +188,7 @@ def _apply(store: Store, changes: Changes, by: str, report: SyncReport,
     flagged = flagged or {}
     for start in range(0, len(changes.adds), BATCH):
         batch = changes.adds[start:start + BATCH]
-        pipe = store.r.pipeline(transaction=False)
+        pipe = store.pipeline()
         for placed in batch:
             store.add_job(placed.job, placed.path, by, "added", client=pipe)
         for placed, result in zip(batch, pipe.execute()):
@@ -230,7 +229,7 @@ def _apply(store: Store, changes: Changes, by: str, report: SyncReport,
               for placed in changes.corrections]
     for start in range(0, len(flags), BATCH):
         batch = flags[start:start + BATCH]
-        pipe = store.r.pipeline(transaction=False)
+        pipe = store.pipeline()
         for job_id, to, why, planned in batch:
             fields = {"pj": compact_job_json(planned), "ph": planned.content_hash} if planned else {}
             store.transition(job_id, "|".join(POSTED), to, by, why, fields=fields, client=pipe)

@@ -22,7 +22,6 @@ import datetime as dt
 import json
 from typing import Iterable, Mapping
 
-from worker.engine import keys
 from worker.ops.agenda import local_instant
 from worker.jobs import Job
 
@@ -155,23 +154,13 @@ def read_store(store, batch: int = 1000) -> dict[str, tuple[Job, StoredInfo]]:
 
     audit_to: dict[str, set[str]] = {}
     audit_why: dict[str, list[str]] = {}
-    for entry_id, data in _audit(store):
-        job_id = data.get(b"job", b"").decode()
-        audit_to.setdefault(job_id, set()).add(data.get(b"to", b"").decode())
-        why = data.get(b"why", b"").decode()
+    for _entry_id, row in _audit(store):
+        job_id = row.get("job", "")
+        audit_to.setdefault(job_id, set()).add(row.get("to", ""))
+        why = row.get("why", "")
         if why:
             audit_why.setdefault(job_id, []).append(why)
-    raw: dict[str, dict[str, str]] = {}
-    names = list(store.r.scan_iter(match=keys.JOB_PREFIX + "*", count=1000))
-    for start in range(0, len(names), batch):
-        pipe = store.r.pipeline(transaction=False)
-        chunk = names[start:start + batch]
-        for name in chunk:
-            pipe.hgetall(name)
-        for name, fields in zip(chunk, pipe.execute()):
-            if fields and b"j" in fields:
-                raw[name.decode()[len(keys.JOB_PREFIX):]] = {k.decode(): v.decode()
-                                                             for k, v in fields.items()}
+    raw = {job_id: fields for job_id, fields in store.every_job_fields(batch) if "j" in fields}
     corrections: dict[str, list[str]] = {}
     for job_id, fields in raw.items():
         if fields.get("o"):
@@ -195,10 +184,10 @@ def read_store(store, batch: int = 1000) -> dict[str, tuple[Job, StoredInfo]]:
 def _audit(store, count: int = 10_000):
     last = "-"
     while True:
-        rows = store.r.xrange(keys.AUDIT, min=last, max="+", count=count)
+        rows = store.audit_after(last, count)
         if not rows:
             return
         yield from rows
         if len(rows) < count:
             return
-        last = "(" + rows[-1][0].decode()
+        last = rows[-1][0]
