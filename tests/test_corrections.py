@@ -272,13 +272,16 @@ def test_a_version_whose_last_step_went_out_but_was_never_closed_is_closed_by_th
     # must not stay "correcting" for ever (no later correction could be planned for it)
     world.x_age = dt.timedelta(0)
     world.publish_entries(("anuncio",))
-    closing = ceng.finish
-    monkeypatch.setattr(ceng, "finish", lambda *args, **kwargs: False)  # the crash
+    from worker.corrections import send
+
+    closing = send.finish
+    # the crash: the worker's close of the version never happens
+    monkeypatch.setattr(send, "finish", lambda *args, **kwargs: False)
     world.set_fact("plazo_fin", "2027-08-27")
     world.sync()
     wait_for(lambda: world.store.state(X_ES + "#c2") == "published", what="the edit sent")
     hold_still(lambda: world.store.state(X_ES) == "correcting", 0.3, what="left correcting")
-    monkeypatch.setattr(ceng, "finish", closing)
+    monkeypatch.setattr(send, "finish", closing)
     world.sync()
     original = world.store.get(X_ES)
     (edit,) = world.records("correct", X_ES)

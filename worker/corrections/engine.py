@@ -43,7 +43,7 @@ import structlog
 from adapters.base import Capabilities, EditSupport, PostRef, PostRequest
 from worker.engine import keys
 from worker.jobs import Job
-from worker.engine.store import Store, StoredJob, _job_fields, compact_job_json, job_from_json
+from worker.engine.store import Store, StoredJob, planned_fields, compact_job_json, job_from_json
 from worker.engine.clock import now_ms
 from worker.engine.states import CORRECTING, FAILED, NEEDS_CORRECTION, ORPHANED, PUBLISHED
 
@@ -179,7 +179,7 @@ class CorrectionPlanner:
         stuck = sorted({s.of for s in summaries.values() if s.of and s.state == FAILED})
         for job_id in stuck:
             if summaries.get(job_id) and summaries[job_id].state == CORRECTING:
-                self._replan_failed(job_id, now, report)
+                self.replan_failed(job_id, now, report)
         report.closed = finish_stranded(self.store, summaries, by=self.by)
         report.duration_ms = int((time.monotonic() - started) * 1000)
         if report.planned or report.alerts:
@@ -253,7 +253,7 @@ class CorrectionPlanner:
                        depends_on=dict((new or old).depends_on),
                        event=(new.event if new is not None and step.action == "correct" else None),
                        category=old.category)
-            fields = {k: str(v) for k, v in _job_fields(cjob, stored.fields.get("p", "")).items()}
+            fields = {k: str(v) for k, v in planned_fields(cjob, stored.fields.get("p", "")).items()}
             fields.update({"o": job_id, "ca": step.action, "cv": str(version),
                            "cr": step.reason, "n": "0"})
             corrections.append((cid, fields))
@@ -307,7 +307,7 @@ class CorrectionPlanner:
             self._changes[job.calendar] = ovr.changes(self.store, job.calendar)
         return _why_by(self._changes[job.calendar], job, new)
 
-    def _replan_failed(self, job_id: str, now: dt.datetime, report: PlanReport) -> None:
+    def replan_failed(self, job_id: str, now: dt.datetime, report: PlanReport) -> None:
         """A correction step refused as not supported (edit window passed...): plan again
         without that possibility, under the same version and ids."""
         stored = self.store.get(job_id)

@@ -23,13 +23,14 @@ import random
 import threading
 import time
 import uuid
-from typing import Callable, Mapping
+from typing import Callable, Mapping, Protocol
 
 import redis
 import structlog
 
-from adapters.base import (Adapter, AuthError, Image, NotSupported, PostRequest, RateLimited,
-                           Rejected, Unavailable, Unknowable)
+from adapters.base import (Adapter, AuthError, Image, NotSupported, PostRef, PostRequest,
+                           RateLimited, Rejected, Unavailable, Unknowable)
+from worker.corrections.send import CorrectionSend
 from worker.engine import gates
 from worker.image_files import ImageRefused, with_images
 from worker.jobs import Job
@@ -86,6 +87,38 @@ def build_request(job: Job) -> PostRequest:
                        if job.event else None)
 
 
+class JobKind(Protocol):
+    """What the publisher asks a job's kind; everything else runs the same for every job."""
+
+    def applies(self, stored: StoredJob) -> bool:
+        """Whether the job is of this kind."""
+
+    def request(self, stored: StoredJob) -> PostRequest:
+        """What to ask the platform."""
+
+    def published(self, stored: StoredJob, ref: PostRef | None) -> None:
+        """The platform took it (its state is already recorded)."""
+
+    def refused(self, stored: StoredJob, exc: Exception) -> None:
+        """The platform refused it for good (its failure is already recorded)."""
+
+
+class PlainPost:
+    """A post, go-live announcement or event of the plan: nothing follows its outcome."""
+
+    def applies(self, stored: StoredJob) -> bool:
+        return True
+
+    def request(self, stored: StoredJob) -> PostRequest:
+        return build_request(stored.job)
+
+    def published(self, stored: StoredJob, ref: PostRef | None) -> None:
+        pass
+
+    def refused(self, stored: StoredJob, exc: Exception) -> None:
+        pass
+
+
 def default_gates(store: Store, settings: EngineSettings,
                   network_policy: Callable[[], NetPolicy]) -> tuple[gates.Gate, ...]:
     """The chain every job passes before the platform call (``worker.engine.gates``)."""
@@ -93,12 +126,6 @@ def default_gates(store: Store, settings: EngineSettings,
             gates.GoLive(settings.golive_timeout_s, settings.golive_interval_s,
                          settings.golive_window_s, network_policy, settings.golive_expect_text),
             gates.Quota(settings.quota_recheck_s))
-
-
-def now_dt():
-    import datetime as dt
-
-    return dt.datetime.now(dt.timezone.utc)
 
 
 def wait_until(instant_ms: int) -> None:
@@ -167,6 +194,10 @@ class Publisher:
         #: None: no local image is sent at all
         self.images_root = images_root
         self.heartbeats = Heartbeats(store, settings.lease_ms, settings.heartbeat_s)
+        #: what differs between a plain post and a correction (``JobKind``), asked in order
+        self.kinds: tuple[JobKind, ...] = (
+            CorrectionSend(store, lambda stored: self.adapter_for(stored.job).capabilities),
+            PlainPost())
         #: what a job must pass at its instant, in order (``worker.engine.gates``); the go-live
         #: gate asks for the policy at each check, as it may be replaced while running
         self.gates = default_gates(store, settings, lambda: self.network_policy())
@@ -276,8 +307,7 @@ class Publisher:
                             stored.tries + 1, common)
         except (AuthError, Rejected, NotSupported) as exc:
             self._fail(job.id, attempt_id, f"{type(exc).__name__}: {exc}", common)
-            if stored.fields.get("o") and isinstance(exc, NotSupported):
-                self._replan(stored)
+            self.kind_of(stored).refused(stored, exc)
         except Exception as exc:  # OutcomeUnknown, or anything unexpected mid-call: maybe posted
             why = f"{type(exc).__name__}: {exc}"[:300]
             self.store.mark_uncertain(job.id, attempt_id, why, now_ms() + s.lookup_delay_ms,
@@ -287,12 +317,12 @@ class Publisher:
             self._published(stored, attempt_id, ref, lateness_ms)
             log.info("post_published", lateness_ms=lateness_ms, post_id=ref.post_id, **common)
 
-    def _request(self, stored: StoredJob) -> PostRequest:
-        if stored.fields.get("o"):
-            from worker.corrections.engine import request_for
+    def kind_of(self, stored: StoredJob) -> JobKind:
+        """The first of ``self.kinds`` that takes the job (a plain post takes any)."""
+        return next(kind for kind in self.kinds if kind.applies(stored))
 
-            return request_for(self.store, stored)
-        return build_request(stored.job)
+    def _request(self, stored: StoredJob) -> PostRequest:
+        return self.kind_of(stored).request(stored)
 
     @staticmethod
     def _send(request: PostRequest, adapter: Adapter):
@@ -308,27 +338,8 @@ class Publisher:
 
     def _published(self, stored: StoredJob, attempt_id: str, ref, lateness_ms: int,
                    why: str = "published") -> None:
-        if self.store.mark_published(stored.id, attempt_id, ref, lateness_ms, why=why) \
-                and stored.fields.get("o"):
-            from worker.corrections.engine import finish
-
-            finish(self.store, stored, ref)
-
-    def _replan(self, stored: StoredJob) -> None:
-        """An edit (or deletion) the platform refused: plan the correction again as a reply."""
-        from worker.corrections.engine import CorrectionPlanner, PlanReport
-
-        original_id = stored.fields["o"]
-        try:
-            caps = self.adapter_for(stored.job).capabilities
-            planner = CorrectionPlanner(self.store, lambda account, platform: caps,
-                                        lambda platform: "reply", by="worker")
-            report = PlanReport()
-            planner._replan_failed(original_id, now_dt(), report)
-            if report.planned:
-                self.store.wake()
-        except Exception:  # the sync's correction pass tries again
-            log.exception("correction_replan_failed", job_id=original_id)
+        if self.store.mark_published(stored.id, attempt_id, ref, lateness_ms, why=why):
+            self.kind_of(stored).published(stored, ref)
 
     def _retry(self, stored: StoredJob, attempt_id: str, delay_s: float, why: str, tries: int,
                common: dict, worker_deaths: int | None = None) -> None:

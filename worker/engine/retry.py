@@ -30,7 +30,7 @@ from typing import Iterable
 from zoneinfo import ZoneInfo
 
 from worker.jobs import Job
-from worker.engine.store import Store, StoredJob, _job_fields
+from worker.engine.store import Store, StoredJob, planned_fields
 from worker.engine.clock import ms_to_iso, to_ms
 from worker.engine.states import FAILED, PUBLISHED, SCHEDULED, UNCERTAIN
 
@@ -205,7 +205,7 @@ def apply_retries(store: Store, retries: Iterable[Retry], by: str, why: str) -> 
             continue
         fields: dict[str, object] = {"n": 0}
         if retry.updated is not None:
-            fields.update(_job_fields(retry.updated, retry.path))
+            fields.update(planned_fields(retry.updated, retry.path))
         late = f", {_duration(retry.late_ms)} after its instant" if retry.late_ms else ""
         if not store.transition(retry.job_id, FAILED, SCHEDULED, by,
                                 f"retry{late}: {why}"[:300], check=("h", retry.stored_hash),

@@ -155,14 +155,14 @@ class Store:
         """Store a new job as ``scheduled`` (also revives a cancelled or failed one)."""
         return self.transition(job.id, "-|cancelled|failed", SCHEDULED, by, why,
                                due=to_ms(job.due_utc), lease=REMOVE, held=REMOVE,
-                               fields=_job_fields(job, path), client=client,
+                               fields=planned_fields(job, path), client=client,
                                delete=("t", "at", "r", "ref", "lat", "gs", "n", "pj", "ue", "kd"))
 
     def update_job(self, job: Job, path: str, by: str, why: str) -> bool:
         """Replace a pending job's content and instant. A dispatched one loses its token (the
         message in flight becomes void) and is scheduled again; a paused one stays held."""
         due_ms = to_ms(job.due_utc)
-        fields = _job_fields(job, path)
+        fields = planned_fields(job, path)
         if self.transition(job.id, "scheduled|dispatched|held", SCHEDULED, by, why,
                            check=("r", "|".join(("~", *RECHECKED_HOLDS, GOLIVE_REFUSED,
                                                        CHANGE_HOLDS))), due=due_ms, lease=REMOVE,
@@ -177,7 +177,7 @@ class Store:
         go-live whose URL was refused is checked again, a paused, quiet or missed post stays
         held for the decision it was waiting for, at its new instant. False when the job is
         not held for one of those reasons."""
-        fields = _job_fields(job, path)
+        fields = planned_fields(job, path)
         if self.transition(job.id, HELD, HELD, by, why, check=("r", "|".join(RECHECKED_HOLDS)),
                            fields=fields):
             return True
@@ -519,7 +519,9 @@ def _zop(op) -> str:
     return op if isinstance(op, str) else str(int(op))
 
 
-def _job_fields(job: Job, path: str) -> dict[str, object]:
+def planned_fields(job: Job, path: str) -> dict[str, object]:
+    """The fields a planned job is stored with (``fields.PLANNED``): what sync, a retry and a
+    correction's steps write when they (re)place a job."""
     return {"j": compact_job_json(job), "h": job.content_hash, "d": to_ms(job.due_utc),
             "p": path, "e": job.entry, "a": job.account, "dp": job.department}
 

@@ -172,14 +172,14 @@ def _flag_reason(placed, flagged: dict[str, str], cutoff_ms: int) -> str | None:
 
 def hold_flagged(store: Store, placed, reason: str, by: str) -> bool:
     """A pending job's new version, held (not scheduled) with ``reason``."""
-    from worker.engine.store import REMOVE, _job_fields
+    from worker.engine.store import REMOVE, planned_fields
     from worker.engine.states import HELD
 
     job = placed.job
     return store.transition(job.id, "scheduled|dispatched|held", HELD, by,
                             f"changed, held: {reason} (due {job.due_utc.isoformat()})",
                             due=REMOVE, lease=REMOVE, held=to_ms(job.due_utc),
-                            fields={**_job_fields(job, placed.path), "r": reason},
+                            fields={**planned_fields(job, placed.path), "r": reason},
                             delete=("t", "gs"))
 
 
@@ -243,9 +243,9 @@ def _apply(store: Store, changes: Changes, by: str, report: SyncReport,
 
 
 def _fields_of(placed) -> dict:
-    from worker.engine.store import _job_fields
+    from worker.engine.store import planned_fields
 
-    return _job_fields(placed.job, placed.path)
+    return planned_fields(placed.job, placed.path)
 
 
 def git_pull(repo_dir: Path, timeout_s: float = 60) -> bool:
