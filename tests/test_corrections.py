@@ -428,3 +428,24 @@ def test_a_post_the_platform_cannot_delete_gets_a_notice_and_an_alert_with_its_l
     assert notice["text"].startswith("ANULADO")
     # planning again does not alert twice
     assert planner.run().alerts == []
+
+
+def test_a_sync_that_corrects_published_posts_reads_config_once(world, monkeypatch):
+    import worker.config
+    import worker.corrections.overrides
+
+    world.publish_entries(("anuncio",))
+    reads = []
+    real = worker.config.load_config
+
+    def counted(config_dir):
+        reads.append(config_dir)
+        return real(config_dir)
+
+    monkeypatch.setattr(worker.config, "load_config", counted)
+    monkeypatch.setattr(worker.corrections.overrides, "load_config", counted)
+    world.set_fact("plazo_fin", "2027-08-27")
+    report = world.sync()
+    assert report.counts.get("corrections")  # the planner ran on this sync
+    assert world.store.state(X_ES + "#c2")  # its correction planned
+    assert len(reads) == 1

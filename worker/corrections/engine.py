@@ -347,11 +347,13 @@ class CorrectionPlanner:
         report.alerts.append(stored.id)
 
 
-def planner_from_config(store: Store, config_dir: Path) -> CorrectionPlanner:
+def planner_from_config(store: Store, config_dir: Path, config=None) -> CorrectionPlanner:
+    """A planner with the accounts' capabilities and the retraction policy of ``config``
+    (config/ as the caller read it; read from ``config_dir`` when None)."""
     from adapters import account_capabilities, capabilities_for
     from worker.config import load_config
 
-    config = load_config(config_dir)
+    config = config if config is not None else load_config(config_dir)
 
     def caps_for(account: str, platform: str) -> Capabilities:
         if account in config.accounts:
@@ -362,8 +364,8 @@ def planner_from_config(store: Store, config_dir: Path) -> CorrectionPlanner:
 
 
 def plan_corrections_from_config(store: Store, config_dir: Path,
-                                 now: dt.datetime | None = None) -> PlanReport:
-    report = planner_from_config(store, config_dir).run(now)
+                                 now: dt.datetime | None = None, config=None) -> PlanReport:
+    report = planner_from_config(store, config_dir, config).run(now)
     if report.planned:
         store.wake()
     return report

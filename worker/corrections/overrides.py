@@ -36,6 +36,7 @@ from worker.calendar.findings import Finding
 from worker.calendar.instants import entry_expiry
 from worker.calendar.source import YamlProblem, parse_yaml
 from worker.config import ConfigError, load_config
+from worker.config_model import Config
 from worker.engine.store import Store
 from worker.engine.clock import now_ms
 
@@ -394,16 +395,19 @@ def _analyze_text(text: str, file: Path, shown: str, config, now: dt.datetime,
 
 
 def engine_compile(store: Store | None, schedules_dir: Path, config_dir: Path, now: dt.datetime,
-                   *, extra: Iterable[Override] = (), clear: bool = True) -> list[EnginePlan]:
+                   *, extra: Iterable[Override] = (), clear: bool = True,
+                   config: Config | None = None) -> list[EnginePlan]:
     """The whole schedules directory for the engine (see module doc). ``extra`` overrides are
-    applied as if stored (the CLI's preview of a change not made yet)."""
+    applied as if stored (the CLI's preview of a change not made yet). ``config``: config/
+    already read by the caller (read here when None)."""
     schedules_dir = Path(schedules_dir)
     files = calendar_files([schedules_dir])
-    try:
-        config = load_config(config_dir)
-    except ConfigError as exc:
-        return [EnginePlan(str(f.relative_to(schedules_dir)), None, False, (), tuple(exc.findings))
-                for f in files]
+    if config is None:
+        try:
+            config = load_config(config_dir)
+        except ConfigError as exc:
+            return [EnginePlan(str(f.relative_to(schedules_dir)), None, False, (),
+                               tuple(exc.findings)) for f in files]
     overrides = (all_overrides(store) if store is not None else []) + list(extra)
     plans: list[EnginePlan] = []
     seen: dict[str, str] = {}

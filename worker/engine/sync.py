@@ -50,23 +50,35 @@ def sync_once(store: Store, schedules_dir: Path, config_dir: Path, now: dt.datet
               *, compile_fn: Callable | None = None, by: str = "sync") -> SyncReport:
     """Compile ``schedules_dir`` with ``config_dir`` and bring the store in line with it."""
     now = now or dt.datetime.now(dt.timezone.utc)
+    # config/ read once per sync, for the compile and the correction planner alike (None: it
+    # does not load, and the compile reports why on every calendar)
+    config = _config_or_none(Path(config_dir))
     if compile_fn is None:
         # the engine's compile: CLI overrides on top of the files, past entries tolerated,
         # posts after a moved deadline flagged (see worker.corrections.overrides)
         from worker.corrections.overrides import engine_compile
 
-        def compile_fn(schedules, config, moment):
-            return engine_compile(store, schedules, config, moment)
+        def compile_fn(schedules, config_dir, moment):
+            return engine_compile(store, schedules, config_dir, moment, config=config)
     plans = compile_fn(Path(schedules_dir), Path(config_dir), now)
     report = apply_plan(store, plans, now, by=by)
     if report.counts.get("corrections") or report.counts.get("orphans") or report.uncorrected:
         try:
             from worker.corrections.engine import plan_corrections_from_config
 
-            plan_corrections_from_config(store, Path(config_dir), now)
+            plan_corrections_from_config(store, Path(config_dir), now, config=config)
         except Exception:
             log.exception("correction_planning_failed", alert=True)
     return report
+
+
+def _config_or_none(config_dir: Path):
+    from worker.config import ConfigError, load_config
+
+    try:
+        return load_config(config_dir)
+    except ConfigError:
+        return None
 
 
 def apply_plan(store: Store, plans: Iterable, now: dt.datetime, *, by: str = "sync",
