@@ -126,7 +126,8 @@ class DelayedAdapter:
         return getattr(self.inner, name)
 
 
-def _faulty_adapter_factory(home: Path, config_dir: Path, transport: str | None = None):
+def _faulty_adapter_factory(home: Path, config_dir: Path, transport: str | None = None,
+                            default_transport: str | None = None):
     import threading
 
     from adapters.factory import make_adapter

@@ -56,3 +56,34 @@ def test_the_clock_check_sees_the_usual_ways_of_reading_the_clock():
               "d = dt.date.today()\ne = dt.datetime(2027, 1, 1)\nf = dt.time(9, 0)\n")
     assert [r.split(":")[0] for r in clock_reads(source)] == ["line 2", "line 3", "line 4",
                                                               "line 5"]
+
+
+def test_below_the_command_line_no_module_reads_the_deployment_s_settings_from_the_environment():
+    # they are read once, by the CLI, into worker.settings.Settings and passed down
+    from worker.settings import VARIABLES
+
+    names = {variable for variable, _default in VARIABLES.values()}
+    readers = []
+    for path in sorted((ROOT / "worker").rglob("*.py")):
+        relative = path.relative_to(ROOT)
+        if relative.parts[1] == "cli" or relative.name == "settings.py":
+            continue
+        text = path.read_text(encoding="utf-8")
+        readers += [f"{relative}: {name}" for name in names
+                    if f'environ.get("{name}"' in text or f'environ["{name}"]' in text
+                    or f'getenv("{name}"' in text]
+    # the demo names its own folder under $PREGONERO_HOME when one is set (its doc says so)
+    assert readers == ["worker/ops/demo.py: PREGONERO_HOME"]
+
+
+def test_settings_are_read_from_the_environment_with_their_defaults(tmp_path):
+    from worker.settings import Settings
+
+    default = Settings.from_environment({})
+    assert (default.home, default.schedules, default.config) == (
+        Path(".pregonero").absolute(), Path("schedules"), Path("config"))
+    assert default.redis_url is None and default.transport is None
+    given = Settings.from_environment({"PREGONERO_HOME": str(tmp_path), "REDIS_URL": "redis://h:1",
+                                       "PREGONERO_TRANSPORT": "live", "PREGONERO_CONFIG": "/c"})
+    assert (given.home, given.redis_url, given.transport, given.config) == (
+        tmp_path, "redis://h:1", "live", Path("/c"))

@@ -254,7 +254,7 @@ def test_a_dispatcher_and_a_worker_process_share_a_redis_url_and_both_stop_with_
     assert "post_published" in (tmp_path / "worker.log").read_text()
 
 
-def test_an_accounts_own_transport_wins_over_the_deployment_default(tmp_path, monkeypatch):
+def test_an_accounts_own_transport_wins_over_the_deployment_default(tmp_path):
     from adapters.accounts import AccountConfig
     from adapters.ics import IcsAdapter
     from adapters.outbox import OutboxAdapter
@@ -268,8 +268,8 @@ def test_an_accounts_own_transport_wins_over_the_deployment_default(tmp_path, mo
         "accounts:\n"
         "  ics:agenda: {handle: agenda, department: demo}\n"
         "  ics:prueba: {handle: prueba, department: demo, transport: outbox}\n")
-    monkeypatch.setenv("PREGONERO_TRANSPORT", "live")
-    adapter_for = adapter_factory(tmp_path / "home", config)
+    # the deployment's default, as the CLI reads it from $PREGONERO_TRANSPORT
+    adapter_for = adapter_factory(tmp_path / "home", config, default_transport="live")
     assert isinstance(adapter_for(make_job("a", utc_in(60), account="ics:agenda")), IcsAdapter)
     assert isinstance(adapter_for(make_job("b", utc_in(60), account="ics:prueba")), OutboxAdapter)
     forced = adapter_factory(tmp_path / "home", config, transport="outbox")

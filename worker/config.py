@@ -4,7 +4,6 @@ unknown keys refused. Secrets are never here, only the names of where to find th
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from adapters.accounts import AccountConfig
@@ -172,4 +171,4 @@ def load_config(config_dir: Path | str) -> Config:
             allow_hosts=tuple(str(h).strip() for h in network.get("allow_hosts") or ()),
             max_redirects=network.get("max_redirects", netguard.MAX_REDIRECTS),
             max_body_bytes=network.get("max_body_bytes", netguard.MAX_BODY_BYTES)),
-        transport_default=os.environ.get("PREGONERO_TRANSPORT", "outbox"))
+        transport_default="outbox")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 from pathlib import Path
 
 import click
@@ -14,7 +13,7 @@ from adapters.accounts import AccountConfig
 from adapters.base import AccountStatus, AdapterError
 from adapters.credentials import SecretError
 
-from worker.cli.common import config_option, home_dir, load_config_or_exit
+from worker.cli.common import config_option, home_dir, load_config_or_exit, settings
 
 #: warn this many days before a token expires (LinkedIn tokens last 60 days)
 EXPIRY_WARNING_DAYS = 14
@@ -65,7 +64,7 @@ def check(config_dir, transport, as_json):
     config = load_config_or_exit(config_dir)
     if config is None:
         raise click.UsageError("no configuration directory: pass --config DIR")
-    transport = transport or os.environ.get("PREGONERO_TRANSPORT") or config.transport_default
+    transport = transport or settings().transport or config.transport_default
     rows = [check_account(acc, transport, home_dir()) for acc in config.accounts.values()]
     if as_json:
         click.echo(json.dumps([dict(dataclasses.asdict(r), warning=r.warning) for r in rows],

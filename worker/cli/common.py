@@ -10,6 +10,7 @@ import click
 
 from worker.config import ConfigError, load_config
 from worker.config_model import Config
+from worker.settings import Settings
 
 
 class IsoInstant(click.ParamType):
@@ -34,8 +35,19 @@ def now_utc() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
 
 
+def settings() -> Settings:
+    """This command's settings: built once, when the command starts (``worker.settings``)."""
+    ctx = click.get_current_context(silent=True)
+    root = ctx.find_root() if ctx is not None else None
+    if root is None:
+        return Settings.from_environment()
+    if not isinstance(root.obj, Settings):
+        root.obj = Settings.from_environment()
+    return root.obj
+
+
 def default_schedules() -> Path:
-    return Path(os.environ.get("PREGONERO_SCHEDULES", "schedules"))
+    return settings().schedules
 
 
 def calendar_files_or_exit(paths) -> list[Path]:
@@ -56,12 +68,12 @@ def calendar_files_or_exit(paths) -> list[Path]:
 
 
 def default_config_dir() -> Path:
-    return Path(os.environ.get("PREGONERO_CONFIG", "config"))
+    return settings().config
 
 
 def home_dir() -> Path:
     """Where runtime data lives: ``$PREGONERO_HOME`` (default ``./.pregonero``)."""
-    return Path(os.environ.get("PREGONERO_HOME", ".pregonero")).absolute()
+    return settings().home
 
 
 def load_config_or_exit(config_dir: Path | None) -> Config | None:

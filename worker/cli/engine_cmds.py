@@ -19,7 +19,7 @@ import click
 import redis
 
 from worker.cli.common import (calendar_files_or_exit, config_option, default_config_dir,
-                               default_schedules, home_dir)
+                               default_schedules, home_dir, settings)
 
 schedules_option = click.option("--schedules", "schedules_dir", type=click.Path(path_type=Path),
                                 default=None, help="calendars directory [default: ./schedules "
@@ -38,7 +38,7 @@ def shown_url(url: str) -> str:
 
 
 def redis_url() -> str | None:
-    return os.environ.get("REDIS_URL") or None
+    return settings().redis_url
 
 
 def open_store():
@@ -109,7 +109,7 @@ def run(schedules_dir, config_dir, git_pull_interval, dispatchers, metrics_port)
 
     code = service.run(home, schedules_dir, config_dir, redis_url=redis_url(),
                        dispatchers=dispatchers, git_pull_every_s=git_pull_interval,
-                       on_start=started)
+                       default_transport=settings().transport, on_start=started)
     click.echo("stopped cleanly")
     raise SystemExit(code)
 
@@ -152,7 +152,7 @@ def _serve_metrics(store, port: int, feeds_dir: Path) -> None:
 
 
 def _banner(home: Path, schedules_dir: Path | None, config_dir: Path) -> None:
-    transport = os.environ.get("PREGONERO_TRANSPORT") or "outbox"
+    transport = settings().transport or "outbox"
     click.echo(f"pregonero: home {home}")
     if schedules_dir is not None:
         click.echo(f"calendars: {schedules_dir.absolute()}   config: {config_dir.absolute()}")
@@ -220,11 +220,12 @@ def worker(schedules_dir, config_dir, threads):
         click.echo(f"note: no calendars directory at {schedules_dir}/: no local image can be "
                    "sent (use --schedules DIR)", err=True)
     _warn_without_redis_url("worker")
-    settings = service.settings_from_config(config_dir)
+    engine_settings = service.settings_from_config(config_dir)
     if threads:
-        settings = dataclasses.replace(settings, worker_threads=threads)
+        engine_settings = dataclasses.replace(engine_settings, worker_threads=threads)
     raise SystemExit(service.run_worker(home_dir(), config_dir, redis_url=redis_url(),
-                                        settings=settings, schedules_dir=schedules_dir))
+                                        settings=engine_settings, schedules_dir=schedules_dir,
+                                        default_transport=settings().transport))
 
 
 @click.command()

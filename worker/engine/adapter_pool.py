@@ -17,7 +17,6 @@ picks them up, as for any process.
 from __future__ import annotations
 
 import dataclasses
-import os
 import threading
 import time
 from pathlib import Path
@@ -43,9 +42,13 @@ class AdapterPool:
     """``pool(job)`` is the adapter of the job's account (see module doc)."""
 
     def __init__(self, home: Path, config_dir: Path, transport: str | None = None, *,
-                 recheck_s: float = 1.0, clock: Callable[[], float] = time.monotonic,
-                 make: Callable = make_adapter):
+                 default_transport: str | None = None, recheck_s: float = 1.0,
+                 clock: Callable[[], float] = time.monotonic, make: Callable = make_adapter):
+        """``transport``: forced on every account (the demo's outbox); ``default_transport``:
+        the deployment's default ($PREGONERO_TRANSPORT, ``worker.settings``) for accounts
+        that set none, else config/'s."""
         self.home, self.transport, self._make = home, transport, make
+        self.default_transport = default_transport
         self._lock = threading.Lock()
         # a worker does not start on a broken config: there is no last good one yet
         self._watch = ConfigWatch(config_dir, every_s=recheck_s, clock=clock,
@@ -61,7 +64,7 @@ class AdapterPool:
                 raise KeyError(f"account {job.account} is not in accounts.yaml")
             if self.transport:
                 account = dataclasses.replace(account, transport=self.transport)
-            default = os.environ.get("PREGONERO_TRANSPORT") or config.transport_default
+            default = self.default_transport or config.transport_default
             built_from = (account, default, _secret_files(account))
             cached = self._adapters.get(job.account)
             if cached is not None and cached[0] == built_from:

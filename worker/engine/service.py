@@ -32,15 +32,17 @@ from worker.engine.sync import run_sync_loop
 log = structlog.get_logger("pregonero.service")
 
 
-def adapter_factory(home: Path, config_dir: Path, transport: str | None = None) -> Callable[[Job], object]:
+def adapter_factory(home: Path, config_dir: Path, transport: str | None = None,
+                    default_transport: str | None = None) -> Callable[[Job], object]:
     """Adapters per account from ``config/accounts.yaml``, rebuilt when the account's entry
     or its secret files change (see ``worker.engine.adapter_pool``).
 
     Transport precedence: ``transport`` given here (the demo forces ``outbox``) > the account's
-    own ``transport:`` > ``$PREGONERO_TRANSPORT`` > the config default (``outbox``)."""
+    own ``transport:`` > ``default_transport`` (``$PREGONERO_TRANSPORT``, read by the CLI) >
+    the config default (``outbox``)."""
     from worker.engine.adapter_pool import AdapterPool
 
-    return AdapterPool(home, config_dir, transport)
+    return AdapterPool(home, config_dir, transport, default_transport=default_transport)
 
 
 def settings_from_config(config_dir: Path, base: EngineSettings = EngineSettings()) -> EngineSettings:
@@ -98,14 +100,15 @@ def _serve(home: Path, schedules_dir: Path | None, config_dir: Path, *, redis_ur
            settings: EngineSettings | None, with_worker: bool, dispatchers: int,
            transport: str | None, git_pull_every_s: float | None,
            stop: threading.Event | None, on_start: "Callable[[Running], None] | None" = None,
-           images_from: Path | None = None) -> int:
+           images_from: Path | None = None, default_transport: str | None = None) -> int:
     home = Path(home)
     stop = stop or threading.Event()
     _install_signals(stop)
     settings = settings or settings_from_config(config_dir)
-    client, embedded = connect(home, redis_url or os.environ.get("REDIS_URL"))
+    client, embedded = connect(home, redis_url)
     store = Store(client)
-    adapter_for = adapter_factory(home, config_dir, transport) if with_worker else _no_adapter
+    adapter_for = (adapter_factory(home, config_dir, transport, default_transport)
+                   if with_worker else _no_adapter)
     engine = build_engine(
         store, adapter_for, settings, namespace=namespace_for(home), with_worker=with_worker,
         dispatchers=[f"dispatcher-{os.getpid()}-{i}" for i in range(dispatchers)],
@@ -149,22 +152,27 @@ def _images_root(schedules_dir: Path | None) -> str | None:
 def run(home: Path, schedules_dir: Path, config_dir: Path, *, redis_url: str | None = None,
         settings: EngineSettings | None = None, dispatchers: int = 1, transport: str | None = None,
         git_pull_every_s: float | None = None, stop: threading.Event | None = None,
-        on_start: "Callable[[Running], None] | None" = None) -> int:
+        on_start: "Callable[[Running], None] | None" = None,
+        default_transport: str | None = None) -> int:
     """Everything in one process. Returns the exit code (0 after a clean shutdown).
-    ``on_start`` is called once everything runs (set ``running.stop`` to end the service)."""
+    ``on_start`` is called once everything runs (set ``running.stop`` to end the service).
+    ``redis_url``: None runs the embedded server of ``home``; ``transport`` forces one on
+    every account, ``default_transport`` is the deployment's default (``worker.settings``)."""
     return _serve(home, schedules_dir, config_dir, redis_url=redis_url, settings=settings,
                   with_worker=True, dispatchers=dispatchers, transport=transport,
-                  git_pull_every_s=git_pull_every_s, stop=stop, on_start=on_start)
+                  git_pull_every_s=git_pull_every_s, stop=stop, on_start=on_start,
+                  default_transport=default_transport)
 
 
 def run_worker(home: Path, config_dir: Path, *, redis_url: str | None = None,
                settings: EngineSettings | None = None, transport: str | None = None,
-               stop: threading.Event | None = None, schedules_dir: Path | None = None) -> int:
+               stop: threading.Event | None = None, schedules_dir: Path | None = None,
+               default_transport: str | None = None) -> int:
     """Only the dramatiq worker (publish and lookup actors). ``schedules_dir``: where the
     calendars live (not synced here): local images are sent only from inside its repository."""
     return _serve(home, None, config_dir, redis_url=redis_url, settings=settings, with_worker=True,
                   dispatchers=0, transport=transport, git_pull_every_s=None, stop=stop,
-                  images_from=schedules_dir)
+                  images_from=schedules_dir, default_transport=default_transport)
 
 
 def run_dispatcher(home: Path, config_dir: Path, schedules_dir: Path | None = None, *,

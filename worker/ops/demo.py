@@ -380,8 +380,6 @@ def run_demo(say: Callable[[str], None] = click.echo) -> int:
     from worker.logging_setup import configure_logging
 
     configure_logging(level=os.environ.get("PREGONERO_LOG_LEVEL", "WARNING"))
-    # the demo never touches a real deployment: its own embedded Redis, the outbox only
-    os.environ.pop("REDIS_URL", None)
     page = OfficialPage()
     try:
         ctx = prepare(demo_root(), page, say)
@@ -396,8 +394,10 @@ def run_demo(say: Callable[[str], None] = click.echo) -> int:
             threading.Thread(target=_drive, args=(ctx, outcome), name="demo", daemon=True).start()
 
         settings = EngineSettings(golive_interval_s=1.0, golive_window_s=60.0, golive_timeout_s=2.0)
+        # the demo never touches a real deployment: its own embedded Redis (no redis_url,
+        # whatever $REDIS_URL says), the outbox only
         service.run(ctx.home, ctx.schedules_dir, ctx.config_dir, settings=settings,
-                    transport="outbox", on_start=started)
+                    redis_url=None, transport="outbox", on_start=started)
     finally:
         page.close()
     return report(ctx, outcome, say)
