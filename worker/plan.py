@@ -10,13 +10,18 @@ import dataclasses
 import datetime as dt
 import json
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Mapping, Sequence
 
-from worker.analysis import FileAnalysis, analyze_file, calendar_files
+from worker.analysis import (MAX_FILE_BYTES, FileAnalysis, analyze_document, analyze_file,
+                             calendar_files)
 from worker.calendar.findings import Finding
+from worker.calendar.instants import entry_expiry
+from worker.calendar.source import YamlProblem, parse_yaml
 from worker.calendar_root import given_folder
 from worker.config import ConfigError, load_config
 from worker.config_model import Config
+from worker.corrections import writeback
+from worker.corrections.rules import Override, apply_to_data, decide
 from worker.jobs import Job
 
 
@@ -89,3 +94,215 @@ def plan_json(plans: Iterable[SourcePlan]) -> str:
     """``{"jobs": [...]}``, sorted and byte-identical between runs of the same input."""
     jobs = [dict(job.as_dict(), content_hash=job.content_hash) for job in all_jobs(plans)]
     return json.dumps({"jobs": jobs}, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+
+
+# --- the engine's compile ------------------------------------------------------------------------
+#
+# The engine's compile differs from ``pregonero lint`` in two ways, both on purpose: an entry
+# whose instant has passed is not an error (its posts went out; the diff never sends a past job
+# late), and a post that now falls after its period's deadline is not an error either: its jobs
+# are planned but *flagged*, and the sync holds them with a reason for a person to decide. A
+# calendar must not be frozen at its old dates because a date moved. On-call changes
+# (``worker.corrections.rules.Override``) are applied on top of the files, so a stale checkout
+# can never bring an old date back. Pure apart from reading the files: what the store knows
+# comes in as ``PlanInputs``, what it should remember goes out as ``PlanEffects``
+# (``worker.corrections.overrides`` reads and applies them), and git is asked through the
+# ``committed`` function given.
+
+#: lint errors that do not stop the engine's compile
+TOLERATED = {"in-the-past": "in_the_past", "after-deadline": "after_deadline"}
+
+
+@dataclasses.dataclass(frozen=True)
+class EnginePlan:
+    """A calendar file's part of the plan, as the engine compiles it (see module doc)."""
+
+    path: str
+    calendar_id: str | None
+    ok: bool
+    jobs: tuple
+    findings: tuple[Finding, ...]
+    archived_entries: frozenset[str] = frozenset()
+    #: job id -> reason to hold it (after its period's deadline, in the past)
+    flagged: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    #: overrides applied to this file
+    applied: tuple[Override, ...] = ()
+    #: jobs of archived entries: never scheduled, but their published posts are still
+    #: corrected when a fact they quote changes (the diff reads this)
+    archived_jobs: tuple = ()
+    #: entry id -> the instant after which its posts mislead (its period closed); a late
+    #: send (``pregonero retry``) must not go out after it
+    expires: Mapping[str, dt.datetime] = dataclasses.field(default_factory=dict)
+    #: the file does not load: these jobs are its last good version with the CLI changes on
+    #: top, and ``findings`` are the file's (the sync reports them as a load error)
+    degraded: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
+class LastGood:
+    """The source text of a calendar file as it last compiled cleanly for the engine."""
+
+    path: str
+    calendar_id: str
+    text: str
+    at: str
+
+
+@dataclasses.dataclass(frozen=True)
+class PlanInputs:
+    """What the engine's compile needs to know beyond the files (read from the store)."""
+
+    #: on-call changes, applied on top of the files they concern
+    overrides: tuple[Override, ...] = ()
+    #: a calendar file's last good source (by its path): compiled, with the on-call changes
+    #: on top, when the file itself no longer loads
+    last_good: Callable[[str], LastGood | None] = lambda path: None
+    #: every value an override's fact had before it (a file saying one of these is stale)
+    earlier: Callable[[Override], Iterable[str]] = lambda override: ()
+
+
+@dataclasses.dataclass
+class PlanEffects:
+    """What the compile found that the store should remember, for the caller to apply."""
+
+    #: (path, calendar id, text) of the files that compiled: their new last good source
+    sources: list[tuple[str, str, str]] = dataclasses.field(default_factory=list)
+    #: (calendar, path): the labels and notices correction texts quote
+    metas: list[tuple[object, str]] = dataclasses.field(default_factory=list)
+    #: (override, why): overrides the files as committed now carry (or an editor superseded)
+    cleared: list[tuple[Override, str]] = dataclasses.field(default_factory=list)
+    #: (override, path, why): overrides kept on top of a file that says an earlier value
+    stale: list[tuple[Override, str, str]] = dataclasses.field(default_factory=list)
+
+
+def _flags(doc, analysis) -> dict[str, str]:
+    """Jobs of entries with a tolerated timing error, with the reason to hold them."""
+    by_pos = {}
+    for finding in analysis.findings:
+        if finding.code in TOLERATED:
+            by_pos.setdefault((finding.line, finding.col), TOLERATED[finding.code])
+    flagged = {}
+    for item in analysis.compiled:
+        reason = by_pos.get(doc.pos(item.entry.path + ("at",)))
+        if reason:
+            for job in item.jobs:
+                flagged[job.id] = reason
+    return flagged
+
+
+def _read(file: Path, shown: str) -> tuple[str | None, Finding | None]:
+    try:
+        if file.stat().st_size > MAX_FILE_BYTES:
+            return None, Finding(shown, 1, 1, "error", "file too large for a calendar",
+                                 "too-large")
+        return file.read_text(encoding="utf-8"), None
+    except UnicodeDecodeError:
+        return None, Finding(shown, 1, 1, "error", "the file is not UTF-8 text", "encoding",
+                             "save the file as UTF-8")
+    except OSError as exc:
+        return None, Finding(shown, 1, 1, "error", f"cannot read: {exc.strerror}", "io")
+
+
+def analyze_for_engine(file: Path, shown: str, config, now: dt.datetime,
+                       inputs: PlanInputs = PlanInputs(), effects: PlanEffects | None = None,
+                       *, clear: bool = True, given_folder: Path | None = None,
+                       committed: Callable[[Path], tuple[str | None, bool]] | None = None
+                       ) -> EnginePlan:
+    """One calendar file for the engine: overrides applied, timing errors tolerated.
+
+    A file that does not load keeps its last good version scheduled (the sync cancels
+    nothing). When an on-call change applies to that calendar, the change is compiled on top
+    of the last good version instead, so on-call can correct while the editor's mistake is
+    still in the file: the plan is ``degraded`` and carries the file's findings.
+    ``given_folder``: the schedules folder, the root of the calendar's images outside git.
+    ``clear``: overrides found redundant are reported in ``effects.cleared`` (not applied);
+    without it they are applied anyway (a preview changes nothing)."""
+    effects = effects if effects is not None else PlanEffects()
+    committed = committed or writeback.committed_version
+    text, unreadable = _read(file, shown)
+    plan = (EnginePlan(shown, None, False, (), (unreadable,)) if text is None else
+            _analyze_text(text, file, shown, config, now, inputs, effects, clear, given_folder,
+                          committed))
+    if plan.ok:
+        effects.sources.append((shown, plan.calendar_id, text))
+        return plan
+    last = inputs.last_good(shown)
+    if last is None or last.path != shown \
+            or not any(o.calendar == last.calendar_id for o in inputs.overrides):
+        return plan
+    fallback = _analyze_text(last.text, file, shown, config, now, inputs, effects, clear,
+                             given_folder, committed)
+    if not fallback.ok:
+        return plan
+    return dataclasses.replace(fallback, findings=plan.findings, degraded=True)
+
+
+def _analyze_text(text: str, file: Path, shown: str, config, now: dt.datetime,
+                  inputs: PlanInputs, effects: PlanEffects, clear: bool,
+                  given_folder: Path | None, committed) -> EnginePlan:
+    try:
+        doc = parse_yaml(text, shown)
+    except YamlProblem as exc:
+        return EnginePlan(shown, None, False, (), (exc.finding,))
+    doc.file, doc.path = str(file), shown  # images resolve next to the real file
+    doc.given_folder = str(given_folder) if given_folder is not None else None
+    calendar_id = None
+    if isinstance(doc.data, dict) and isinstance(doc.data.get("calendar"), dict):
+        calendar_id = doc.data["calendar"].get("id")
+    mine = [o for o in inputs.overrides if o.calendar == calendar_id]
+    applied = []
+    if mine:
+        committed_text, in_git = committed(file)
+        for override in mine:
+            decision = decide(override, committed_text, in_git, inputs.earlier(override))
+            if decision.action == "clear" and clear:
+                effects.cleared.append((override, f"{shown}: {decision.why}"))
+                continue
+            if decision.action == "apply_stale" and clear:
+                effects.stale.append((override, shown, decision.why))
+            applied.append(override)
+        if applied:
+            doc.data = apply_to_data(doc.data, applied)
+    analysis = analyze_document(doc, config, now)
+    fatal = [f for f in analysis.findings if f.severity == "error" and f.code not in TOLERATED]
+    ok = analysis.calendar is not None and not fatal
+    if ok:
+        effects.metas.append((analysis.calendar, shown))
+    archived_jobs = tuple(j for c in analysis.compiled if c.entry.archived for j in c.jobs) \
+        if ok else ()
+    expires = {c.entry.id: moment for c in analysis.compiled
+               if (moment := entry_expiry(analysis.calendar, c.entry)) is not None} if ok else {}
+    return EnginePlan(shown, calendar_id, ok, analysis.jobs if ok else (), analysis.findings,
+                      analysis.archived_entries, _flags(doc, analysis) if ok else {},
+                      tuple(applied), archived_jobs, expires)
+
+
+def compile_for_engine(schedules_dir: Path, config: Config, now: dt.datetime,
+                       inputs: PlanInputs = PlanInputs(), *, clear: bool = True,
+                       committed: Callable[[Path], tuple[str | None, bool]] | None = None
+                       ) -> tuple[list[EnginePlan], PlanEffects]:
+    """The whole schedules directory for the engine, and what the store should remember."""
+    schedules_dir = Path(schedules_dir)
+    effects = PlanEffects()
+    plans: list[EnginePlan] = []
+    seen: dict[str, str] = {}
+    for file in calendar_files([schedules_dir]):
+        shown = str(file.relative_to(schedules_dir))
+        plan = analyze_for_engine(file, shown, config, now, inputs, effects, clear=clear,
+                                  given_folder=schedules_dir, committed=committed)
+        if plan.calendar_id and plan.calendar_id in seen:
+            finding = Finding(shown, 1, 1, "error", f"calendar id '{plan.calendar_id}' is "
+                              f"already used by {seen[plan.calendar_id]}", "duplicate-calendar")
+            plan = dataclasses.replace(plan, ok=False, jobs=(), flagged={},
+                                       findings=plan.findings + (finding,))
+        elif plan.calendar_id:
+            seen[plan.calendar_id] = shown
+        plans.append(plan)
+    return plans, effects
+
+
+def config_failed(schedules_dir: Path, error: ConfigError) -> list[EnginePlan]:
+    """Every calendar failed because config/ does not load: nothing scheduled is cancelled."""
+    schedules_dir = Path(schedules_dir)
+    return [EnginePlan(str(f.relative_to(schedules_dir)), None, False, (), tuple(error.findings))
+            for f in calendar_files([schedules_dir])]

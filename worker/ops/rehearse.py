@@ -79,7 +79,7 @@ def compile_for_rehearsal(paths: Sequence[Path], config: Config | None,
     """Compile like the engine's sync (without CLI overrides, which live in Redis).
 
     Quiet periods are left out of the compile (see module doc) and applied by ``simulate``."""
-    from worker.corrections.overrides import analyze_for_engine
+    from worker.plan import analyze_for_engine
 
     compile_config = dataclasses.replace(config, quiet_periods=()) if config else None
     jobs: list[Job] = []
@@ -88,7 +88,7 @@ def compile_for_rehearsal(paths: Sequence[Path], config: Config | None,
     for root in map(Path, paths):
         for file in calendar_files([root]):
             shown = str(file.relative_to(root)) if root.is_dir() else str(file)
-            plan = analyze_for_engine(file, shown, compile_config, now, [], None, clear=False,
+            plan = analyze_for_engine(file, shown, compile_config, now, clear=False,
                                       given_folder=given_folder(file, paths))
             if not plan.ok:
                 failing[shown] = [f.format() for f in plan.findings if f.severity == "error"]
