@@ -2,8 +2,8 @@
 library: the linter reads it). ``adapters.factory`` builds an account's adapter.
 
 The registry is explicit (no module scanning): adding a platform means adding its
-``Capabilities`` in ``capabilities.py``, an entry here, and a branch in
-``adapters.factory.make_adapter``.
+``Capabilities`` in ``capabilities.py``, an entry here, its module, and one line in
+``adapters.factory.LIVE``.
 """
 
 from __future__ import annotations

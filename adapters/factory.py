@@ -4,7 +4,7 @@ when an account of theirs is built: the linter and the planner never load them."
 
 from __future__ import annotations
 
-import os
+import importlib
 import pathlib
 from typing import Callable
 
@@ -17,6 +17,29 @@ __all__ = ["TRANSPORTS", "make_adapter"]
 TRANSPORTS = ("live", "outbox")
 
 
+#: the live adapter of each platform, by module and class: imported only when an account of
+#: that platform is built. Adding a platform: its ``Capabilities`` (``capabilities.py``), its
+#: entry in ``PLATFORMS`` (``__init__.py``), its module, and one line here.
+LIVE = {
+    "mastodon": "adapters.mastodon:MastodonAdapter",
+    "bluesky": "adapters.bluesky:BlueskyAdapter",
+    "x": "adapters.x:XAdapter",
+    "facebook": "adapters.facebook:FacebookAdapter",
+    "telegram": "adapters.telegram:TelegramAdapter",
+    "instagram": "adapters.instagram:InstagramAdapter",
+    "linkedin": "adapters.linkedin:LinkedInAdapter",
+}
+
+
+def live_adapter_class(platform: str) -> type:
+    """The class of ``platform``'s live adapter (its module imported now)."""
+    try:
+        module_name, class_name = LIVE[platform].split(":")
+    except KeyError:
+        raise NotSupported(f"there is no live {platform} adapter yet") from None
+    return getattr(importlib.import_module(module_name), class_name)
+
+
 def make_adapter(account: AccountConfig, transport: str, *,
                  home: pathlib.Path | str | None = None,
                  fail_plan: Callable[[PostRequest], Exception | None] | None = None) -> Adapter:
@@ -25,42 +48,28 @@ def make_adapter(account: AccountConfig, transport: str, *,
     ``transport="outbox"`` gives the outbox standing in for the account, with the account's
     capabilities (so dry runs hit the same limits and edit windows); ``"live"`` gives the real
     platform adapter. ``transport`` is the deployment's default: an account that sets its own
-    (``transport:`` in accounts.yaml) keeps it, so accounts can go live one at a time. ``home`` is the state directory (default: ``$PREGONERO_HOME`` or
-    ``./.pregonero``); ``fail_plan`` is the outbox's failure-injection hook for tests.
+    (``transport:`` in accounts.yaml) keeps it, so accounts can go live one at a time.
+    ``home``: the deployment's state folder (``$PREGONERO_HOME``, read by the command line),
+    where the outbox and the iCalendar feed write; ``fail_plan`` is the outbox's
+    failure-injection hook for tests.
     """
     transport = account.transport or transport
     if transport not in TRANSPORTS:
         raise ValueError(f"unknown transport {transport!r} (known: {', '.join(TRANSPORTS)})")
     parse_account_ref(account.ref)
-    home_path = pathlib.Path(home if home is not None
-                             else os.environ.get("PREGONERO_HOME", ".pregonero"))
     capabilities = account_capabilities(account)
-    if transport == "outbox" or account.platform == "outbox":
+    if transport == "outbox" or account.platform in ("outbox", "ics"):
+        if home is None:
+            raise ValueError(f"account {account.ref}: the outbox and the iCalendar feed write "
+                             "under the deployment's home folder: pass home")
+        if account.platform == "ics" and transport != "outbox":
+            from adapters.ics import IcsAdapter
+            return IcsAdapter(account, pathlib.Path(home), capabilities=capabilities)
         from adapters.outbox import OutboxAdapter
-        return OutboxAdapter(account, capabilities, home_path, fail_plan=fail_plan)
-    if account.platform == "ics":
-        from adapters.ics import IcsAdapter
-        return IcsAdapter(account, home_path, capabilities=capabilities)
-    if account.platform == "mastodon":
-        from adapters.mastodon import MastodonAdapter
-        return MastodonAdapter(account)
-    if account.platform == "bluesky":
-        from adapters.bluesky import BlueskyAdapter
-        return BlueskyAdapter(account)
-    if account.platform == "x":
-        from adapters.x import XAdapter
-        return XAdapter(account)
-    if account.platform == "facebook":
-        from adapters.facebook import FacebookAdapter
-        return FacebookAdapter(account)
-    if account.platform == "telegram":
-        from adapters.telegram import TelegramAdapter
-        return TelegramAdapter(account)
-    if account.platform == "instagram":
-        from adapters.instagram import InstagramAdapter
-        return InstagramAdapter(account)
-    if account.platform == "linkedin":
-        from adapters.linkedin import LinkedInAdapter
-        return LinkedInAdapter(account)
-    raise NotSupported(f"there is no live {account.platform} adapter yet "
-                       f"(use transport 'outbox' for {account.ref} meanwhile)")
+        return OutboxAdapter(account, capabilities, pathlib.Path(home), fail_plan=fail_plan)
+    try:
+        adapter_class = live_adapter_class(account.platform)
+    except NotSupported:
+        raise NotSupported(f"there is no live {account.platform} adapter yet (use transport "
+                           f"'outbox' for {account.ref} meanwhile)") from None
+    return adapter_class(account)

@@ -64,9 +64,9 @@ def test_below_the_command_line_no_module_reads_the_deployment_s_settings_from_t
 
     names = {variable for variable, _default in VARIABLES.values()}
     readers = []
-    for path in sorted((ROOT / "worker").rglob("*.py")):
+    for path in sorted([*(ROOT / "worker").rglob("*.py"), *(ROOT / "adapters").rglob("*.py")]):
         relative = path.relative_to(ROOT)
-        if relative.parts[1] == "cli" or relative.name == "settings.py":
+        if relative.parts[:2] == ("worker", "cli") or relative.name == "settings.py":
             continue
         text = path.read_text(encoding="utf-8")
         readers += [f"{relative}: {name}" for name in names

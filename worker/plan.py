@@ -27,7 +27,9 @@ from worker.jobs import Job
 
 @dataclasses.dataclass(frozen=True)
 class SourcePlan:
-    """One calendar file's part of the plan. ``ok`` False means: keep its last good version."""
+    """One calendar file's part of the plan, for ``pregonero plan`` and for the engine alike.
+    ``ok`` False means: keep its last good version. The fields after ``archived_entries`` are
+    filled by the engine's compile (``compile_for_engine``)."""
 
     path: str
     calendar_id: str | None
@@ -35,6 +37,19 @@ class SourcePlan:
     jobs: tuple[Job, ...]
     findings: tuple[Finding, ...]
     archived_entries: frozenset[str] = frozenset()
+    #: job id -> reason to hold it (after its period's deadline, in the past)
+    flagged: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    #: on-call changes applied to this file
+    applied: tuple[Override, ...] = ()
+    #: jobs of archived entries: never scheduled, but their published posts are still
+    #: corrected when a fact they quote changes (the diff reads this)
+    archived_jobs: tuple[Job, ...] = ()
+    #: entry id -> the instant after which its posts mislead (its period closed); a late
+    #: send (``pregonero retry``) must not go out after it
+    expires: Mapping[str, dt.datetime] = dataclasses.field(default_factory=dict)
+    #: the file does not load: these jobs are its last good version with the on-call changes
+    #: on top, and ``findings`` are the file's (the sync reports them as a load error)
+    degraded: bool = False
     #: how each derived date was counted ("plazo_fin = 2027-04-09: 20 business days from ...")
     explanations: tuple[str, ...] = ()
 
@@ -73,7 +88,8 @@ def compile_paths(paths: Sequence[str | Path], config: Config | None, now: dt.da
 
 
 def compile_directory(schedules_dir: Path, config_dir: Path, now: dt.datetime) -> list[SourcePlan]:
-    """The engine's entry point: the whole schedules directory with its config.
+    """The whole schedules directory with its config, as ``pregonero plan`` shows it (the
+    engine compiles with ``compile_for_engine``, on-call changes on top).
 
     A broken config/ makes every calendar fail (ok False), so nothing already scheduled is
     cancelled because of a typo in accounts.yaml."""
@@ -111,31 +127,6 @@ def plan_json(plans: Iterable[SourcePlan]) -> str:
 
 #: lint errors that do not stop the engine's compile
 TOLERATED = {"in-the-past": "in_the_past", "after-deadline": "after_deadline"}
-
-
-@dataclasses.dataclass(frozen=True)
-class EnginePlan:
-    """A calendar file's part of the plan, as the engine compiles it (see module doc)."""
-
-    path: str
-    calendar_id: str | None
-    ok: bool
-    jobs: tuple
-    findings: tuple[Finding, ...]
-    archived_entries: frozenset[str] = frozenset()
-    #: job id -> reason to hold it (after its period's deadline, in the past)
-    flagged: Mapping[str, str] = dataclasses.field(default_factory=dict)
-    #: overrides applied to this file
-    applied: tuple[Override, ...] = ()
-    #: jobs of archived entries: never scheduled, but their published posts are still
-    #: corrected when a fact they quote changes (the diff reads this)
-    archived_jobs: tuple = ()
-    #: entry id -> the instant after which its posts mislead (its period closed); a late
-    #: send (``pregonero retry``) must not go out after it
-    expires: Mapping[str, dt.datetime] = dataclasses.field(default_factory=dict)
-    #: the file does not load: these jobs are its last good version with the CLI changes on
-    #: top, and ``findings`` are the file's (the sync reports them as a load error)
-    degraded: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -207,7 +198,7 @@ def analyze_for_engine(file: Path, shown: str, config, now: dt.datetime,
                        inputs: PlanInputs = PlanInputs(), effects: PlanEffects | None = None,
                        *, clear: bool = True, given_folder: Path | None = None,
                        committed: Callable[[Path], tuple[str | None, bool]] | None = None
-                       ) -> EnginePlan:
+                       ) -> SourcePlan:
     """One calendar file for the engine: overrides applied, timing errors tolerated.
 
     A file that does not load keeps its last good version scheduled (the sync cancels
@@ -220,7 +211,7 @@ def analyze_for_engine(file: Path, shown: str, config, now: dt.datetime,
     effects = effects if effects is not None else PlanEffects()
     committed = committed or writeback.committed_version
     text, unreadable = _read(file, shown)
-    plan = (EnginePlan(shown, None, False, (), (unreadable,)) if text is None else
+    plan = (SourcePlan(shown, None, False, (), (unreadable,)) if text is None else
             _analyze_text(text, file, shown, config, now, inputs, effects, clear, given_folder,
                           committed))
     if plan.ok:
@@ -239,11 +230,11 @@ def analyze_for_engine(file: Path, shown: str, config, now: dt.datetime,
 
 def _analyze_text(text: str, file: Path, shown: str, config, now: dt.datetime,
                   inputs: PlanInputs, effects: PlanEffects, clear: bool,
-                  given_folder: Path | None, committed) -> EnginePlan:
+                  given_folder: Path | None, committed) -> SourcePlan:
     try:
         doc = parse_yaml(text, shown)
     except YamlProblem as exc:
-        return EnginePlan(shown, None, False, (), (exc.finding,))
+        return SourcePlan(shown, None, False, (), (exc.finding,))
     doc.file, doc.path = str(file), shown  # images resolve next to the real file
     doc.given_folder = str(given_folder) if given_folder is not None else None
     calendar_id = None
@@ -272,7 +263,7 @@ def _analyze_text(text: str, file: Path, shown: str, config, now: dt.datetime,
         if ok else ()
     expires = {c.entry.id: moment for c in analysis.compiled
                if (moment := entry_expiry(analysis.calendar, c.entry)) is not None} if ok else {}
-    return EnginePlan(shown, calendar_id, ok, analysis.jobs if ok else (), analysis.findings,
+    return SourcePlan(shown, calendar_id, ok, analysis.jobs if ok else (), analysis.findings,
                       analysis.archived_entries, _flags(doc, analysis) if ok else {},
                       tuple(applied), archived_jobs, expires)
 
@@ -280,11 +271,11 @@ def _analyze_text(text: str, file: Path, shown: str, config, now: dt.datetime,
 def compile_for_engine(schedules_dir: Path, config: Config, now: dt.datetime,
                        inputs: PlanInputs = PlanInputs(), *, clear: bool = True,
                        committed: Callable[[Path], tuple[str | None, bool]] | None = None
-                       ) -> tuple[list[EnginePlan], PlanEffects]:
+                       ) -> tuple[list[SourcePlan], PlanEffects]:
     """The whole schedules directory for the engine, and what the store should remember."""
     schedules_dir = Path(schedules_dir)
     effects = PlanEffects()
-    plans: list[EnginePlan] = []
+    plans: list[SourcePlan] = []
     seen: dict[str, str] = {}
     for file in calendar_files([schedules_dir]):
         shown = str(file.relative_to(schedules_dir))
@@ -301,8 +292,8 @@ def compile_for_engine(schedules_dir: Path, config: Config, now: dt.datetime,
     return plans, effects
 
 
-def config_failed(schedules_dir: Path, error: ConfigError) -> list[EnginePlan]:
+def config_failed(schedules_dir: Path, error: ConfigError) -> list[SourcePlan]:
     """Every calendar failed because config/ does not load: nothing scheduled is cancelled."""
     schedules_dir = Path(schedules_dir)
-    return [EnginePlan(str(f.relative_to(schedules_dir)), None, False, (), tuple(error.findings))
+    return [SourcePlan(str(f.relative_to(schedules_dir)), None, False, (), tuple(error.findings))
             for f in calendar_files([schedules_dir])]

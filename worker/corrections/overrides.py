@@ -37,7 +37,7 @@ from worker.config_model import Config
 from worker.corrections.rules import Decision, Override, apply_to_data, decide  # noqa: F401
 from worker.engine.store import Store
 from worker.engine.clock import now_ms
-from worker.plan import (TOLERATED, EnginePlan, LastGood, PlanEffects, PlanInputs,  # noqa: F401
+from worker.plan import (TOLERATED, SourcePlan, LastGood, PlanEffects, PlanInputs,  # noqa: F401
                          analyze_for_engine, compile_for_engine, config_failed)
 
 log = structlog.get_logger("pregonero.overrides")
@@ -197,7 +197,7 @@ def apply_effects(store: Store, effects: PlanEffects) -> None:
 
 def engine_compile(store: Store | None, schedules_dir: Path, config_dir: Path, now: dt.datetime,
                    *, extra: Iterable[Override] = (), clear: bool = True,
-                   config: Config | None = None) -> list[EnginePlan]:
+                   config: Config | None = None) -> list[SourcePlan]:
     """The engine's compile of the whole schedules directory (``worker.plan``), fed from the
     store and its findings written back to it. ``config``: config/ already read by the
     caller (read here when None). ``clear`` False (a preview) applies every override and

@@ -13,6 +13,11 @@ Outcome of one attempt (exactly one structlog line each):
   AuthError, Rejected, ...    -> ``failed`` with ``alert=True``
   an image outside the calendar repository, not a file, not an image (read again before any
   adapter sees the job: ``worker.image_files``) -> ``failed`` with ``alert=True``, unsent
+  a gate that does not proceed (``worker.engine.gates``) -> ``held`` with its reason (re-checked
+                                 or waiting for a person) or ``failed`` with an alert, unsent
+  a dead worker (the reaper finds its lease expired), lookup "not posted" -> sent again at
+                                 once, its retry budget untouched; ``failed`` + alert after
+                                 ``max_worker_deaths``
 """
 
 from __future__ import annotations
