@@ -26,6 +26,7 @@ from atproto_client.utils import facet_detection
 from atproto_core.exceptions import AtProtocolError
 from atproto_core.uri import AtUri
 
+from .platform import PlatformAdapter
 from .accounts import AccountConfig
 from .base import (AccountStatus, AdapterError, AuthError, Duplicate, NotSupported,
                    OutcomeUnknown, PostRef, PostRequest, RateLimited, Rejected, Unavailable)
@@ -47,18 +48,14 @@ _AUTH_ERRORS = {"AuthFactorTokenRequired", "InvalidToken", "ExpiredToken", "Acco
                 "AuthenticationRequired", "AuthMissing"}
 
 
-class BlueskyAdapter:
+class BlueskyAdapter(PlatformAdapter):
     """One Bluesky account. Options: ``pds`` (default https://bsky.social). Credentials:
     ``app_password`` (required for login), ``session_string`` (optional, reused first)."""
 
     def __init__(self, account: AccountConfig, *, timeout_s: float = 10,
                  session_string: str | Secret | None = None) -> None:
-        # imported here: the registry imports this module lazily and we need its capabilities
-        from . import account_capabilities
-
+        super().__init__(account)
         self.account_config = account
-        self.account: str = account.ref
-        self.capabilities = account_capabilities(account)
         # the login identifier: options.identifier where the public handle differs from it
         self.handle = str(account.options.get("identifier") or account.handle).lstrip("@")
         self.pds = str(account.options.get("pds") or DEFAULT_PDS).rstrip("/")
@@ -69,8 +66,8 @@ class BlueskyAdapter:
         self._secrets: list[Secret] = [session_string] if session_string else []
         self._client: Client | None = None
 
-    def __repr__(self) -> str:
-        return f"BlueskyAdapter({self.account!r}, handle={self.handle!r}, pds={self.pds!r})"
+    def _repr_details(self) -> str:
+        return f"handle={self.handle!r}, pds={self.pds!r}"
 
     # --- the Adapter protocol -----------------------------------------------------------------
 

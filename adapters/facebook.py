@@ -12,6 +12,7 @@ import os
 import re
 from typing import Callable
 
+from .platform import PlatformAdapter, utc_now
 from .accounts import AccountConfig
 from .base import AccountStatus, AuthError, PostRef, PostRequest, Rejected
 from .graph import GraphClient, check_graph_version
@@ -23,21 +24,13 @@ LOOKUP_PAGE = 25
 LOOKUP_SLACK = dt.timedelta(minutes=10)
 
 
-def _utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
-
-
-class FacebookAdapter:
+class FacebookAdapter(PlatformAdapter):
     """One Facebook Page (``options.page_id``), with its page access token."""
 
     def __init__(self, account: AccountConfig, *, timeout_s: float = 10,
                  graph_version: str | None = None,
-                 clock: Callable[[], dt.datetime] = _utc_now) -> None:
-        from . import account_capabilities  # the registry imports this module lazily
-
-        self.account = account.ref
-        self.capabilities = account_capabilities(account)
-        self.clock = clock
+                 clock: Callable[[], dt.datetime] = utc_now) -> None:
+        super().__init__(account, clock=clock)
         self.graph_version = check_graph_version(
             account.ref, graph_version or account.options.get("graph_version"))
         page_id = account.options.get("page_id")
@@ -48,8 +41,8 @@ class FacebookAdapter:
                                   timeout_s=timeout_s, graph_version=self.graph_version)
         self.graph = self.client.graph
 
-    def __repr__(self) -> str:
-        return f"FacebookAdapter({self.account!r}, page={self.page_id})"
+    def _repr_details(self) -> str:
+        return f"page={self.page_id}"
 
     # --- the Adapter protocol -----------------------------------------------------------------
 

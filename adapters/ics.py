@@ -22,6 +22,7 @@ from typing import Callable, Mapping
 
 import icalendar
 
+from .platform import utc_now
 from .accounts import AccountConfig
 from .base import AccountStatus, Capabilities, NotSupported, PostRef, PostRequest, Rejected
 from .capabilities import ICS
@@ -33,10 +34,6 @@ UID_DOMAIN = "pregonero"
 _PRODID = "-//pregonero//pregonero//ES"
 _FIELDS = ("calendar_id", "summary", "start", "end", "all_day", "location", "url",
            "description")
-
-
-def _utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
 
 
 def _encode_moment(value: dt.date | dt.datetime | str | None, all_day: bool) -> str | None:
@@ -78,7 +75,7 @@ class IcsFeed:
     """The events of all calendars, kept in ``home/ics``."""
 
     def __init__(self, home: pathlib.Path | str,
-                 clock: Callable[[], dt.datetime] = _utc_now) -> None:
+                 clock: Callable[[], dt.datetime] = utc_now) -> None:
         self.dir = pathlib.Path(home) / "ics"
         self.state_path = self.dir / "state.json"
         self.clock = clock
@@ -238,7 +235,7 @@ class IcsAdapter:
 
     def __init__(self, account: AccountConfig | str, home: pathlib.Path | str,
                  capabilities: Capabilities = ICS,
-                 clock: Callable[[], dt.datetime] = _utc_now) -> None:
+                 clock: Callable[[], dt.datetime] = utc_now) -> None:
         self.account: str = account.ref if isinstance(account, AccountConfig) else account
         self.capabilities = capabilities
         self.feed = IcsFeed(home, clock=clock)

@@ -31,6 +31,7 @@ from typing import Callable
 
 import structlog
 
+from .platform import PlatformAdapter, utc_now
 from .accounts import AccountConfig
 from .base import (AccountStatus, AdapterError, AuthError, NotSupported, PostRef, PostRequest,
                    Rejected, Unavailable)
@@ -49,10 +50,6 @@ POLL_INTERVAL_S = 2.0
 POLL_TIMEOUT_S = 60.0
 
 
-def _utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
-
-
 @dataclasses.dataclass(frozen=True)
 class PublishingQuota:
     """The account's use of its publishing limit over the last ``duration_s`` seconds."""
@@ -66,20 +63,17 @@ class PublishingQuota:
         return max(0, self.total - self.used)
 
 
-class InstagramAdapter:
+class InstagramAdapter(PlatformAdapter):
     """One Instagram professional account: ``options.ig_user_id``, credential ``access_token``
     (a token of a Page admin with instagram_content_publish, or a system user token)."""
 
     def __init__(self, account: AccountConfig, *, timeout_s: float = 10,
                  graph_version: str | None = None,
-                 clock: Callable[[], dt.datetime] = _utc_now,
+                 clock: Callable[[], dt.datetime] = utc_now,
                  sleep: Callable[[float], None] = time.sleep,
                  monotonic: Callable[[], float] = time.monotonic) -> None:
-        from . import account_capabilities  # the registry imports this module lazily
-
-        self.account = account.ref
-        self.capabilities = account_capabilities(account)
-        self.clock, self.sleep, self.monotonic = clock, sleep, monotonic
+        super().__init__(account, clock=clock)
+        self.sleep, self.monotonic = sleep, monotonic
         self.graph_version = check_graph_version(
             account.ref, graph_version or account.options.get("graph_version"))
         user_id = account.options.get("ig_user_id")
@@ -92,8 +86,8 @@ class InstagramAdapter:
         self.client = GraphClient("Instagram", account.credential("access_token"),
                                   timeout_s=timeout_s, graph_version=self.graph_version)
 
-    def __repr__(self) -> str:
-        return f"InstagramAdapter({self.account!r}, ig_user={self.user_id})"
+    def _repr_details(self) -> str:
+        return f"ig_user={self.user_id}"
 
     # --- the Adapter protocol -----------------------------------------------------------------
 

@@ -35,6 +35,7 @@ from urllib.parse import quote
 
 import httpx
 
+from .platform import PlatformAdapter, utc_now
 from .accounts import AccountConfig
 from .base import (AccountStatus, AdapterError, AuthError, Duplicate, NotSupported,
                    OutcomeUnknown, PostRef, PostRequest, RateLimited, Rejected, Unavailable)
@@ -54,10 +55,6 @@ _RESERVED = re.compile(r"([\\|{}@\[\]()<>#*_~])")
 _HASHTAG_SPLIT = re.compile(r"(?<!\w)(#\w+)", re.UNICODE)
 
 
-def _utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
-
-
 def little_text(text: str) -> str:
     """``text`` in LinkedIn's little text format: ``#word`` as a hashtag template, every other
     reserved character (``#`` included) escaped with a backslash."""
@@ -66,19 +63,15 @@ def little_text(text: str) -> str:
                    else _RESERVED.sub(r"\\\1", part) for index, part in enumerate(parts))
 
 
-class LinkedInAdapter:
+class LinkedInAdapter(PlatformAdapter):
     """One organization page. Options: ``organization_id`` (required), ``linkedin_version``,
     ``token_expires_at``. Credentials: ``access_token``; optional ``client_id`` and
     ``client_secret`` (token introspection)."""
 
     def __init__(self, account: AccountConfig, *, timeout_s: float = 10,
-                 clock: Callable[[], dt.datetime] = _utc_now,
+                 clock: Callable[[], dt.datetime] = utc_now,
                  transport: httpx.BaseTransport | None = None) -> None:
-        from . import account_capabilities  # the registry imports this module lazily
-
-        self.account = account.ref
-        self.capabilities = account_capabilities(account)
-        self.clock = clock
+        super().__init__(account, clock=clock)
         org = str(account.options.get("organization_id") or "").removeprefix(
             "urn:li:organization:")
         if not org.isdigit():
@@ -102,8 +95,8 @@ class LinkedInAdapter:
             "Authorization": f"Bearer {token.reveal()}", "LinkedIn-Version": self.version,
             "X-Restli-Protocol-Version": "2.0.0"})
 
-    def __repr__(self) -> str:
-        return f"LinkedInAdapter({self.account!r}, author={self.author!r}, v{self.version})"
+    def _repr_details(self) -> str:
+        return f"author={self.author!r}, v{self.version}"
 
     # --- the Adapter protocol -----------------------------------------------------------------
 

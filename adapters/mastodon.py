@@ -45,6 +45,7 @@ from mastodon.errors import (MastodonAPIError, MastodonError, MastodonIllegalArg
                              MastodonRatelimitError, MastodonServerError,
                              MastodonUnauthorizedError, MastodonVersionError)
 
+from .platform import PlatformAdapter
 from .accounts import AccountConfig
 from .base import (AccountStatus, AdapterError, AuthError, Duplicate, NotSupported,
                    OutcomeUnknown, PostRef, PostRequest, RateLimited, Rejected, Unavailable)
@@ -70,19 +71,15 @@ _PROCESSING = re.compile(r"finished processing|not.*processed", re.IGNORECASE)
 _MENTION_DOMAIN = re.compile(r"(?<![\w@])(@[\w.]+)@[\w.-]+\w", re.UNICODE)
 
 
-class MastodonAdapter:
+class MastodonAdapter(PlatformAdapter):
     """One Mastodon account. Options: ``instance`` (base URL, required), ``text_limit``,
     ``visibility`` (public/unlisted/private; default: the account's own setting).
     Credential: ``access_token`` (an app token with the ``write:statuses``/``write:media``
     and ``read:accounts``/``read:statuses`` scopes)."""
 
     def __init__(self, account: AccountConfig, *, timeout_s: float = 10) -> None:
-        # imported here: the registry imports this module lazily and we need its capabilities
-        from . import account_capabilities
-
+        super().__init__(account)
         self.account_config = account
-        self.account: str = account.ref
-        self.capabilities = account_capabilities(account)
         instance = account.options.get("instance")
         if not isinstance(instance, str) or not instance.startswith(("https://", "http://")):
             raise ValueError(f"account {account.ref}: options.instance must be the instance's "
@@ -96,8 +93,8 @@ class MastodonAdapter:
         self._token: Secret | None = None
         self._own_id: str | None = None
 
-    def __repr__(self) -> str:
-        return f"MastodonAdapter({self.account!r}, instance={self.instance!r})"
+    def _repr_details(self) -> str:
+        return f"instance={self.instance!r}"
 
     # --- the Adapter protocol -----------------------------------------------------------------
 

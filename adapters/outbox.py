@@ -16,6 +16,7 @@ import os
 import pathlib
 from typing import Callable, Iterator
 
+from .platform import utc_now
 from .accounts import AccountConfig
 from .outbox_file import line_file
 from .base import (AccountStatus, Capabilities, NotSupported, OutcomeUnknown, PostRef,
@@ -27,10 +28,6 @@ OUTBOX_FILE = "outbox.jsonl"
 
 #: test hook: given the request, the error to simulate (or None to proceed normally)
 FailPlan = Callable[[PostRequest], "Exception | None"]
-
-
-def _utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
 
 
 def _iso_utc(moment: dt.datetime) -> str:
@@ -64,7 +61,7 @@ class OutboxAdapter:
     """Writes the account's posts to ``home / "outbox.jsonl"``, one JSON object per line."""
 
     def __init__(self, account: AccountConfig | str, capabilities: Capabilities,
-                 home: pathlib.Path | str, clock: Callable[[], dt.datetime] = _utc_now,
+                 home: pathlib.Path | str, clock: Callable[[], dt.datetime] = utc_now,
                  fail_plan: FailPlan | None = None) -> None:
         self.account_config = account if isinstance(account, AccountConfig) else None
         self.account: str = account.ref if isinstance(account, AccountConfig) else account

@@ -38,6 +38,7 @@ import telegram
 from telegram import error as tg_error
 from telegram.request import HTTPXRequest
 
+from .platform import PlatformAdapter, utc_now
 from .accounts import AccountConfig
 from .base import (AccountStatus, AdapterError, AuthError, OutcomeUnknown, PostRef,
                    PostRequest, RateLimited, Rejected, Unavailable, Unknowable)
@@ -52,24 +53,16 @@ _URL_LOGGERS = ("httpx", "telegram.Bot", "telegram.request.BaseRequest",
 _NOT_SENT = (httpx.ConnectTimeout, httpx.PoolTimeout, httpx.ConnectError)
 
 
-def _utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
-
-
 _FILTER = masking_filter(_URL_LOGGERS)
 
 
-class TelegramAdapter:
+class TelegramAdapter(PlatformAdapter):
     """One Telegram channel, posted to by one bot."""
 
     def __init__(self, account: AccountConfig, *, timeout_s: float = 10,
-                 clock: Callable[[], dt.datetime] = _utc_now) -> None:
-        from . import account_capabilities  # the registry imports this module lazily
-
-        self.account = account.ref
-        self.capabilities = account_capabilities(account)
+                 clock: Callable[[], dt.datetime] = utc_now) -> None:
+        super().__init__(account, clock=clock)
         self.timeout_s = timeout_s
-        self.clock = clock
         chat_id = account.options.get("chat_id")
         if not chat_id:
             raise ValueError(f"account {account.ref}: options.chat_id is required "
@@ -79,8 +72,8 @@ class TelegramAdapter:
         self._token: Secret = account.credential("bot_token")
         _FILTER.secrets.add(self._token.reveal())
 
-    def __repr__(self) -> str:
-        return f"TelegramAdapter({self.account!r}, chat={self.chat_id!r})"
+    def _repr_details(self) -> str:
+        return f"chat={self.chat_id!r}"
 
     # --- the Adapter protocol -----------------------------------------------------------------
 

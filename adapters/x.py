@@ -33,6 +33,7 @@ from typing import Callable
 import requests
 import tweepy
 
+from .platform import PlatformAdapter, utc_now
 from .accounts import AccountConfig
 from .base import (AccountStatus, AdapterError, AuthError, Duplicate, NotSupported,
                    OutcomeUnknown, PostRef, PostRequest, RateLimited, Rejected, Unavailable)
@@ -54,10 +55,6 @@ _OAUTH_LOGGERS = ("requests_oauthlib.oauth1_auth", "oauthlib.oauth1.rfc5849")
 _FILTER = masking_filter(_OAUTH_LOGGERS)
 
 
-def _utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
-
-
 class _TimeoutSession(requests.Session):
     """A session that applies a default timeout: ``tweepy.Client.request`` passes none, and a
     request without a timeout can hang a worker thread forever."""
@@ -72,17 +69,13 @@ class _TimeoutSession(requests.Session):
         return super().request(method, url, *args, **kwargs)
 
 
-class XAdapter:
+class XAdapter(PlatformAdapter):
     """One X account, authenticated as the user with OAuth 1.0a (the four credentials)."""
 
     def __init__(self, account: AccountConfig, *, timeout_s: float = 10,
-                 clock: Callable[[], dt.datetime] = _utc_now) -> None:
-        from . import account_capabilities  # the registry imports this module lazily
-
-        self.account = account.ref
-        self.capabilities = account_capabilities(account)
+                 clock: Callable[[], dt.datetime] = utc_now) -> None:
+        super().__init__(account, clock=clock)
         self.timeout_s = timeout_s
-        self.clock = clock
         secrets = {name: account.credential(name) for name in _CREDENTIALS}
         # kept only to mask them out of messages; revealed once, into the client libraries
         self._secrets = tuple(secrets.values())
@@ -95,8 +88,6 @@ class XAdapter:
                               wait_on_rate_limit=False)
         self._user_id: str | None = None
 
-    def __repr__(self) -> str:
-        return f"XAdapter({self.account!r})"
 
     # --- the Adapter protocol -----------------------------------------------------------------
 

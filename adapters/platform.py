@@ -1,0 +1,36 @@
+"""What every live platform adapter shares: the account it publishes as, that account's
+capabilities (its own limits applied: ``adapters.capabilities_with_options``), a clock the
+tests can set, and a repr that names the account and never a secret. Each adapter adds its
+client and the platform's calls (the ``Adapter`` protocol in ``adapters.base``)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Callable
+
+from adapters.accounts import AccountConfig
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+class PlatformAdapter:
+    """The common part of a live adapter (see module doc)."""
+
+    def __init__(self, account: AccountConfig, *,
+                 clock: Callable[[], dt.datetime] = utc_now) -> None:
+        # imported here: the registry imports the platform modules lazily
+        from adapters import account_capabilities
+
+        self.account: str = account.ref
+        self.capabilities = account_capabilities(account)
+        self.clock = clock
+
+    def _repr_details(self) -> str:
+        """What tells this account's adapter apart besides its reference (never a secret)."""
+        return ""
+
+    def __repr__(self) -> str:
+        details = self._repr_details()
+        return f"{type(self).__name__}({self.account!r}{', ' + details if details else ''})"
