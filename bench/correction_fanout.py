@@ -104,7 +104,7 @@ def run(store: Store, home: Path) -> None:
                          due="-", fields={"ref": json.dumps(ref.as_dict()), "pa": now_ms()},
                          client=pipe)
     pipe.execute()
-    set_calendar_meta(store.r, Meta({"plazo_fin": Label({"es": "el último día", "ca": "l'últim dia"})},
+    set_calendar_meta(store, Meta({"plazo_fin": Label({"es": "el último día", "ca": "l'últim dia"})},
                                     {}), "bench.yaml")
     new = jobs(27)
 

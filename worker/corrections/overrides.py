@@ -29,7 +29,6 @@ from typing import Iterable
 
 import structlog
 
-from worker.engine import keys
 from worker.analysis import calendar_files
 from worker.calendar.source import YamlProblem, parse_yaml
 from worker.config import ConfigError, load_config
@@ -42,30 +41,19 @@ from worker.plan import (TOLERATED, SourcePlan, LastGood, PlanEffects, PlanInput
 
 log = structlog.get_logger("pregonero.overrides")
 
-OVERRIDES = keys.OVERRIDES
-CALMETA_PREFIX = keys.CALMETA_PREFIX
-
 
 # --- storage ----------------------------------------------------------------------------------
 
 
-CHANGES_PREFIX = keys.CHANGES_PREFIX
-
-
 def set_override(store: Store, override: Override) -> None:
-    raw = json.dumps(override.as_dict(), ensure_ascii=False)
-    pipe = store.r.pipeline(transaction=True)
-    pipe.hset(OVERRIDES, override.field, raw)
-    # the change log outlives the override: corrections and history cite who and why
-    pipe.lpush(CHANGES_PREFIX + override.calendar, raw)
-    pipe.ltrim(CHANGES_PREFIX + override.calendar, 0, 999)
-    pipe.execute()
+    store.put_override(override.field, override.calendar,
+                       json.dumps(override.as_dict(), ensure_ascii=False))
     store.audit_note(f"calendar:{override.calendar}", override.by or "cli",
                      f"override set: {override.describe()}; reason: {override.reason}")
 
 
 def clear_override(store: Store, override: Override, why: str, by: str = "sync") -> bool:
-    if store.r.hdel(OVERRIDES, override.field):
+    if store.drop_override(override.field):
         store.audit_note(f"calendar:{override.calendar}", by,
                          f"override cleared: {override.describe()}: {why}")
         return True
@@ -73,10 +61,7 @@ def clear_override(store: Store, override: Override, why: str, by: str = "sync")
 
 
 def all_overrides(store: Store) -> list[Override]:
-    out = []
-    for _, raw in sorted(store.r.hgetall(OVERRIDES).items()):
-        out.append(Override(**json.loads(raw)))
-    return out
+    return [Override(**json.loads(raw)) for raw in store.override_records()]
 
 
 def pending_overrides(store: Store) -> list[Override]:
@@ -93,11 +78,11 @@ def overrides_by_calendar(store: Store) -> dict[str, list[Override]]:
 
 def changes(store: Store, calendar: str) -> list[Override]:
     """Changes made from the CLI to a calendar, newest first (kept after overrides clear)."""
-    return [Override(**json.loads(raw)) for raw in store.r.lrange(CHANGES_PREFIX + calendar, 0, -1)]
+    return [Override(**json.loads(raw)) for raw in store.change_log(calendar)]
 
 
 def retraction_reason(store: Store, calendar: str, entry: str) -> str | None:
-    raw = store.r.hget(OVERRIDES, f"{calendar}|retract|{entry}")
+    raw = store.override_record(f"{calendar}|retract|{entry}")
     if raw:
         return json.loads(raw)["reason"]
     found = next((c for c in changes(store, calendar) if c.kind == "retract" and c.name == entry),
@@ -108,18 +93,18 @@ def retraction_reason(store: Store, calendar: str, entry: str) -> str | None:
 # --- calendar meta (labels and notice templates) ------------------------------------------------
 
 
-def set_calendar_meta(client, calendar, path: str) -> None:
+def set_calendar_meta(store: Store, calendar, path: str) -> None:
     meta = {"path": path,
             "labels": {name: dict(f.label) for name, f in calendar.facts.items() if f.label},
             "notices": {kind: dict(v) for kind, v in calendar.notices.items()},
             "languages": list(calendar.languages),
             "derived": {name: list(f.derived_from) for name, f in calendar.facts.items()
                         if f.derived_from}}
-    client.set(CALMETA_PREFIX + calendar.id, json.dumps(meta, ensure_ascii=False))
+    store.set_calendar_meta(calendar.id, json.dumps(meta, ensure_ascii=False))
 
 
 def calendar_meta(store: Store, calendar_id: str) -> dict:
-    raw = store.r.get(CALMETA_PREFIX + calendar_id)
+    raw = store.calendar_meta(calendar_id)
     return json.loads(raw) if raw else {"labels": {}, "notices": {}}
 
 
@@ -137,7 +122,7 @@ def earlier_values(store: Store, override: Override) -> set[str]:
 
 def _note_stale(store: Store, override: Override, shown: str, why: str) -> None:
     """Alert once per stale value: a stale copy is synced every minute until someone acts."""
-    if store.r.hsetnx(keys.OVERRIDES_STALE, f"{override.field}|{why}", now_ms()):
+    if store.first_time(f"{override.field}|{why}"):
         log.warning("override_kept_over_stale_calendar", calendar=override.calendar,
                     file=shown, override=override.describe(), detail=why, alert=True)
         store.audit_note(f"calendar:{override.calendar}", "sync",
@@ -150,23 +135,15 @@ def remember_source(store: Store, shown: str, calendar_id: str, text: str) -> No
     import hashlib
 
     digest = hashlib.sha256(text.encode()).hexdigest()[:20]
-    key = keys.SOURCE_PREFIX + shown
-    if store.r.hget(key, "sha") == digest.encode():
+    if store.source_digest(shown) == digest:
         return
-    store.r.hset(key, mapping={"sha": digest, "calendar_id": calendar_id, "text": text,
-                               "at": dt.datetime.now(dt.timezone.utc).isoformat()})
+    store.put_source(shown, {"sha": digest, "calendar_id": calendar_id, "text": text,
+                             "at": dt.datetime.now(dt.timezone.utc).isoformat()})
 
 
 def last_good_source(store: Store, calendar: str) -> LastGood | None:
     """The last good source of a calendar, by its file (relative to the schedules) or its id."""
-    candidates = [keys.SOURCE_PREFIX + calendar] + [
-        key.decode() for key in store.r.scan_iter(match=keys.SOURCE_PREFIX + "*", count=1000)]
-    for key in candidates:
-        raw = store.r.hgetall(key)
-        if not raw:
-            continue
-        fields = {k.decode(): v.decode() for k, v in raw.items()}
-        path = key[len(keys.SOURCE_PREFIX):]
+    for path, fields in store.sources(first=calendar):
         if calendar in (path, fields["calendar_id"]):
             return LastGood(path, fields["calendar_id"], fields["text"], fields["at"])
     return None
@@ -188,7 +165,7 @@ def apply_effects(store: Store, effects: PlanEffects) -> None:
     for shown, calendar_id, text in effects.sources:
         remember_source(store, shown, calendar_id, text)
     for calendar, shown in effects.metas:
-        set_calendar_meta(store.r, calendar, shown)
+        set_calendar_meta(store, calendar, shown)
     for override, why in effects.cleared:
         clear_override(store, override, why)
     for override, shown, why in effects.stale:

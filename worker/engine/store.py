@@ -105,10 +105,9 @@ class Claim:
 
 
 class Store:
-    """Every read and write of the engine's state: jobs, their indexes and audit trail,
-    pauses, sync status, heartbeats, correction versions. (The on-call overrides and the
-    calendars' last good sources are kept by ``worker.corrections.overrides`` under their
-    own keys; the broker shares this client, ``worker.engine.build``.)"""
+    """Every read and write of pregonero's state: jobs, their indexes and audit trail,
+    pauses, sync status, heartbeats, correction versions, on-call overrides and the calendars'
+    last good sources. (The broker shares this client: ``worker.engine.build``.)"""
 
     def __init__(self, client: redis.Redis, audit_maxlen: int = AUDIT_MAXLEN):
         self.r = client
@@ -507,6 +506,66 @@ class Store:
             if value is not None:
                 out[key.decode()[prefix:]] = int(value)
         return out
+
+    # --- on-call overrides and calendars' last good sources (worker.corrections.overrides) ------
+
+    def put_override(self, field: str, calendar: str, record: str) -> None:
+        """An override (JSON ``record``) in force, and its line in the calendar's change log
+        (which outlives it: corrections and history cite who and why; the last 1,000 kept)."""
+        pipe = self.r.pipeline(transaction=True)
+        pipe.hset(keys.OVERRIDES, field, record)
+        pipe.lpush(keys.CHANGES_PREFIX + calendar, record)
+        pipe.ltrim(keys.CHANGES_PREFIX + calendar, 0, 999)
+        pipe.execute()
+
+    def drop_override(self, field: str) -> bool:
+        return bool(self.r.hdel(keys.OVERRIDES, field))
+
+    def override_records(self) -> list[str]:
+        """Every override in force (JSON), in field order."""
+        return [raw.decode() for _field, raw in sorted(self.r.hgetall(keys.OVERRIDES).items())]
+
+    def override_record(self, field: str) -> str | None:
+        raw = self.r.hget(keys.OVERRIDES, field)
+        return raw.decode() if raw else None
+
+    def change_log(self, calendar: str) -> list[str]:
+        """A calendar's on-call changes (JSON), newest first."""
+        return [raw.decode() for raw in self.r.lrange(keys.CHANGES_PREFIX + calendar, 0, -1)]
+
+    def first_time(self, note: str) -> bool:
+        """True only the first time ``note`` is seen (an alert raised once per stale value)."""
+        return bool(self.r.hsetnx(keys.OVERRIDES_STALE, note, now_ms()))
+
+    def set_calendar_meta(self, calendar_id: str, record: str) -> None:
+        self.r.set(keys.CALMETA_PREFIX + calendar_id, record)
+
+    def calendar_meta(self, calendar_id: str) -> str | None:
+        raw = self.r.get(keys.CALMETA_PREFIX + calendar_id)
+        return raw.decode() if raw else None
+
+    def source_digest(self, path: str) -> str | None:
+        raw = self.r.hget(keys.SOURCE_PREFIX + path, "sha")
+        return raw.decode() if raw else None
+
+    def put_source(self, path: str, fields: Mapping[str, str]) -> None:
+        self.r.hset(keys.SOURCE_PREFIX + path, mapping=dict(fields))
+
+    def sources(self, first: str | None = None) -> Iterator[tuple[str, dict[str, str]]]:
+        """(path, fields) of the calendars' last good sources, ``first``'s path first (a
+        lookup by path ends there, before any scan)."""
+        prefix = len(keys.SOURCE_PREFIX)
+
+        def read(path: str) -> dict[str, str]:
+            return {k.decode(): v.decode()
+                    for k, v in self.r.hgetall(keys.SOURCE_PREFIX + path).items()}
+
+        if first and (fields := read(first)):
+            yield first, fields
+        for key in self.r.scan_iter(match=keys.SOURCE_PREFIX + "*", count=1000):
+            path = key.decode()[prefix:]
+            if path != first and (fields := read(path)):
+                yield path, fields
 
     # --- correction versions ----------------------------------------------------------------------
 
