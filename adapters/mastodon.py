@@ -368,7 +368,6 @@ class MastodonAdapter(PlatformAdapter):
 # --- helpers ------------------------------------------------------------------------------------
 
 
-
 def _base_language(tag: str) -> str | None:
     """Mastodon wants ISO 639-1/3 codes: "es-ES" -> "es", "ca-valencia" -> "ca"."""
     return tag.split("-")[0].lower() if tag else None

@@ -330,7 +330,6 @@ class XAdapter(PlatformAdapter):
                        extra)
 
 
-
 def _comparable(text: str) -> str:
     """Text as X gives it back and as we sent it, made comparable (links, entities, spaces)."""
     return " ".join(_URL.sub("<link>", html.unescape(text)).split())

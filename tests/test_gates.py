@@ -116,7 +116,6 @@ def test_a_hold_with_a_recheck_is_asked_again_then_and_published_once_it_proceed
     assert "not yet" in [a["why"] for a in engine.store.audit(job.id)]
 
 
-
 def test_a_hold_re_checked_at_an_instant_must_have_a_reason_the_dispatcher_re_claims():
     import pytest
 

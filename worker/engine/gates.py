@@ -22,17 +22,14 @@ from __future__ import annotations
 import dataclasses
 from typing import Callable, Mapping, Protocol, Union
 
-import structlog
 
 from adapters.base import Adapter
 from worker.corrections.engine import is_correction, original_ready
 from worker.engine import golive, quota
 from worker.engine.clock import now_ms
 from worker.engine.states import GOLIVE_REFUSED, RECHECKED_HOLDS
-from worker.engine.store import StoredJob
+from worker.engine.store import Store, StoredJob
 from worker.net.guard import NetPolicy
-
-log = structlog.get_logger("pregonero.publish")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -112,7 +109,7 @@ class OriginalReady:
     """A correction (edit, reply, deletion) goes out only once the post it corrects is on the
     platform with a reference to act on; otherwise it fails for a person to look at."""
 
-    store: object  # worker.engine.store.Store
+    store: Store
     name: str = "original_ready"
     at_instant: bool = True
 
