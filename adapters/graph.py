@@ -99,8 +99,10 @@ class GraphClient:
                 return OutcomeUnknown(message)
             return Unavailable(message)
         code = getattr(exc, "code", None)
-        error = (exc.result.get("error") if isinstance(getattr(exc, "result", None), dict)
-                 else None) or {}
+        error = exc.result.get("error") if isinstance(getattr(exc, "result", None), dict) \
+            else None
+        if not isinstance(error, dict):  # a proxy's or gateway's JSON, not a Graph error
+            error = {}
         if code in _RATE_LIMIT_CODES:
             return RateLimited(message, retry_after_s=regain_access_s(response))
         if code in _AUTH_CODES or (isinstance(code, int) and 200 <= code <= 299):
@@ -117,6 +119,21 @@ class GraphClient:
         if code is None and status is None:
             return Unavailable(message)
         return Rejected(message)
+
+
+#: Graph's "Unsupported ... request. Object with ID ... does not exist" (code 100, subcode 33):
+#: answered to a DELETE of an object already deleted
+GONE = (100, 33)
+
+
+def error_codes(exc: BaseException) -> tuple[object, object]:
+    """(code, subcode) of the Graph error behind an adapter error, (None, None) if none."""
+    cause = exc.__cause__ if isinstance(exc, AdapterError) else exc
+    result = getattr(cause, "result", None)
+    error = result.get("error") if isinstance(result, dict) else None
+    if not isinstance(error, dict):
+        return getattr(cause, "code", None), None
+    return error.get("code"), error.get("error_subcode")
 
 
 def regain_access_s(response: requests.Response | None) -> float | None:

@@ -161,9 +161,6 @@ def test_graph_answers_a_deleted_post_with_code_100_subcode_33(adapter, twin, cl
                                        f"'{ref.post_id}' does not exist")
 
 
-@pytest.mark.xfail(strict=True, reason="adapter defect: retract maps Graph's 100/33 'does not "
-                   "exist' for an already deleted post to Rejected, so a retraction whose first "
-                   "answer was lost (or a repeated retraction) fails instead of counting as done")
 def test_retracting_a_post_that_is_already_gone_counts_as_done(adapter, twin, http, clock):
     ref = adapter.publish(request(clock))
     http.plant(Fault("DELETE", ref.post_id, "lose_answer"))
@@ -245,10 +242,6 @@ def test_a_lost_edit_answer_is_found_by_lookup_of_the_correction(adapter, twin, 
     assert twin.visible(REF)[0].text == "Corrección: el lunes."
 
 
-@pytest.mark.xfail(strict=True, reason="adapter defect: GraphClient.error assumes the body's "
-                   "'error' is an object; a JSON answer whose 'error' is a string (a proxy's, "
-                   "or the harness's default planted refusal) escapes as AttributeError instead "
-                   "of Unavailable")
 def test_a_refusal_whose_error_is_not_a_graph_object_is_unavailable(adapter, twin, http, clock):
     http.plant(Fault("POST", r"/feed$", "refuse", status=503))
     with pytest.raises(Unavailable):
