@@ -43,6 +43,7 @@ from .accounts import AccountConfig
 from .base import (AccountStatus, AdapterError, AuthError, OutcomeUnknown, PostRef,
                    PostRequest, RateLimited, Rejected, Unavailable, Unknowable)
 from .capabilities import TELEGRAM_CAPTION_LIMIT
+from .textlength import telegram_sent_length
 from .credentials import Secret, mask_secrets, masking_filter
 
 __all__ = ["TelegramAdapter"]
@@ -85,10 +86,12 @@ class TelegramAdapter(PlatformAdapter):
             message = self._run("publish", lambda bot: bot.send_message(
                 self.chat_id, request.text, reply_parameters=reply), write=True)
             return self._ref(message.message_id, kind="text")
-        if len(request.text) > TELEGRAM_CAPTION_LIMIT:
-            # the linter checks this with UTF-16 counting; this guard only avoids a 400
+        length = telegram_sent_length(request.text)
+        if length > TELEGRAM_CAPTION_LIMIT:
+            # the linter checks this with UTF-16 counting; this guard only avoids a 400, so it
+            # counts as the server does (a caption that fits once cleaned goes out)
             raise Rejected(f"a caption holds {TELEGRAM_CAPTION_LIMIT} characters, "
-                           f"this text has {len(request.text)}")
+                           f"this text has {length}")
         photos = [_photo_input(image) for image in request.images]
         if len(photos) == 1:
             message = self._run("publish", lambda bot: bot.send_photo(

@@ -249,6 +249,19 @@ def utf16_length(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 
 
+#: what the Telegram server removes before counting (TDLib ``clean_input_string``): carriage
+#: returns and the bidi/line separators U+2028..U+202E
+_TELEGRAM_DROPPED = re.compile("[\r\u2028-\u202e]")
+
+
+def telegram_sent_length(text: str) -> int:
+    """The length the Telegram server holds a message or caption to (4096 / 1024): after its
+    cleaning (``_TELEGRAM_DROPPED`` gone, trailing whitespace and leading spaces and newlines
+    trimmed: TDLib ``fix_formatted_text``), in code points (TDLib ``utf8_length``). The
+    linter's UTF-16 count (``utf16_length``) is never below it, so what lints goes out."""
+    return len(_TELEGRAM_DROPPED.sub("", text).rstrip().lstrip(" \n"))
+
+
 def char_length(text: str) -> int:
     """Unicode code points (Python's ``len``), for platforms that document "characters"."""
     return len(text)

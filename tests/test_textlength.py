@@ -6,6 +6,8 @@ import random
 
 import pytest
 import regex
+from hypothesis import given
+from hypothesis import strategies as st
 from twitter_text import parse_tweet
 
 from adapters import PLATFORMS, capabilities_for, parse_account_ref
@@ -178,3 +180,17 @@ def test_the_characters_that_skip_the_emoji_search_are_never_emoji():
     free = [chr(c) for c in range(0x2100) if not _OUTSIDE_EMOJI_FREE.search(chr(c))]
     assert "€" in free and "’" in free and "©" not in free and "‼" not in free
     assert [c for c in free if _MAYBE_EMOJI.search(c)] == []
+
+
+def test_telegram_counts_a_caption_after_dropping_carriage_returns_and_trimming():
+    from adapters.textlength import telegram_sent_length
+
+    assert telegram_sent_length("Plazo\r\nabierto \u2028 ") == len("Plazo\nabierto")
+    assert telegram_sent_length("\n  Hola") == len("Hola")  # leading newlines and spaces go
+
+
+@given(st.text())
+def test_what_the_linter_counts_for_telegram_is_never_below_what_the_server_counts(text):
+    from adapters.textlength import telegram_sent_length, utf16_length
+
+    assert utf16_length(text) >= telegram_sent_length(text)

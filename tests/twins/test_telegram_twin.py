@@ -183,9 +183,6 @@ def test_the_caption_guard_agrees_with_telegram_on_emoji(twin, adapter, tmp_path
     assert len(http.calls) == before  # refused before sending, as Telegram would refuse it
 
 
-@pytest.mark.xfail(strict=True, reason="adapter defect: the caption guard counts len() of the "
-                   "raw text; Telegram first drops '\\r' and trailing whitespace (TDLib "
-                   "clean_input_string / fix_formatted_text), so a caption that fits is refused")
 def test_a_caption_that_fits_after_telegram_cleans_it_is_published(twin, adapter, tmp_path):
     text = "\r\n".join(["x" * 99] * 10) + " " * 30  # 1038 raw, 999 once cleaned
     adapter.publish(post(text, images=[Image(png(tmp_path / "c.png"), "")]))
