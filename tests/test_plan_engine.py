@@ -70,3 +70,18 @@ def test_a_broken_file_with_a_change_compiles_its_last_good_source_with_the_chan
     assert plan.degraded and plan.ok and "4.000 €" in texts(plans)
     assert plan.findings and all(f.path == "cal.yaml" for f in plan.findings)
     assert effects.sources == []  # the broken file is no new last good source
+
+
+def test_a_second_file_with_the_same_calendar_id_fails_for_the_engine_and_for_plan(tmp_path):
+    from worker.plan import compile_paths
+
+    folder = schedules_with(tmp_path, BASE)
+    (folder / "copia.yaml").write_text(BASE, encoding="utf-8")
+    engine_plans, _effects = compile_for_engine(folder, config(), NOW,
+                                                committed=lambda file: (None, False))
+    for plans in (engine_plans, compile_paths([folder], config(), NOW, root=folder)):
+        first, second = sorted(plans, key=lambda p: p.path)
+        assert (first.path, first.ok) == ("cal.yaml", True) and second.path == "copia.yaml"
+        assert not second.ok and second.jobs == ()
+        (dup,) = [f for f in second.findings if f.code == "duplicate-calendar"]
+        assert "already used by cal.yaml" in dup.message and dup.hint

@@ -70,36 +70,40 @@ def compile_paths(paths: Sequence[str | Path], config: Config | None, now: dt.da
     A calendar's images must lie in its repository: outside git, the folder of ``paths``
     holding it (``worker.calendar_root``)."""
     plans = []
-    seen_ids: dict[str, str] = {}
     for file in calendar_files(paths):
         shown = str(file.relative_to(root)) if root and file.is_relative_to(root) else str(file)
-        plan = source_plan(analyze_file(file, config, now, display_path=shown,
-                                        given_folder=given_folder(file, paths)), shown)
-        if plan.calendar_id and plan.calendar_id in seen_ids:
-            finding = Finding(shown, 1, 1, "error", f"calendar id '{plan.calendar_id}' is already "
-                              f"used by {seen_ids[plan.calendar_id]}", "duplicate-calendar",
+        plans.append(source_plan(analyze_file(file, config, now, display_path=shown,
+                                              given_folder=given_folder(file, paths)), shown))
+    return one_file_per_id(plans)
+
+
+def one_file_per_id(plans: list[SourcePlan]) -> list[SourcePlan]:
+    """``plans`` with each calendar id kept by its first file: a later file with the same id
+    fails, with a finding naming the first (their job ids would collide)."""
+    seen: dict[str, str] = {}
+    out = []
+    for plan in plans:
+        if plan.calendar_id and plan.calendar_id in seen:
+            finding = Finding(plan.path, 1, 1, "error", f"calendar id '{plan.calendar_id}' is "
+                              f"already used by {seen[plan.calendar_id]}", "duplicate-calendar",
                               "every calendar needs its own id")
-            plan = dataclasses.replace(plan, ok=False, jobs=(),
+            plan = dataclasses.replace(plan, ok=False, jobs=(), flagged={},
                                        findings=plan.findings + (finding,))
         elif plan.calendar_id:
-            seen_ids[plan.calendar_id] = shown
-        plans.append(plan)
-    return plans
+            seen[plan.calendar_id] = plan.path
+        out.append(plan)
+    return out
 
 
 def compile_directory(schedules_dir: Path, config_dir: Path, now: dt.datetime) -> list[SourcePlan]:
-    """The whole schedules directory with its config, as ``pregonero plan`` shows it (the
-    engine compiles with ``compile_for_engine``, on-call changes on top).
-
-    A broken config/ makes every calendar fail (ok False), so nothing already scheduled is
-    cancelled because of a typo in accounts.yaml."""
-    schedules_dir = Path(schedules_dir)
+    """The whole schedules directory with its config, as the files say it (the demo's plan;
+    the engine compiles with ``compile_for_engine``, on-call changes on top). A broken
+    config/ makes every calendar fail (``config_failed``)."""
     try:
         config = load_config(config_dir)
     except ConfigError as exc:
-        return [SourcePlan(str(f.relative_to(schedules_dir)), None, False, (), tuple(exc.findings))
-                for f in calendar_files([schedules_dir])]
-    return compile_paths([schedules_dir], config, now, root=schedules_dir)
+        return config_failed(schedules_dir, exc)
+    return compile_paths([Path(schedules_dir)], config, now, root=Path(schedules_dir))
 
 
 def all_jobs(plans: Iterable[SourcePlan]) -> list[Job]:
@@ -275,25 +279,16 @@ def compile_for_engine(schedules_dir: Path, config: Config, now: dt.datetime,
     """The whole schedules directory for the engine, and what the store should remember."""
     schedules_dir = Path(schedules_dir)
     effects = PlanEffects()
-    plans: list[SourcePlan] = []
-    seen: dict[str, str] = {}
-    for file in calendar_files([schedules_dir]):
-        shown = str(file.relative_to(schedules_dir))
-        plan = analyze_for_engine(file, shown, config, now, inputs, effects, clear=clear,
-                                  given_folder=schedules_dir, committed=committed)
-        if plan.calendar_id and plan.calendar_id in seen:
-            finding = Finding(shown, 1, 1, "error", f"calendar id '{plan.calendar_id}' is "
-                              f"already used by {seen[plan.calendar_id]}", "duplicate-calendar")
-            plan = dataclasses.replace(plan, ok=False, jobs=(), flagged={},
-                                       findings=plan.findings + (finding,))
-        elif plan.calendar_id:
-            seen[plan.calendar_id] = shown
-        plans.append(plan)
-    return plans, effects
+    plans = [analyze_for_engine(file, str(file.relative_to(schedules_dir)), config, now,
+                                inputs, effects, clear=clear, given_folder=schedules_dir,
+                                committed=committed)
+             for file in calendar_files([schedules_dir])]
+    return one_file_per_id(plans), effects
 
 
 def config_failed(schedules_dir: Path, error: ConfigError) -> list[SourcePlan]:
-    """Every calendar failed because config/ does not load: nothing scheduled is cancelled."""
+    """Every calendar failed because config/ does not load, so nothing already scheduled is
+    cancelled because of a typo in accounts.yaml."""
     schedules_dir = Path(schedules_dir)
     return [SourcePlan(str(f.relative_to(schedules_dir)), None, False, (), tuple(error.findings))
             for f in calendar_files([schedules_dir])]

@@ -47,8 +47,7 @@ def _stored_jobs(store) -> list[tuple[object, str, str]]:
     from worker.engine.store import job_from_json
 
     out = []
-    ids = store.job_ids()
-    for job_id, (state, reason, raw) in zip(ids, store.many_job_fields(ids, "s", "r", "j")):
+    for job_id, (state, reason, raw) in store.every_job_values("s", "r", "j"):
         if raw:
             out.append((job_from_json(job_id, raw), state, reason))
     return out

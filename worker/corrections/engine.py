@@ -52,11 +52,10 @@ from worker.corrections.policy import Step, correction_steps, retraction_steps
 
 log = structlog.get_logger("pregonero.corrections")
 
-VERSIONS_PREFIX = keys.VERSIONS_PREFIX
 #: why a correction job failed in a way a different step can fix
 REPLAN_ON = ("NotSupported",)
-#: a version starts (``lua/correction_start.lua``: its correction jobs created, the original
-#: moved to correcting) and closes (``lua/correction_finish.lua``) in one atomic step each
+# a version starts (``lua/correction_start.lua``: its correction jobs created, the original
+# moved to correcting) and closes (``lua/correction_finish.lua``) in one atomic step each
 
 
 # --- helpers --------------------------------------------------------------------------------
@@ -64,10 +63,6 @@ REPLAN_ON = ("NotSupported",)
 
 def correction_id(original_id: str, version: int, index: int = 0, total: int = 1) -> str:
     return f"{original_id}#c{version}" if total == 1 else f"{original_id}#c{version}.{index + 1}"
-
-
-def versions_key(job_id: str) -> str:
-    return VERSIONS_PREFIX + job_id
 
 
 def published_at(stored: StoredJob) -> dt.datetime | None:
@@ -435,7 +430,7 @@ def finish(store: Store, correction: StoredJob, ref: PostRef | None, by: str = "
                              original.fields.get("cb", ""),
                              note=correction.job.text if action != "correct" else "")
     script = store.script("correction_finish")
-    done = bool(script(keys=[keys.job(original.id), keys.AUDIT, versions_key(original.id),
+    done = bool(script(keys=[keys.job(original.id), keys.AUDIT, keys.versions(original.id),
                              *(keys.job(c) for c in cids)],
                        args=[original.id, version, by, now_ms(), store.audit_maxlen, new_ref,
                              first, json.dumps(record, ensure_ascii=False)]))

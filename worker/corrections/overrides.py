@@ -33,11 +33,11 @@ from worker.analysis import calendar_files
 from worker.calendar.source import YamlProblem, parse_yaml
 from worker.config import ConfigError, load_config
 from worker.config_model import Config
-from worker.corrections.rules import Decision, Override, apply_to_data, decide  # noqa: F401
+from worker.corrections.rules import Override
 from worker.engine.store import Store
 from worker.engine.clock import now_ms
-from worker.plan import (TOLERATED, SourcePlan, LastGood, PlanEffects, PlanInputs,  # noqa: F401
-                         analyze_for_engine, compile_for_engine, config_failed)
+from worker.plan import (LastGood, PlanEffects, PlanInputs, SourcePlan, compile_for_engine,
+                         config_failed)
 
 log = structlog.get_logger("pregonero.overrides")
 

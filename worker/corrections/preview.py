@@ -15,6 +15,7 @@ from typing import Iterable
 from worker.engine.diff import diff
 from worker.engine.store import Store
 from worker.engine.clock import to_ms
+from worker.plan import TOLERATED
 
 from worker.corrections import engine as ceng, overrides as ovr
 
@@ -68,7 +69,7 @@ def compute(store: Store, schedules_dir: Path, config_dir: Path, now: dt.datetim
     plans = ovr.engine_compile(store, schedules_dir, config_dir, now, extra=extra, clear=False)
     mine = [p for p in plans if calendar is None or p.calendar_id == calendar]
     findings = [f.format() for p in mine for f in p.findings if f.severity == "error"
-                and f.code not in ovr.TOLERATED]
+                and f.code not in TOLERATED]
     if any(not p.ok for p in mine):
         return Preview([], findings, False)
     planner = planner or ceng.planner_from_config(store, config_dir)

@@ -27,7 +27,7 @@ from adapters.base import Adapter
 from worker.corrections.engine import is_correction, original_ready
 from worker.engine import golive, quota
 from worker.engine.clock import now_ms
-from worker.engine.states import GOLIVE_REFUSED, RECHECKED_HOLDS
+from worker.engine.states import GOLIVE_REFUSED, GOLIVE_WAITING, RECHECKED_HOLDS
 from worker.engine.store import Store, StoredJob
 from worker.net.guard import NetPolicy
 
@@ -149,6 +149,8 @@ class GoLive:
         check = golive.check_live(job.official_url, expected, self.timeout_s,
                                   policy=self.network_policy())
         if check.refused:
+            # its go-live window starts afresh once released (``gs`` dropped), as after a
+            # retry: the wait so far was nobody's fault but the URL's
             return Hold(GOLIVE_REFUSED, f"golive_refused: {check.detail}", recheck_ms=None,
                         fields={"gr": check.detail[:500]}, drop=("gs",), alert=True,
                         event="golive_refused")
@@ -159,7 +161,7 @@ class GoLive:
         if decision.action == "publish":
             return PROCEED
         if decision.action == "wait":
-            return Hold("golive_waiting", f"official page not live: {check.detail}",
+            return Hold(GOLIVE_WAITING, f"official page not live: {check.detail}",
                         recheck_ms=decision.recheck_ms, fields={"gs": since_ms},
                         event="golive_waiting")
         return Fail(f"golive_timeout: {check.detail}")

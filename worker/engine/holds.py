@@ -29,13 +29,14 @@ from typing import Literal
 
 from worker.engine.store import REMOVE, Store
 from worker.engine.clock import now_ms
-from worker.engine.states import CANCELLED, GOLIVE_REFUSED, HELD, RECHECKED_HOLDS, SCHEDULED
+from worker.engine.states import (CANCELLED, GOLIVE_REFUSED, GOLIVE_WAITING, HELD,
+                                  INSTAGRAM_QUOTA, QUIET_PERIOD, RECHECKED_HOLDS, SCHEDULED)
 
 Scope = Literal["all", "department", "account"]
 Missed = Literal["send", "skip"] | None
 #: hold reasons a resume may release (go-live waits have their own rules)
 PAUSE_REASONS = ("paused", "missed")
-QUIET_REASON = "quiet_period"
+QUIET_REASON = QUIET_PERIOD
 #: held by a calendar change: the post's instant is now past, or after its period's deadline;
 #: only a decision (--send-missed / --skip-missed) moves them
 CHANGE_REASONS = ("in_the_past", "moved_to_past", "after_deadline")
@@ -191,9 +192,9 @@ def release_hint(reason: str, account: str, department: str = "") -> str:
                 "page is internal on purpose, allow-list its host in config/policies.yaml "
                 f"network.allow_hosts, then pregonero resume {scope} --by NAME; or "
                 "pregonero retract CALENDAR ENTRY")
-    if reason == "golive_waiting":
+    if reason == GOLIVE_WAITING:
         return ("goes out by itself once its official page shows the expected text; or "
                 "pregonero retract CALENDAR ENTRY")
-    if reason == "instagram_quota":
+    if reason == INSTAGRAM_QUOTA:
         return "goes out by itself when the account's publishing quota frees up"
     return "pregonero status --json shows its audit trail; pregonero retry once fixed"

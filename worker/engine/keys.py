@@ -57,6 +57,11 @@ def job(job_id: str) -> str:
     return JOB_PREFIX + job_id
 
 
+def versions(job_id: str) -> str:
+    """``pregonero:versions:{job_id}``: every published version of a post."""
+    return VERSIONS_PREFIX + job_id
+
+
 def calendar(path: str) -> str:
     """The key holding the last good plan summary of one calendar file."""
     return CALENDAR_PREFIX + path

@@ -23,13 +23,13 @@ import structlog
 
 from worker.config_model import QuietPeriod
 from worker.config_watch import ConfigWatch
-from worker.engine.store import REMOVE, Claim, Store
+from worker.engine.store import Claim, Store
 from worker.engine.clock import to_ms
-from worker.engine.states import HELD
+from worker.engine.states import QUIET_PERIOD
 
 log = structlog.get_logger("pregonero.quiet")
 
-QUIET_REASON = "quiet_period"
+QUIET_REASON = QUIET_PERIOD
 #: how often the gate looks at config/'s modification times
 RELOAD_EVERY_S = 1.0
 
@@ -48,12 +48,10 @@ def hold_quiet(store: Store, claim: Claim, period: QuietPeriod, by: str) -> bool
 
     Checking the token makes this a no-op if the job moved on meanwhile; removing it voids
     any message that might still carry the job."""
-    due_ms = int(store.job_fields(claim.job_id, "d")[0] or claim.send_at_ms)
-    return store.transition(claim.job_id, "dispatched", HELD, by,
-                            f"quiet period {period.id}: {period.reason}"[:300],
-                            check=("t", claim.token), due=REMOVE, lease=REMOVE, held=due_ms,
-                            fields={"r": QUIET_REASON, "qp": period.id, "qe": to_ms(period.end)},
-                            delete=("t",))
+    return store.hold_dispatched(claim.job_id, claim.token, QUIET_REASON,
+                                 f"quiet period {period.id}: {period.reason}"[:300],
+                                 recheck_ms=None, by=by,
+                                 fields={"qp": period.id, "qe": to_ms(period.end)})
 
 
 def quiet_end_ms(store: Store, job_id: str) -> int:

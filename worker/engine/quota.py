@@ -20,6 +20,7 @@ import dataclasses
 import structlog
 
 from adapters.base import Adapter, AdapterError
+from worker.engine.states import INSTAGRAM_QUOTA
 from worker.engine.store import StoredJob
 
 __all__ = ["QUOTA_REASON", "QuotaCheck", "quota_gate"]
@@ -27,7 +28,7 @@ __all__ = ["QUOTA_REASON", "QuotaCheck", "quota_gate"]
 log = structlog.get_logger("pregonero.quota")
 
 #: the hold reason of a job waiting for publishing quota (``status`` shows it)
-QUOTA_REASON = "instagram_quota"
+QUOTA_REASON = INSTAGRAM_QUOTA
 
 
 @dataclasses.dataclass(frozen=True)

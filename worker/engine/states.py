@@ -37,7 +37,11 @@ IN_FLIGHT = (PUBLISHING, UNCERTAIN)
 #: hold reasons a gate re-checks (``worker.engine.gates``): a job held for one of these stays
 #: in the due index and the dispatcher claims it again at its re-check instant; every other
 #: hold (paused, quiet period, missed, refused) waits for a person or a change
-RECHECKED_HOLDS = ("golive_waiting", "instagram_quota")
+#: why a job is held (its ``r`` field), where more than one module sets or reads it
+GOLIVE_WAITING = "golive_waiting"
+INSTAGRAM_QUOTA = "instagram_quota"
+QUIET_PERIOD = "quiet_period"
+RECHECKED_HOLDS = (GOLIVE_WAITING, INSTAGRAM_QUOTA)
 #: a correction that withdrew the post (``worker.corrections``)
 RETRACTED = "retracted"
 

@@ -1,11 +1,7 @@
 """The job store: every job's state in Redis, changed only through guarded atomic transitions.
 
-States (``s`` field of ``pregonero:job:{id}``)::
-
-    scheduled -> dispatched -> publishing -> published -> needs_correction | orphaned
-        ^  |          |             |  \\-> uncertain -> published | scheduled (lookup said no)
-        |  v          v             v
-        held     (moved/paused)   failed            cancelled (entry removed while pending)
+The states and how a job moves between them are in ``worker.engine.states``; the fields each
+leaves on ``pregonero:job:{id}`` in ``worker.engine.fields``.
 
 ``dispatched`` means "a dramatiq message carries this job with token ``t``": the actor may
 only begin if the token still matches, so moving, pausing or cancelling a dispatched job voids
@@ -30,9 +26,8 @@ from worker.jobs import Job
 from worker.engine import scripts
 from worker.engine.clock import now_ms, to_ms
 from worker.engine.states import (CANCELLED, CHANGE_HOLDS, DISPATCHED, FAILED, GOLIVE_REFUSED, HELD,
-                                  POSTED, PUBLISHED, PUBLISHING, RECHECKED_HOLDS, SCHEDULED,
-                                  UNCERTAIN,
-                                  StoredJobSummary)
+                                  GOLIVE_WAITING, POSTED, PUBLISHED, PUBLISHING, RECHECKED_HOLDS,
+                                  SCHEDULED, UNCERTAIN, StoredJobSummary)
 
 AUDIT_MAXLEN = 1_000_000
 KEEP, REMOVE = "", "-"
@@ -183,7 +178,7 @@ class Store:
         # a go-live between two checks of its page (its re-check claimed and on its way): the
         # message in flight carries the old text, so it is voided and the check comes again
         if self.transition(job.id, "scheduled|dispatched", HELD, by, why,
-                           check=("r", "golive_waiting"), due=now_ms(), lease=REMOVE,
+                           check=("r", GOLIVE_WAITING), due=now_ms(), lease=REMOVE,
                            fields=fields, delete=("t",)):
             self.wake()
             return True
@@ -202,24 +197,19 @@ class Store:
                                due=REMOVE, lease=REMOVE, held=REMOVE, delete=("t",))
 
     def flag_posted(self, job_id: str, to: str, by: str, why: str,
-                    planned: Job | None = None) -> bool:
-        """Mark a published job ``orphaned`` or ``needs_correction`` (with the new plan)."""
+                    planned: Job | None = None, client=None) -> bool:
+        """Mark a published job ``orphaned`` or ``needs_correction`` (with the new plan);
+        with ``client`` (a pipeline) only queued, as ``transition`` says."""
         fields = {"pj": compact_job_json(planned), "ph": planned.content_hash} if planned else {}
-        return self.transition(job_id, "|".join(POSTED), to, by, why, fields=fields)
+        return self.transition(job_id, "|".join(POSTED), to, by, why, fields=fields,
+                               client=client)
 
     def summaries(self) -> dict[str, StoredJobSummary]:
         """A summary of every stored job, for the diff."""
         out: dict[str, StoredJobSummary] = {}
-        names = ("s", "h", "d", "p", "e", "r", "ph", "o")
-        for batch in _batched(self.r.scan_iter(match=keys.JOB_PREFIX + "*", count=1000), 1000):
-            pipe = self.r.pipeline(transaction=False)
-            for key in batch:
-                pipe.hmget(key, names)
-            for key, vals in zip(batch, pipe.execute()):
-                if vals[0] is None:
-                    continue
-                s, h, d, p, e, r, ph, o = (v.decode() if v is not None else "" for v in vals)
-                job_id = key.decode()[len(keys.JOB_PREFIX):]
+        for job_id, (s, h, d, p, e, r, ph, o) in self.every_job_values(
+                "s", "h", "d", "p", "e", "r", "ph", "o"):
+            if s:
                 out[job_id] = StoredJobSummary(job_id, s, h, int(d or 0), p, e, r, ph, o)
         return out
 
@@ -295,13 +285,13 @@ class Store:
     def hold_dispatched(self, job_id: str, token: str, reason: str, why: str,
                         recheck_ms: int | None, fields: Mapping[str, object] | None = None,
                         drop: Iterable[str] = (), by: str = "worker") -> bool:
-        """A gate holds the claimed job (``worker.engine.gates``): with ``recheck_ms`` the
-        dispatcher claims it again then and the gate is asked once more (go-live waiting,
-        quota); without, it waits for a person in the held index at its planned instant (a
-        refused official page: waiting would not change it), and its go-live window starts
-        afresh when released, as after a retry."""
+        """A gate holds the claimed job (the publisher's, ``worker.engine.gates``, or the
+        dispatcher's quiet periods): with ``recheck_ms`` the dispatcher claims it again then
+        and the gate is asked once more (go-live waiting, quota); without, it waits for a
+        person in the held index at its planned instant (a refused official page, a quiet
+        period: waiting alone would not release it)."""
         if recheck_ms is None:
-            planned_ms = int(self.r.hget(keys.job(job_id), "d") or now_ms())
+            planned_ms = int(self.job_fields(job_id, "d")[0] or now_ms())
             due, held = REMOVE, planned_ms
         else:
             due, held = recheck_ms, KEEP
@@ -360,24 +350,27 @@ class Store:
     def drop_job_fields(self, job_id: str, *names: str) -> None:
         self.r.hdel(keys.job(job_id), *names)
 
-    def job_ids(self) -> list[str]:
-        """Every job id in the store (a scan: for reports, not for the hot path)."""
+    def _every_job(self, read, batch: int) -> Iterator[tuple[str, object]]:
+        """(id, what ``read(pipeline, key)`` queued) for every job, a batch per round trip
+        as the scan goes: a scan, for sync, reports and status, not for the hot path."""
         prefix = len(keys.JOB_PREFIX)
-        return [key.decode()[prefix:]
-                for key in self.r.scan_iter(match=keys.JOB_PREFIX + "*", count=1000)]
+        for chunk in _batched(self.r.scan_iter(match=keys.JOB_PREFIX + "*", count=1000), batch):
+            pipe = self.pipeline()
+            for key in chunk:
+                read(pipe, key)
+            for key, result in zip(chunk, pipe.execute()):
+                yield key.decode()[prefix:], result
+
+    def every_job_values(self, *names: str, batch: int = 1000) -> Iterator[tuple[str, list[str]]]:
+        """(id, those fields) of every job, "" for each one it lacks."""
+        for job_id, row in self._every_job(lambda pipe, key: pipe.hmget(key, names), batch):
+            yield job_id, [v.decode() if v is not None else "" for v in row]
 
     def every_job_fields(self, batch: int = 1000) -> Iterator[tuple[str, dict[str, str]]]:
-        """(id, all fields) of every job, a batch of hashes per round trip (reports and
-        status: a scan, not for the hot path)."""
-        ids = self.job_ids()
-        for start in range(0, len(ids), batch):
-            chunk = ids[start:start + batch]
-            pipe = self.pipeline()
-            for job_id in chunk:
-                pipe.hgetall(keys.job(job_id))
-            for job_id, raw in zip(chunk, pipe.execute()):
-                if raw:
-                    yield job_id, {k.decode(): v.decode() for k, v in raw.items()}
+        """(id, all fields) of every job (a job deleted meanwhile is skipped)."""
+        for job_id, raw in self._every_job(lambda pipe, key: pipe.hgetall(key), batch):
+            if raw:
+                yield job_id, {k.decode(): v.decode() for k, v in raw.items()}
 
     def pipeline(self):
         """A non-transactional pipeline on the store's client: the pipelined variants of
@@ -571,7 +564,7 @@ class Store:
 
     def versions(self, job_id: str) -> list[dict]:
         """Every published version of a post, oldest first (``pregonero history``)."""
-        return [json.loads(raw) for raw in self.r.lrange(keys.VERSIONS_PREFIX + job_id, 0, -1)]
+        return [json.loads(raw) for raw in self.r.lrange(keys.versions(job_id), 0, -1)]
 
 
 def _zop(op) -> str:

@@ -19,9 +19,9 @@ from typing import Callable, Iterable
 import structlog
 
 from worker.engine.diff import Changes, diff
-from worker.engine.store import Store, compact_job_json
+from worker.engine.store import Store
 from worker.engine.clock import to_ms
-from worker.engine.states import CORRECTING, NEEDS_CORRECTION, ORPHANED, PENDING, POSTED
+from worker.engine.states import CORRECTING, NEEDS_CORRECTION, ORPHANED, PENDING
 
 log = structlog.get_logger("pregonero.sync")
 BATCH = 500
@@ -89,7 +89,7 @@ def apply_plan(store: Store, plans: Iterable, now: dt.datetime, *, by: str = "sy
     report = SyncReport(at=now.isoformat(), counts={})
     report.uncorrected = sum(s.state in (NEEDS_CORRECTION, ORPHANED, CORRECTING)
                              for s in stored.values())
-    from worker.corrections.overrides import TOLERATED
+    from worker.plan import TOLERATED
 
     for source in plans:
         if not source.ok or getattr(source, "degraded", False):
@@ -243,8 +243,7 @@ def _apply(store: Store, changes: Changes, by: str, report: SyncReport,
         batch = flags[start:start + BATCH]
         pipe = store.pipeline()
         for job_id, to, why, planned in batch:
-            fields = {"pj": compact_job_json(planned), "ph": planned.content_hash} if planned else {}
-            store.transition(job_id, "|".join(POSTED), to, by, why, fields=fields, client=pipe)
+            store.flag_posted(job_id, to, by, why, planned, client=pipe)
         for (job_id, to, _why, _planned), result in zip(batch, pipe.execute()):
             if not result[0]:
                 report.conflicts.append(job_id)
