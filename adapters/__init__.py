@@ -1,9 +1,9 @@
 """The platform registry: which platforms exist and what each can do (pure data, no client
 library: the linter reads it). ``adapters.factory`` builds an account's adapter.
 
-The registry is explicit (no module scanning): adding a platform means adding its
-``Capabilities`` in ``capabilities.py``, an entry here, its module, and one line in
-``adapters.factory.LIVE``.
+The registry is explicit (no module scanning): adding a platform means its ``Capabilities``
+(``capabilities.py``), its adapter module, and one line in ``REGISTRY`` naming both; the
+module is imported only when an account of the platform is built (``adapters.factory``).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from .capabilities import (BLUESKY, COUNTERS, FACEBOOK, ICS, INSTAGRAM, LINKEDIN
                            TELEGRAM, X)
 from .textlength import char_length
 
-__all__ = ["PLATFORMS", "capabilities_for", "account_capabilities",
+__all__ = ["REGISTRY", "PLATFORMS", "Platform", "capabilities_for", "account_capabilities",
            "capabilities_with_options", "parse_account_ref"]
 
 # The outbox as an account of its own ("outbox:local"): accepts anything a platform could.
@@ -30,17 +30,30 @@ OUTBOX = Capabilities(
     language_strategy="per_language", correction_fallback="reply",
 )
 
-PLATFORMS: dict[str, Capabilities] = {
-    "x": X,
-    "facebook": FACEBOOK,
-    "mastodon": MASTODON,
-    "bluesky": BLUESKY,
-    "telegram": TELEGRAM,
-    "ics": ICS,
-    "instagram": INSTAGRAM,
-    "linkedin": LINKEDIN,
-    "outbox": OUTBOX,
+
+@dataclasses.dataclass(frozen=True)
+class Platform:
+    """A platform as the registry knows it: what it can do, and its live adapter."""
+
+    capabilities: Capabilities
+    #: ``"module:Class"`` of its live adapter (imported only when an account of it is built);
+    #: None: written locally whatever the transport (the outbox, the iCalendar feed)
+    live: str | None = None
+
+
+REGISTRY: dict[str, Platform] = {
+    "x": Platform(X, "adapters.x:XAdapter"),
+    "facebook": Platform(FACEBOOK, "adapters.facebook:FacebookAdapter"),
+    "mastodon": Platform(MASTODON, "adapters.mastodon:MastodonAdapter"),
+    "bluesky": Platform(BLUESKY, "adapters.bluesky:BlueskyAdapter"),
+    "telegram": Platform(TELEGRAM, "adapters.telegram:TelegramAdapter"),
+    "instagram": Platform(INSTAGRAM, "adapters.instagram:InstagramAdapter"),
+    "linkedin": Platform(LINKEDIN, "adapters.linkedin:LinkedInAdapter"),
+    "ics": Platform(ICS),
+    "outbox": Platform(OUTBOX),
 }
+
+PLATFORMS: dict[str, Capabilities] = {name: p.capabilities for name, p in REGISTRY.items()}
 
 # Names people type for the platforms, for "did you mean" (difflib cannot guess these).
 _ALIASES = {"twitter": "x", "tw": "x", "fb": "facebook", "meta": "facebook",

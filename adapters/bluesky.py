@@ -74,7 +74,7 @@ class BlueskyAdapter(PlatformAdapter):
     def publish(self, request: PostRequest) -> PostRef:
         """Create an app.bsky.feed.post record (a reply when ``request.target`` is set), with
         link and hashtag facets and images with their alt text."""
-        self._check_content(request)
+        self.check_content(request)
         images = [self._read_image(image) for image in request.images]
         reply_to, root = self._reply_ref(request.target) if request.target else (None, None)
 
@@ -274,17 +274,6 @@ class BlueskyAdapter(PlatformAdapter):
         except OSError as exc:
             raise Rejected(f"bluesky {self.account}: cannot read image {image.path} "
                            f"({type(exc).__name__})") from exc
-
-    def _check_content(self, request: PostRequest) -> None:
-        """Refuse locally what the PDS would refuse (300 graphemes, 4 images)."""
-        caps = self.capabilities
-        length = caps.count(request.text)
-        if length > caps.text_limit:
-            raise Rejected(f"bluesky {self.account}: text is {length} graphemes, "
-                           f"at most {caps.text_limit}")
-        if len(request.images) > caps.max_images:
-            raise Rejected(f"bluesky {self.account}: {len(request.images)} images, "
-                           f"at most {caps.max_images}")
 
     def _ref(self, uri: str, extra: dict) -> PostRef:
         handle = self._client._session.handle if self._client and self._client._session \

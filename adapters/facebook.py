@@ -50,6 +50,7 @@ class FacebookAdapter(PlatformAdapter):
         """Post to the page's feed (with photos if any); a comment when ``target`` is set."""
         if request.target is not None:
             return self.reply(request)
+        self.check_content(request)
         if len(request.images) == 1:
             image = request.images[0]
             # one photo: /photos publishes it as a post with the text as its description
@@ -68,12 +69,14 @@ class FacebookAdapter(PlatformAdapter):
     def correct(self, request: PostRequest) -> PostRef:
         """Edit the post's text in place (page posts have no edit window)."""
         target = request.require_target()
+        self.check_content(request)
         self._call("correct", target.post_id, post_args={"message": request.text}, write=True)
         return self._edited(target)
 
     def reply(self, request: PostRequest) -> PostRef:
         """Comment ``request.text`` under ``request.target`` as the page."""
         target = request.require_target()
+        self.check_content(request)
         result = self._call("reply", f"{target.post_id}/comments",
                             post_args={"message": request.text}, write=True)
         return self.reply_ref(target, str(result["id"]))

@@ -8,7 +8,7 @@ import importlib
 import pathlib
 from typing import Callable
 
-from adapters import account_capabilities, parse_account_ref
+from adapters import REGISTRY, account_capabilities, parse_account_ref
 from adapters.accounts import AccountConfig
 from adapters.base import Adapter, NotSupported, PostRequest
 
@@ -17,18 +17,8 @@ __all__ = ["TRANSPORTS", "make_adapter"]
 TRANSPORTS = ("live", "outbox")
 
 
-#: the live adapter of each platform, by module and class: imported only when an account of
-#: that platform is built. Adding a platform: its ``Capabilities`` (``capabilities.py``), its
-#: entry in ``PLATFORMS`` (``__init__.py``), its module, and one line here.
-LIVE = {
-    "mastodon": "adapters.mastodon:MastodonAdapter",
-    "bluesky": "adapters.bluesky:BlueskyAdapter",
-    "x": "adapters.x:XAdapter",
-    "facebook": "adapters.facebook:FacebookAdapter",
-    "telegram": "adapters.telegram:TelegramAdapter",
-    "instagram": "adapters.instagram:InstagramAdapter",
-    "linkedin": "adapters.linkedin:LinkedInAdapter",
-}
+#: the live adapter of each platform, by module and class (from ``adapters.REGISTRY``)
+LIVE = {name: platform.live for name, platform in REGISTRY.items() if platform.live}
 
 
 def live_adapter_class(platform: str) -> type:

@@ -96,11 +96,7 @@ class InstagramAdapter(PlatformAdapter):
         when ``request.target`` is set."""
         if request.target is not None:
             return self.reply(request)
-        if not request.images:
-            raise Rejected(f"Instagram posts need an image (job {request.job_id})")
-        if len(request.images) > self.capabilities.max_images:
-            raise Rejected(f"Instagram carousels take at most {self.capabilities.max_images} "
-                           f"images, job {request.job_id} has {len(request.images)}")
+        self.check_content(request)
         for image in request.images:
             if not re.match(r"https?://", image.path):
                 raise Rejected(f"Instagram fetches images by URL; {image.path} is a local file "
@@ -131,6 +127,7 @@ class InstagramAdapter(PlatformAdapter):
     def reply(self, request: PostRequest) -> PostRef:
         """Comment ``request.text`` on the target media (or reply to the target comment)."""
         target = request.require_target()
+        self.check_content(request)
         edge = "replies" if target.extra.get("kind") == "comment" else "comments"
         result = self.client.call("reply", f"{target.post_id}/{edge}",
                                   post_args={"message": request.text}, write=True)

@@ -105,6 +105,7 @@ class LinkedInAdapter(PlatformAdapter):
         ``request.target`` is set."""
         if request.target is not None:
             return self.reply(request)
+        self.check_content(request)
         body: dict = {"author": self.author, "commentary": little_text(request.text),
                       "visibility": "PUBLIC", "lifecycleState": "PUBLISHED",
                       "distribution": {"feedDistribution": "MAIN_FEED", "targetEntities": [],
@@ -127,6 +128,7 @@ class LinkedInAdapter(PlatformAdapter):
         target = request.require_target()
         if target.extra.get("kind") == "comment":
             raise NotSupported("comments of the page are not edited: reply instead")
+        self.check_content(request)
         self._call("correct", "POST", f"{API}/posts/{quote(target.post_id, safe='')}",
                    headers={"X-RestLi-Method": "PARTIAL_UPDATE"}, write=True,
                    json={"patch": {"$set": {"commentary": little_text(request.text)}}})
@@ -137,6 +139,7 @@ class LinkedInAdapter(PlatformAdapter):
     def reply(self, request: PostRequest) -> PostRef:
         """Comment ``request.text`` under the target as the organization."""
         target = request.require_target()
+        self.check_content(request)
         parent = target.extra.get("parent") or target.post_id
         response = self._call(
             "reply", "POST", f"{API}/socialActions/{quote(parent, safe='')}/comments",

@@ -100,7 +100,7 @@ class MastodonAdapter(PlatformAdapter):
 
     def publish(self, request: PostRequest) -> PostRef:
         """Post a new status (a reply when ``request.target`` is set), with the idempotency key."""
-        self._check_content(request)
+        self.check_content(request)
         media_ids = self._upload_images(request)
         status = self._call(lambda api: api.status_post(
             request.text,
@@ -131,7 +131,7 @@ class MastodonAdapter(PlatformAdapter):
         ``lookup`` decides by the text.
         """
         target = request.require_target()
-        self._check_content(request)
+        self.check_content(request)
         current = self._call(lambda api: api.status(target.post_id), write=False)
         media_ids = [str(media["id"]) for media in current.get("media_attachments") or []]
         status = self._call(lambda api: api.status_update(
@@ -343,17 +343,6 @@ class MastodonAdapter(PlatformAdapter):
                     image.path, description=image.alt), write=False)
             ids.append(str(media["id"]))
         return ids
-
-    def _check_content(self, request: PostRequest) -> None:
-        """Refuse locally what the instance would refuse, before spending a request."""
-        caps = self.capabilities
-        length = caps.count(request.text)
-        if length > caps.text_limit:
-            raise Rejected(f"mastodon {self.account}: text is {length} characters, "
-                           f"the instance allows {caps.text_limit}")
-        if len(request.images) > caps.max_images:
-            raise Rejected(f"mastodon {self.account}: {len(request.images)} images, "
-                           f"at most {caps.max_images}")
 
     def _ref(self, status, extra=None) -> PostRef:
         details = dict(extra or {})  # an edit keeps the target's original publication time

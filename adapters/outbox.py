@@ -19,6 +19,7 @@ from typing import Callable, Iterator
 from .platform import utc_now
 from .accounts import AccountConfig
 from .outbox_file import line_file
+from .content import content_problem
 from .base import (AccountStatus, Capabilities, NotSupported, OutcomeUnknown, PostRef,
                    PostRequest, Rejected)
 
@@ -208,22 +209,9 @@ class OutboxAdapter:
 
     def _check_content(self, request: PostRequest) -> None:
         """Refuse what the platform would refuse, with the platform's own counting."""
-        caps = self.capabilities
-        length = caps.count(request.text)
-        if length > caps.text_limit:
-            raise Rejected(f"text is {length} long ({caps.counting}), "
-                           f"{caps.platform} allows {caps.text_limit}")
-        if len(request.images) > caps.max_images:
-            raise Rejected(f"{len(request.images)} images, {caps.platform} allows "
-                           f"{caps.max_images}")
-        if caps.requires_image and not request.images and request.action != "reply":
-            raise Rejected(f"{caps.platform} posts need an image")
-        if caps.alt_text_limit is not None:
-            for image in request.images:
-                if len(image.alt) > caps.alt_text_limit:
-                    raise Rejected(f"alt text of {image.path} is {len(image.alt)} characters, "
-                                   f"{caps.platform} allows {caps.alt_text_limit}")
-
+        problem = content_problem(self.capabilities, request)
+        if problem:
+            raise Rejected(problem)
 
     @staticmethod
     def _action_of(request: PostRequest) -> str:

@@ -1,7 +1,8 @@
 """What every live platform adapter shares: the account it publishes as, that account's
 capabilities (its own limits applied: ``adapters.capabilities_with_options``), a clock the
-tests can set, and a repr that names the account and never a secret. Each adapter adds its
-client and the platform's calls (the ``Adapter`` protocol in ``adapters.base``)."""
+tests can set, the content checks asked before the first request (``adapters.content``), and
+a repr that names the account and never a secret. Each adapter adds its client and the
+platform's calls (the ``Adapter`` protocol in ``adapters.base``)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ import datetime as dt
 from typing import Callable
 
 from adapters.accounts import AccountConfig
+from adapters.base import PostRequest, Rejected
+from adapters.content import content_problem
 
 
 def utc_now() -> dt.datetime:
@@ -26,6 +29,22 @@ class PlatformAdapter:
         self.account: str = account.ref
         self.capabilities = account_capabilities(account)
         self.clock = clock
+
+    #: how the platform counts a text once received (None: the capabilities' counting)
+    sent_counting: str | None = None
+
+    def sent_length(self, text: str) -> int:
+        """The text's length as the platform counts it once received (its capabilities'
+        counting; Telegram counts after cleaning the text)."""
+        return self.capabilities.count(text)
+
+    def check_content(self, request: PostRequest) -> None:
+        """Refuse, before any request, what the platform would refuse in ``request``'s content
+        (a refusal costs nothing, and names the platform's own counting)."""
+        problem = content_problem(self.capabilities, request, self.sent_length,
+                                  self.sent_counting)
+        if problem:
+            raise Rejected(f"{self.capabilities.platform} {self.account}: {problem}")
 
     def _repr_details(self) -> str:
         """What tells this account's adapter apart besides its reference (never a secret)."""

@@ -93,6 +93,7 @@ class XAdapter(PlatformAdapter):
 
     def publish(self, request: PostRequest) -> PostRef:
         """Tweet ``request.text`` (with its images); a reply when ``request.target`` is set."""
+        self.check_content(request)
         media_ids = self._upload_images(request)
         target = request.target.post_id if request.target else None
         response = self._call("publish", lambda: self.client.create_tweet(
@@ -104,6 +105,7 @@ class XAdapter(PlatformAdapter):
     def correct(self, request: PostRequest) -> PostRef:
         """Edit ``request.target`` (a new tweet id); NotSupported past 30 min or 5 edits."""
         target = request.require_target()
+        self.check_content(request)
         edit = self.capabilities.edit
         published = target.published_at()
         edits = int(target.extra.get("edit_count", "0"))

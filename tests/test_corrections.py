@@ -239,7 +239,7 @@ def test_a_deadline_moved_in_git_replies_on_x_edits_facebook_and_moves_pending_p
     original = world.store.get(FB)
     assert original.state == "published" and original.fields["v"] == "2"
     assert "27 de agosto" in original.job.text
-    versions = ceng.versions(world.store, FB)
+    versions = world.store.versions(FB)
     assert [v["v"] for v in versions] == [1, 2] and "20 de agosto" in versions[0]["text"]
     assert "plazo_fin: 2027-08-20 -> 2027-08-27" in versions[1]["why"]
     # the correction went through the engine: claimed, dispatched, audited
@@ -251,6 +251,24 @@ def test_a_deadline_moved_in_git_replies_on_x_edits_facebook_and_moves_pending_p
     again = world.sync()
     assert again.counts["corrections"] == 0
     hold_still(lambda: len(world.records("reply", X_ES)) == 1, 0.5, what="a single reply")
+
+
+def test_a_sync_that_flags_published_posts_plans_their_corrections_with_one_store_scan(
+        world, monkeypatch):
+    from worker.engine.store import Store
+
+    world.publish_entries()
+    world.set_fact("plazo_fin", "2027-08-27")
+    scans = []
+    every_job_values = Store.every_job_values
+    monkeypatch.setattr(Store, "every_job_values",
+                        lambda self, *f: scans.append(f) or every_job_values(self, *f))
+    report = world.sync()
+    assert report.counts["corrections"] == 5
+    # the planner started from the sync's own summaries, brought up to date by its apply
+    assert len(scans) == 1
+    world.wait_settled()
+    assert len(world.records("reply", X_ES)) == 1 and len(world.records("correct", FB)) == 1
 
 
 def test_x_inside_its_edit_window_is_edited_and_gets_a_new_post_id(world):
@@ -288,7 +306,7 @@ def test_a_version_whose_last_step_went_out_but_was_never_closed_is_closed_by_th
     assert original.state == "published" and original.fields["v"] == "2"
     assert original.ref.post_id == edit["post_id"]  # later corrections edit the new version
     assert "27 de agosto" in original.job.text
-    assert [v["v"] for v in ceng.versions(world.store, X_ES)] == [1, 2]
+    assert [v["v"] for v in world.store.versions(X_ES)] == [1, 2]
 
 
 def test_a_chain_of_three_values_corrects_against_the_latest_published_text(world):
@@ -308,7 +326,7 @@ def test_a_chain_of_three_values_corrects_against_the_latest_published_text(worl
     assert len(edits) == 2
     assert "martes 31 de agosto de 2027" in edits[1]["text"] and "20 de agosto" not in edits[1]["text"]
     assert "donde decía «viernes 27 de agosto de 2027»" in edits[1]["text"]
-    assert [v["v"] for v in ceng.versions(world.store, X_ES)] == [1, 2, 3]
+    assert [v["v"] for v in world.store.versions(X_ES)] == [1, 2, 3]
     assert world.store.get(FB).fields["v"] == "3"
     publishes_once(world)
 

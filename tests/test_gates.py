@@ -51,14 +51,23 @@ def test_a_gate_that_does_not_apply_to_a_job_is_not_asked_about_it():
     assert other.asked == []
 
 
-def test_the_default_chain_is_original_ready_then_golive_then_quota(store):
+def test_the_default_chain_is_golive_then_quota(store):
     from worker.engine.publisher import EngineSettings
 
     chain = default_gates(store, EngineSettings(), lambda: None)
-    assert [g.name for g in chain] == ["original_ready", "golive", "quota"]
-    # asked at the instant: the corrected post's state and the official page can change in
-    # the last moments; the quota is asked in the dispatcher's lead time
-    assert [g.at_instant for g in chain] == [True, True, False]
+    assert [g.name for g in chain] == ["golive", "quota"]
+    # asked at the instant: the official page can change in the last moments; the quota is
+    # asked in the dispatcher's lead time
+    assert [g.at_instant for g in chain] == [True, False]
+
+
+def test_a_correction_asks_for_its_request_at_its_instant_and_a_plain_post_in_the_lead_time(store):
+    from worker.corrections.send import CorrectionSend
+    from worker.engine.publisher import PlainPost
+
+    # the corrected post's state can change in the last moments (a version closed over it)
+    assert CorrectionSend(store, lambda stored: None).at_instant is True
+    assert PlainPost().at_instant is False
 
 
 def test_a_new_gate_holds_a_post_with_its_reason_and_nothing_is_published(engine):
@@ -122,3 +131,53 @@ def test_a_hold_re_checked_at_an_instant_must_have_a_reason_the_dispatcher_re_cl
     with pytest.raises(ValueError, match="RECHECKED_HOLDS"):
         gates.Hold("waiting_room", "not yet", recheck_ms=1)
     assert gates.Hold("waiting_room", "for a person", recheck_ms=None).reason == "waiting_room"
+
+
+class Originals:
+    """The store as a correction's send side reads it: the original post by its id."""
+
+    def __init__(self, *stored: StoredJob):
+        self.by_id = {s.id: s for s in stored}
+
+    def get(self, job_id: str):
+        return self.by_id.get(job_id)
+
+
+def correction_of(original: StoredJob, version: str = "2") -> StoredJob:
+    job = make_job("aviso-correccion", utc_in(60))
+    return StoredJob(job.id, "dispatched", job, {"o": original.id, "cv": version, "ca": "correct"})
+
+
+def original_post(state: str, version: str = "2", ref: bool = True) -> StoredJob:
+    job = make_job("aviso", utc_in(-600))
+    fields = {"cv": version}
+    if ref:
+        fields["ref"] = '{"platform":"x","account":"x:ayto-test","post_id":"111","url":"https://x.com/a/status/111"}'
+    return StoredJob(job.id, state, job, fields)
+
+
+def test_a_correction_fails_unsent_when_its_original_is_not_waiting_for_its_version():
+    from worker.corrections.send import CorrectionSend
+
+    cases = {
+        "the original post is not in the store": (Originals(), original_post("correcting")),
+        "the original is published, not waiting for version 2":
+            (Originals(original_post("published")), original_post("published")),
+        "the original is correcting, not waiting for version 2":
+            (Originals(original_post("correcting", version="3")), original_post("correcting", "3")),
+        "the original has no platform reference":
+            (Originals(original_post("correcting", ref=False)), original_post("correcting")),
+    }
+    for why, (store, original) in cases.items():
+        answer = CorrectionSend(store, lambda stored: None).request(correction_of(original))
+        assert answer == gates.Fail(f"correction target: {why}"), why
+
+
+def test_a_correction_ready_to_go_aims_at_the_reference_its_original_holds():
+    from worker.corrections.send import CorrectionSend
+
+    original = original_post("correcting")
+    request = CorrectionSend(Originals(original), lambda stored: None).request(
+        correction_of(original))
+    assert not isinstance(request, gates.Fail)
+    assert (request.action, request.target.post_id) == ("correct", "111")

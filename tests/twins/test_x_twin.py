@@ -521,3 +521,17 @@ def test_requests_are_billed_by_kind_at_pay_per_use_prices(twin, adapter, clock)
     assert twin.billed() == {"post_create": 1, "post_create_url": 1, "user_read": 1,
                              "owned_reads": 2, "content_manage": 1}
     assert twin.cost() == pytest.approx(0.015 + 0.200 + 0.010 + 2 * 0.001 + 0.005)
+
+
+def test_a_post_over_280_weighted_characters_is_refused_without_a_billed_request(
+        twin, adapter, clock, http):
+    # X bills every request: a post it would refuse must not cost one. A URL counts 23, an
+    # accented letter 1, an emoji 2 (X's weighted counting, as the linter counts)
+    text = "Inscripción abierta 😀 " + "a" * 240 + " https://www.calp.es/inscripcion"
+    before = len(http.calls)
+    with pytest.raises(Rejected, match="x-weighted"):
+        adapter.publish(req(clock, text=text))
+    with pytest.raises(Rejected, match="x-weighted"):
+        adapter.reply(req(clock, action="reply", text=text,
+                          target=PostRef("x", REF, "1", None, {})))
+    assert http.calls[before:] == [] and twin.visible() == []

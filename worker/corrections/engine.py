@@ -21,10 +21,9 @@ special is only *what* it sends and what happens to the original afterwards:
   original is scheduled re-renders it (the diff); while it is publishing/uncertain the diff
   defers it until the outcome is known; while a correction is on its way (``correcting``) it
   waits for it, and the next change is compared with the text that correction brought.
-* When every step of a version is published, ``finish`` (one Lua call) makes the original
-  ``published`` again with the new text and hash (and the new post id when an edit produced
-  one, as on X), records the version in ``pregonero:versions:{id}`` -- or ``retracted`` --
-  so chains 20 -> 27 -> 31 always correct against what citizens last read.
+* When every step of a version is published, the version is closed
+  (``worker.corrections.versions``); what a correction job asks the platform, and what follows
+  its answer, is the send side (``worker.corrections.send``).
 * An edit refused by the platform (X's 30-minute window passed between planning and sending:
   ``NotSupported``) is planned again as a reply; a deletion refused (Telegram after 48 h) as
   a withdrawal notice.
@@ -40,7 +39,7 @@ from typing import Callable, Mapping
 
 import structlog
 
-from adapters.base import Capabilities, EditSupport, PostRef, PostRequest
+from adapters.base import Capabilities, EditSupport
 from worker.engine import keys
 from worker.jobs import Job
 from worker.engine.store import Store, StoredJob, planned_fields, compact_job_json, job_from_json
@@ -49,6 +48,7 @@ from worker.engine.states import CORRECTING, FAILED, NEEDS_CORRECTION, ORPHANED,
 
 from worker.corrections import overrides as ovr
 from worker.corrections.policy import Step, correction_steps, retraction_steps
+from worker.corrections.versions import finish_stranded
 
 log = structlog.get_logger("pregonero.corrections")
 
@@ -160,14 +160,16 @@ class CorrectionPlanner:
             self._meta[calendar] = ovr.calendar_meta(self.store, calendar)
         return self._meta[calendar]
 
-    def run(self, now: dt.datetime | None = None) -> PlanReport:
-        """One pass over every post waiting for a correction."""
+    def run(self, now: dt.datetime | None = None, summaries: dict | None = None) -> PlanReport:
+        """One pass over every post waiting for a correction. ``summaries``: the store's, as
+        the caller holds them up to date (a sync, after its apply); scanned when None. Each
+        post is read again before it is planned, and planned in a guarded transition."""
         import time
 
         started = time.monotonic()
         now = now or dt.datetime.now(dt.timezone.utc)
         report = PlanReport()
-        summaries = self.store.summaries()
+        summaries = self.store.summaries() if summaries is None else summaries
         todo = sorted(j for j, s in summaries.items() if s.state in (NEEDS_CORRECTION, ORPHANED))
         self.plan_many(todo, now, report)
         # originals whose correction failed (a correction job knows its original: ``of``)
@@ -359,8 +361,9 @@ def planner_from_config(store: Store, config_dir: Path, config=None) -> Correcti
 
 
 def plan_corrections_from_config(store: Store, config_dir: Path,
-                                 now: dt.datetime | None = None, config=None) -> PlanReport:
-    report = planner_from_config(store, config_dir, config).run(now)
+                                 now: dt.datetime | None = None, config=None,
+                                 summaries: dict | None = None) -> PlanReport:
+    report = planner_from_config(store, config_dir, config).run(now, summaries)
     if report.planned:
         store.wake()
     return report
@@ -372,107 +375,3 @@ def default_planner(store: Store, policy: str = "reply") -> CorrectionPlanner:
 
     return CorrectionPlanner(store, lambda account, platform: capabilities_for(platform),
                              lambda platform: policy)
-
-
-# --- sending (called by the actor) --------------------------------------------------------------
-
-
-def is_correction(stored: StoredJob) -> bool:
-    return bool(stored.fields.get("o"))
-
-
-def request_for(store: Store, stored: StoredJob) -> PostRequest:
-    """The PostRequest of a correction job: its action, aimed at the original's post."""
-    original = store.get(stored.fields["o"])
-    target = original.ref if original is not None else None
-    job = stored.job
-    event = None
-    if job.event is not None:
-        event = dict(dataclasses.asdict(job.event), calendar=job.calendar, uid=stored.fields["o"])
-    return PostRequest(job_id=job.id, account=job.account, action=stored.fields.get("ca", "reply"),
-                       text=job.text, language=job.language,
-                       idempotency_key=f"{job.id}#{job.content_hash}", due=job.due_utc,
-                       target=target, event=event)
-
-
-def original_ready(store: Store, stored: StoredJob) -> str | None:
-    """None when the original is there to be corrected; else why not."""
-    original = store.get(stored.fields.get("o", ""))
-    if original is None:
-        return "the original post is not in the store"
-    if original.state != CORRECTING or original.fields.get("cv") != stored.fields.get("cv"):
-        return f"the original is {original.state}, not waiting for version {stored.fields.get('cv')}"
-    if original.ref is None:
-        return "the original has no platform reference"
-    return None
-
-
-def finish(store: Store, correction: StoredJob, ref: PostRef | None, by: str = "worker") -> bool:
-    """After a correction job is published: close its version if every step is out."""
-    original = store.get(correction.fields["o"])
-    if original is None or original.state != CORRECTING:
-        return False
-    version = original.fields.get("cv", "")
-    cids = [c for c in original.fields.get("cj", "").split(",") if c]
-    action = correction.fields.get("ca")
-    # the post's new reference is the version's edit, whichever of its steps closes it
-    edit = ref if action == "correct" else _edit_of(store, cids)
-    new_ref = json.dumps(edit.as_dict(), separators=(",", ":")) if edit is not None else ""
-    first = ""
-    if original.fields.get("v", "1") == "1":
-        first = json.dumps(_version_record(1, original.job.text, int(original.fields.get("pa") or 0),
-                                           "publish", original.id, original.ref, "", ""),
-                           ensure_ascii=False)
-    nj = original.fields.get("nj")
-    text = job_from_json(original.id, nj).text if nj else correction.job.text
-    record = _version_record(int(version or 0), text, now_ms(), action or "", correction.id,
-                             ref or edit or original.ref, original.fields.get("cw", ""),
-                             original.fields.get("cb", ""),
-                             note=correction.job.text if action != "correct" else "")
-    script = store.script("correction_finish")
-    done = bool(script(keys=[keys.job(original.id), keys.AUDIT, keys.versions(original.id),
-                             *(keys.job(c) for c in cids)],
-                       args=[original.id, version, by, now_ms(), store.audit_maxlen, new_ref,
-                             first, json.dumps(record, ensure_ascii=False)]))
-    if done:
-        log.info("correction_done", job_id=original.id, version=version)
-    return done
-
-
-def _edit_of(store: Store, cids: list[str]) -> PostRef | None:
-    """The platform reference an edit step of these corrections published, if one did."""
-    for cid in cids:
-        step = store.get(cid)
-        if step is not None and step.fields.get("ca") == "correct" and step.ref is not None:
-            return step.ref
-    return None
-
-
-def finish_stranded(store: Store, summaries: dict, by: str = "corrections") -> list[str]:
-    """Close the versions whose every step is published but that nobody closed: the engine
-    died between publishing a version's last step and ``finish``. Without this the post
-    would stay ``correcting`` for ever, and no later correction could be planned for it."""
-    closed = []
-    for job_id, summary in sorted(summaries.items()):
-        if summary.state != CORRECTING:
-            continue
-        stored = store.get(job_id)
-        cids = [c for c in (stored.fields.get("cj", "") if stored else "").split(",") if c]
-        if not cids or any(summaries.get(c) is None or summaries[c].state != PUBLISHED
-                           for c in cids):
-            continue
-        last = store.get(cids[-1])
-        if last is not None and finish(store, last, last.ref, by=by):
-            closed.append(job_id)
-    return closed
-
-
-def _version_record(version: int, text: str, at_ms: int, action: str, job_id: str,
-                    ref: PostRef | None, why: str, by: str, note: str = "") -> dict:
-    return {"v": version, "text": text, "at": at_ms, "action": action, "job": job_id,
-            "url": ref.url if ref else None, "post_id": ref.post_id if ref else None,
-            "why": why, "by": by, "note": note}
-
-
-def versions(store: Store, job_id: str) -> list[dict]:
-    return store.versions(job_id)

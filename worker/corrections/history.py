@@ -8,7 +8,6 @@ from typing import Any
 from worker.engine.store import Store
 from worker.engine.clock import ms_to_iso
 
-from worker.corrections import engine as ceng
 
 
 def _when(ms: int | str | None) -> str:
@@ -27,7 +26,7 @@ def history(store: Store, calendar: str, entry: str | None = None) -> list[dict[
         stored = store.get(job_id)
         if stored is None:
             continue
-        versions = ceng.versions(store, job_id)
+        versions = store.versions(job_id)
         if not versions and stored.state in ("published", "needs_correction", "orphaned",
                                              "correcting"):
             ref = stored.ref

@@ -9,9 +9,12 @@ a new condition is one more gate in ``Publisher.gates``, not one more branch in 
 
 The chain, in order (``worker.engine.publisher.default_gates``):
 
-1. ``original_ready``: a correction never goes out before (or without) the post it corrects;
-2. ``golive``: an "open now" post waits until the official page shows its text;
-3. ``quota``: a post beyond the account's publishing quota (Instagram) waits for room.
+1. ``golive``: an "open now" post waits until the official page shows its text;
+2. ``quota``: a post beyond the account's publishing quota (Instagram) waits for room.
+
+What a job's kind requires (a correction needs the post it corrects, on the platform and
+waiting for this version) is the kind's answer when asked for its request
+(``worker.corrections.send``), as it reads the same original the request aims at.
 
 Quiet periods are asked earlier, when the dispatcher claims the job (``worker.engine.quiet``):
 a job they cover never reaches a worker.
@@ -22,13 +25,11 @@ from __future__ import annotations
 import dataclasses
 from typing import Callable, Mapping, Protocol, Union
 
-
 from adapters.base import Adapter
-from worker.corrections.engine import is_correction, original_ready
 from worker.engine import golive, quota
 from worker.engine.clock import now_ms
 from worker.engine.states import GOLIVE_REFUSED, GOLIVE_WAITING, RECHECKED_HOLDS
-from worker.engine.store import Store, StoredJob
+from worker.engine.store import StoredJob
 from worker.net.guard import NetPolicy
 
 
@@ -105,23 +106,6 @@ def first_stop(gates: tuple[Gate, ...], stored: StoredJob,
 
 
 @dataclasses.dataclass(frozen=True)
-class OriginalReady:
-    """A correction (edit, reply, deletion) goes out only once the post it corrects is on the
-    platform with a reference to act on; otherwise it fails for a person to look at."""
-
-    store: Store
-    name: str = "original_ready"
-    at_instant: bool = True
-
-    def applies(self, stored: StoredJob) -> bool:
-        return is_correction(stored)
-
-    def verdict(self, stored: StoredJob, adapter: Adapter) -> Verdict:
-        why_not = original_ready(self.store, stored)
-        return Fail(f"correction target: {why_not}") if why_not else PROCEED
-
-
-@dataclasses.dataclass(frozen=True)
 class GoLive:
     """An "open now" post goes out once its official page answers with the expected text; it
     waits (re-checked every ``interval_s``) up to ``window_s``, then fails with an alert. A
@@ -140,7 +124,7 @@ class GoLive:
     at_instant: bool = True
 
     def applies(self, stored: StoredJob) -> bool:
-        return stored.job.kind == "golive" and not is_correction(stored)
+        return stored.job.kind == "golive" and not stored.corrects
 
     def verdict(self, stored: StoredJob, adapter: Adapter) -> Verdict:
         job = stored.job

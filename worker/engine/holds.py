@@ -30,17 +30,17 @@ from typing import Literal
 from worker.engine.store import REMOVE, Store
 from worker.engine.clock import now_ms
 from worker.engine.states import (CANCELLED, GOLIVE_REFUSED, GOLIVE_WAITING, HELD,
-                                  INSTAGRAM_QUOTA, QUIET_PERIOD, RECHECKED_HOLDS, SCHEDULED)
+                                  INSTAGRAM_QUOTA, MISSED, PAUSED, QUIET_PERIOD, RECHECKED_HOLDS,
+                                  SCHEDULED)
 
 Scope = Literal["all", "department", "account"]
 Missed = Literal["send", "skip"] | None
 #: hold reasons a resume may release (go-live waits have their own rules)
-PAUSE_REASONS = ("paused", "missed")
-QUIET_REASON = QUIET_PERIOD
+PAUSE_REASONS = (PAUSED, MISSED)
 #: held by a calendar change: the post's instant is now past, or after its period's deadline;
 #: only a decision (--send-missed / --skip-missed) moves them
 CHANGE_REASONS = ("in_the_past", "moved_to_past", "after_deadline")
-RELEASABLE = (*PAUSE_REASONS, QUIET_REASON, *CHANGE_REASONS, GOLIVE_REFUSED)
+RELEASABLE = (*PAUSE_REASONS, QUIET_PERIOD, *CHANGE_REASONS, GOLIVE_REFUSED)
 
 
 @dataclasses.dataclass
@@ -83,7 +83,7 @@ def pause(store: Store, scope: Scope, value: str | None, reason: str, by: str) -
         due_ms = int(planned or score) if state == "dispatched" else int(score)
         if store.transition(job_id, "scheduled|dispatched|held", HELD, by, f"paused: {reason}",
                             check=("r", "|".join(("~", *RECHECKED_HOLDS))), due=REMOVE, lease=REMOVE,
-                            held=due_ms, fields={"r": "paused"}, delete=("t",)):
+                            held=due_ms, fields={"r": PAUSED}, delete=("t",)):
             held += 1
     return held
 
@@ -104,7 +104,7 @@ def resume(store: Store, scope: Scope, value: str | None, by: str, missed: Misse
             continue
         if any(_matches(other, account, department) for other in active):
             continue  # still paused by another scope
-        if reason == QUIET_REASON and int(quiet_end or 0) > now:
+        if reason == QUIET_PERIOD and int(quiet_end or 0) > now:
             report.still_quiet.append(job_id)
             continue
         check = ("r", "|".join(RELEASABLE))
@@ -123,7 +123,7 @@ def resume(store: Store, scope: Scope, value: str | None, by: str, missed: Misse
                                 check=check, due=now, held=REMOVE, delete=("r", "qp", "qe")):
                 report.corrections.append(job_id)
             continue
-        during = ("in a quiet period" if reason == QUIET_REASON else "while paused"
+        during = ("in a quiet period" if reason == QUIET_PERIOD else "while paused"
                   if reason in PAUSE_REASONS else f"after a calendar change ({reason})")
         if score > now - grace_ms and reason not in CHANGE_REASONS:
             if store.transition(job_id, HELD, SCHEDULED, by, "resumed", check=check,
@@ -138,9 +138,9 @@ def resume(store: Store, scope: Scope, value: str | None, by: str, missed: Misse
                                 check=check, held=REMOVE, fields={"r": "skipped_missed"}):
                 report.skipped.append(job_id)
         else:
-            if reason == "paused":
+            if reason == PAUSED:
                 store.transition(job_id, HELD, HELD, by, "missed while paused: awaiting decision",
-                                 check=check, fields={"r": "missed"})
+                                 check=check, fields={"r": MISSED})
             report.awaiting_decision.append(job_id)
     if report.released or report.sent_late or report.corrections:
         store.wake()
@@ -180,12 +180,12 @@ def release_hint(reason: str, account: str, department: str = "") -> str:
     """The command (or the event) that releases a post held for ``reason``: every held post in
     ``pregonero status`` says how it gets out."""
     scope = f"--account {account}" if account else "--all"
-    if reason == "paused":
+    if reason == PAUSED:
         return f"pregonero resume {scope} --by NAME (or the scope that paused it)"
-    if reason in ("missed", *CHANGE_REASONS):
+    if reason in (MISSED, *CHANGE_REASONS):
         return (f"decide: pregonero resume {scope} --send-missed --by NAME, or --skip-missed; "
                 "or move its date in the calendar")
-    if reason == QUIET_REASON:
+    if reason == QUIET_PERIOD:
         return f"when its quiet period ends: pregonero resume {scope} --by NAME"
     if reason == GOLIVE_REFUSED:
         return ("fix check_url in the calendar (the next sync checks it again); or, if the "

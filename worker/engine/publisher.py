@@ -95,11 +95,18 @@ def build_request(job: Job) -> PostRequest:
 class JobKind(Protocol):
     """What the publisher asks a job's kind; everything else runs the same for every job."""
 
+    #: the kind's request must be asked at the job's instant, not in the dispatcher's lead
+    #: time (what it depends on can change in the last moments)
+    at_instant: bool
+
     def applies(self, stored: StoredJob) -> bool:
         """Whether the job is of this kind."""
 
-    def request(self, stored: StoredJob) -> PostRequest:
-        """What to ask the platform."""
+    def request(self, stored: StoredJob) -> PostRequest | gates.Fail:
+        """What to ask the platform, or why the job cannot go out (it fails, unsent)."""
+
+    def lookup_request(self, stored: StoredJob) -> PostRequest:
+        """What to look up after an uncertain attempt (the request that was sent)."""
 
     def published(self, stored: StoredJob, ref: PostRef | None) -> None:
         """The platform took it (its state is already recorded)."""
@@ -111,10 +118,15 @@ class JobKind(Protocol):
 class PlainPost:
     """A post, go-live announcement or event of the plan: nothing follows its outcome."""
 
+    at_instant = False
+
     def applies(self, stored: StoredJob) -> bool:
         return True
 
     def request(self, stored: StoredJob) -> PostRequest:
+        return build_request(stored.job)
+
+    def lookup_request(self, stored: StoredJob) -> PostRequest:
         return build_request(stored.job)
 
     def published(self, stored: StoredJob, ref: PostRef | None) -> None:
@@ -127,8 +139,7 @@ class PlainPost:
 def default_gates(store: Store, settings: EngineSettings,
                   network_policy: Callable[[], NetPolicy]) -> tuple[gates.Gate, ...]:
     """The chain every job passes before the platform call (``worker.engine.gates``)."""
-    return (gates.OriginalReady(store),
-            gates.GoLive(settings.golive_timeout_s, settings.golive_interval_s,
+    return (gates.GoLive(settings.golive_timeout_s, settings.golive_interval_s,
                          settings.golive_window_s, network_policy, settings.golive_expect_text),
             gates.Quota(settings.quota_recheck_s))
 
@@ -220,13 +231,19 @@ class Publisher:
         # call done in the dispatcher's lead time, the attempt begun included, so that at the
         # instant only the call is left (a pause or move that lands in those last ~200 ms
         # finds the job already publishing, as it would a few ms later).
-        at_instant = any(gate.at_instant and gate.applies(stored) for gate in self.gates)
+        kind = self.kind_of(stored)
+        at_instant = kind.at_instant or any(gate.at_instant and gate.applies(stored)
+                                            for gate in self.gates)
         if at_instant:
             wait_until(send_at_ms)
         adapter = self._adapter(stored, token)
         if adapter is None or not self._through_gates(stored, token, adapter):
             return
-        request = self._checked(stored, token, self._request(stored))
+        request = kind.request(stored)
+        if isinstance(request, gates.Fail):
+            self._refuse_unsent(stored, token, request)
+            return
+        request = self._checked(stored, token, request)
         if request is None:
             return
         attempt_id = self._begin(stored, token)
@@ -255,8 +272,7 @@ class Publisher:
             return True
         common = {"job_id": stored.id, "account": stored.job.account, "gate": gate}
         if isinstance(verdict, gates.Fail):
-            if self.store.mark_failed(stored.id, verdict.why, token=token):
-                log.error(verdict.event, reason=verdict.why, alert=True, **common)
+            self._refuse_unsent(stored, token, verdict, gate=gate)
         elif self.store.hold_dispatched(stored.id, token, verdict.reason, verdict.why,
                                         verdict.recheck_ms, verdict.fields, verdict.drop):
             if verdict.recheck_ms is not None:
@@ -266,6 +282,13 @@ class Publisher:
             else:
                 log.info(verdict.event, reason=verdict.why, **common)
         return False
+
+    def _refuse_unsent(self, stored: StoredJob, token: str, verdict: gates.Fail,
+                       **context: str) -> None:
+        """The job fails before any platform call, with an alert (if still this claim's)."""
+        if self.store.mark_failed(stored.id, verdict.why, token=token):
+            log.error(verdict.event, job_id=stored.id, account=stored.job.account,
+                      reason=verdict.why, alert=True, **context)
 
     def _checked(self, stored: StoredJob, token: str, request: PostRequest) -> PostRequest | None:
         """``request`` with the bytes of its local images, read again from inside the calendar
@@ -326,9 +349,6 @@ class Publisher:
         """The first of ``self.kinds`` that takes the job (a plain post takes any)."""
         return next(kind for kind in self.kinds if kind.applies(stored))
 
-    def _request(self, stored: StoredJob) -> PostRequest:
-        return self.kind_of(stored).request(stored)
-
     @staticmethod
     def _send(request: PostRequest, adapter: Adapter):
         """One call to the platform: publish, or (correction jobs) correct / reply / retract."""
@@ -365,7 +385,7 @@ class Publisher:
             return
         common = {"job_id": job_id, "account": stored.job.account, "attempt_id": attempt_id}
         try:
-            ref = self.adapter_for(stored.job).lookup(self._request(stored))
+            ref = self.adapter_for(stored.job).lookup(self.kind_of(stored).lookup_request(stored))
         except Unknowable as exc:
             # the platform cannot say whether it went out: posting again could show it twice,
             # assuming it went out could lose it; a person looks (and retries if it is not there)

@@ -29,7 +29,6 @@ from worker.engine.states import QUIET_PERIOD
 
 log = structlog.get_logger("pregonero.quiet")
 
-QUIET_REASON = QUIET_PERIOD
 #: how often the gate looks at config/'s modification times
 RELOAD_EVERY_S = 1.0
 
@@ -48,7 +47,7 @@ def hold_quiet(store: Store, claim: Claim, period: QuietPeriod, by: str) -> bool
 
     Checking the token makes this a no-op if the job moved on meanwhile; removing it voids
     any message that might still carry the job."""
-    return store.hold_dispatched(claim.job_id, claim.token, QUIET_REASON,
+    return store.hold_dispatched(claim.job_id, claim.token, QUIET_PERIOD,
                                  f"quiet period {period.id}: {period.reason}"[:300],
                                  recheck_ms=None, by=by,
                                  fields={"qp": period.id, "qe": to_ms(period.end)})

@@ -181,16 +181,16 @@ def plan_retries(store: Store, selection: Selection, current: CurrentPlan,
         stored_jobs = [s for s in map(store.get, failed)
                        if s is not None and s.state == FAILED and selection.covers(s.job)]
     for stored in stored_jobs:
-        out.append(_retry_of_correction(store, stored, now_ms) if stored.fields.get("o")
+        out.append(_retry_of_correction(store, stored, now_ms) if stored.corrects
                    else current.retry_of_post(stored, now_ms))
     return sorted(out, key=lambda r: (r.refused is not None, r.send_at_ms, r.job_id))
 
 
 def _retry_of_correction(store: Store, stored: StoredJob, now_ms: int) -> Retry:
-    from worker.corrections.engine import original_ready
+    from worker.corrections.send import original_ready
 
     base = _base(stored)
-    why_not = original_ready(store, stored)
+    why_not = original_ready(store.get(stored.corrects), stored)
     if why_not:
         return dataclasses.replace(base, refused=f"superseded: {why_not}")
     return dataclasses.replace(base, send_at_ms=now_ms, path=stored.fields.get("p", ""))

@@ -34,14 +34,20 @@ PENDING = (SCHEDULED, DISPATCHED, HELD)
 POSTED = (PUBLISHED, NEEDS_CORRECTION, ORPHANED)
 #: states in which an attempt is in flight: nobody but the attempt (or lookup) may decide
 IN_FLIGHT = (PUBLISHING, UNCERTAIN)
-#: hold reasons a gate re-checks (``worker.engine.gates``): a job held for one of these stays
-#: in the due index and the dispatcher claims it again at its re-check instant; every other
-#: hold (paused, quiet period, missed, refused) waits for a person or a change
 #: why a job is held (its ``r`` field), where more than one module sets or reads it
 GOLIVE_WAITING = "golive_waiting"
 INSTAGRAM_QUOTA = "instagram_quota"
 QUIET_PERIOD = "quiet_period"
+PAUSED = "paused"
+#: a paused job whose instant passed while paused (``pregonero resume --missed``)
+MISSED = "missed"
+#: hold reasons a gate re-checks (``worker.engine.gates``): a job held for one of these stays
+#: in the due index and the dispatcher claims it again at its re-check instant; every other
+#: hold (paused, quiet period, missed, refused) waits for a person or a change
 RECHECKED_HOLDS = (GOLIVE_WAITING, INSTAGRAM_QUOTA)
+#: holds waiting for a person's decision: a job changed meanwhile keeps its hold, at its new
+#: instant (the decision is still theirs)
+DECISION_HOLDS = (PAUSED, QUIET_PERIOD, MISSED)
 #: a correction that withdrew the post (``worker.corrections``)
 RETRACTED = "retracted"
 

@@ -25,7 +25,8 @@ from worker.engine import keys
 from worker.jobs import Job
 from worker.engine import scripts
 from worker.engine.clock import now_ms, to_ms
-from worker.engine.states import (CANCELLED, CHANGE_HOLDS, DISPATCHED, FAILED, GOLIVE_REFUSED, HELD,
+from worker.engine.states import (CANCELLED, CHANGE_HOLDS, DECISION_HOLDS, DISPATCHED, FAILED,
+                                  GOLIVE_REFUSED, HELD,
                                   GOLIVE_WAITING, POSTED, PUBLISHED, PUBLISHING, RECHECKED_HOLDS,
                                   SCHEDULED, UNCERTAIN, StoredJobSummary)
 
@@ -57,6 +58,12 @@ class StoredJob:
     @property
     def reason(self) -> str:
         return self.fields.get("r", "")
+
+    @property
+    def corrects(self) -> str:
+        """The id of the published post this job corrects (edits, answers or retracts); ""
+        for a post of the plan."""
+        return self.fields.get("o", "")
 
     @property
     def token(self) -> str:
@@ -162,7 +169,7 @@ class Store:
                                                        CHANGE_HOLDS))), due=due_ms, lease=REMOVE,
                            held=REMOVE, fields=fields, delete=("t", "r", "gs", "gr")):
             return True
-        return self.transition(job.id, HELD, HELD, by, why, check=("r", "paused|quiet_period|missed"),
+        return self.transition(job.id, HELD, HELD, by, why, check=("r", "|".join(DECISION_HOLDS)),
                                held=due_ms, fields=fields)
 
     def refresh_hold(self, job: Job, path: str, by: str, why: str) -> bool:
@@ -189,7 +196,7 @@ class Store:
                            fields=fields, delete=("r", "gr")):
             self.wake()
             return True
-        return self.transition(job.id, HELD, HELD, by, why, check=("r", "paused|quiet_period|missed"),
+        return self.transition(job.id, HELD, HELD, by, why, check=("r", "|".join(DECISION_HOLDS)),
                                held=to_ms(job.due_utc), fields=fields)
 
     def cancel_job(self, job_id: str, by: str, why: str) -> bool:

@@ -21,7 +21,8 @@ import structlog
 from worker.engine.diff import Changes, diff
 from worker.engine.store import Store
 from worker.engine.clock import to_ms
-from worker.engine.states import CORRECTING, NEEDS_CORRECTION, ORPHANED, PENDING
+from worker.engine.states import (CORRECTING, NEEDS_CORRECTION, ORPHANED, PENDING,
+                                  StoredJobSummary)
 
 log = structlog.get_logger("pregonero.sync")
 BATCH = 500
@@ -61,12 +62,16 @@ def sync_once(store: Store, schedules_dir: Path, config_dir: Path, now: dt.datet
         def compile_fn(schedules, config_dir, moment):
             return engine_compile(store, schedules, config_dir, moment, config=config)
     plans = compile_fn(Path(schedules_dir), Path(config_dir), now)
-    report = apply_plan(store, plans, now, by=by)
+    # one scan of the store per sync: the diff reads it, the apply keeps it up to date with
+    # its own transitions, and the correction planner starts from it
+    stored = store.summaries()
+    report = apply_plan(store, plans, now, by=by, stored=stored)
     if report.counts.get("corrections") or report.counts.get("orphans") or report.uncorrected:
         try:
             from worker.corrections.engine import plan_corrections_from_config
 
-            plan_corrections_from_config(store, Path(config_dir), now, config=config)
+            plan_corrections_from_config(store, Path(config_dir), now, config=config,
+                                         summaries=stored)
         except Exception:
             log.exception("correction_planning_failed", alert=True)
     return report
@@ -82,10 +87,14 @@ def _config_or_none(config_dir: Path):
 
 
 def apply_plan(store: Store, plans: Iterable, now: dt.datetime, *, by: str = "sync",
-               grace_ms: int = 60_000) -> SyncReport:
+               grace_ms: int = 60_000,
+               stored: dict[str, StoredJobSummary] | None = None) -> SyncReport:
+    """Bring the store in line with ``plans``. ``stored``: the store's summaries as the caller
+    just read them (read here when None); the published posts this apply flags for a
+    correction are updated in it, so a correction pass can start from it without a scan."""
     started = time.monotonic()
     plans = list(plans)
-    stored = store.summaries()
+    stored = store.summaries() if stored is None else stored
     report = SyncReport(at=now.isoformat(), counts={})
     report.uncorrected = sum(s.state in (NEEDS_CORRECTION, ORPHANED, CORRECTING)
                              for s in stored.values())
@@ -109,7 +118,7 @@ def apply_plan(store: Store, plans: Iterable, now: dt.datetime, *, by: str = "sy
     # flagged adds are held straight away (never scheduled)
     flagged_adds = [p for p in changes.adds if p.job.id in flagged]
     changes.adds = [p for p in changes.adds if p.job.id not in flagged]
-    _apply(store, changes, by, report, flagged, to_ms(now) - grace_ms)
+    _apply(store, changes, by, report, flagged, to_ms(now) - grace_ms, stored)
     for placed in flagged_adds:
         if store.transition(placed.job.id, "-|cancelled|failed", "held", by,
                             f"added, held: {flagged[placed.job.id]}", held=to_ms(placed.job.due_utc),
@@ -196,8 +205,7 @@ def hold_flagged(store: Store, placed, reason: str, by: str) -> bool:
 
 
 def _apply(store: Store, changes: Changes, by: str, report: SyncReport,
-           flagged: dict[str, str] | None = None, now_ms: int = 0) -> None:
-    flagged = flagged or {}
+           flagged: dict[str, str], now_ms: int, stored: dict[str, StoredJobSummary]) -> None:
     for start in range(0, len(changes.adds), BATCH):
         batch = changes.adds[start:start + BATCH]
         pipe = store.pipeline()
@@ -247,6 +255,8 @@ def _apply(store: Store, changes: Changes, by: str, report: SyncReport,
         for (job_id, to, _why, _planned), result in zip(batch, pipe.execute()):
             if not result[0]:
                 report.conflicts.append(job_id)
+            elif job_id in stored:
+                stored[job_id] = dataclasses.replace(stored[job_id], state=to)
         # routine: an editor changed or removed an entry and the planner corrects or withdraws
         # its posts; a person is alerted only when the planner cannot (correction_needs_a_person)
         log.info("posts_flagged", orphaned=sum(f[1] == ORPHANED for f in batch),
