@@ -15,6 +15,8 @@ Outcome of one attempt (exactly one structlog line each):
   adapter sees the job: ``worker.image_files``) -> ``failed`` with ``alert=True``, unsent
   a gate that does not proceed (``worker.engine.gates``) -> ``held`` with its reason (re-checked
                                  or waiting for a person) or ``failed`` with an alert, unsent
+  a kind that cannot build its request (a correction whose original is not waiting for it:
+                                 ``worker.corrections.send``) -> ``failed`` with an alert, unsent
   a dead worker (the reaper finds its lease expired), lookup "not posted" -> sent again at
                                  once, its retry budget untouched; ``failed`` + alert after
                                  ``max_worker_deaths``
