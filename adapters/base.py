@@ -180,6 +180,12 @@ class AuthError(AdapterError):
     """Raised when the platform refuses the credentials (expired, revoked, wrong scope)."""
 
 
+class VersionRetired(AuthError):
+    """Raised when the platform no longer serves the API version the account is pinned to
+    (LinkedIn's 426): nothing is wrong with the post, the account's configuration must name a
+    current version (``adapters.api_versions``) before it can publish again."""
+
+
 class Rejected(AdapterError):
     """Raised when the platform refuses the content itself (too long, invalid media, policy)."""
 

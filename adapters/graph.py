@@ -2,18 +2,24 @@
 a current Graph version, the token in a header, and Graph errors mapped onto adapter errors.
 
 facebook-sdk 3.1 only accepts Graph versions up to 3.1 in its constructor, so every call goes
-through ``GraphAPI.request`` with a full path (``"v21.0/{id}/feed"``); the SDK prefixes
+through ``GraphAPI.request`` with a full path (``"v26.0/{id}/feed"``); the SDK prefixes
 ``https://graph.facebook.com/`` (Instagram with Facebook Login lives on the same host).
 
 The access token travels in an ``Authorization: Bearer`` header set on the session, not in the
 SDK's ``access_token`` query parameter: a token in the URL ends up in urllib3's debug log
-("GET /v21.0/me?access_token=..."), in requests' connection error messages and in proxy logs.
+("GET /v26.0/me?access_token=..."), in requests' connection error messages and in proxy logs.
+
+The version is the account's ``options.graph_version`` (default: a current one from
+``adapters.api_versions``, which also says when each version is retired: Meta then answers a
+retired version's calls with the oldest version still available, so only ``accounts check``
+can tell in time).
 
 Mapping of Graph errors onto the adapter errors (``adapters.base``):
 
 * codes 4, 9, 17, 32, 613, 80001 (rate limits) -> ``RateLimited``; ``retry_after_s`` from the
   ``estimated_time_to_regain_access`` (minutes) of X-Business-Use-Case-Usage / X-App-Usage.
 * 190 (expired/invalid token), 102, 10 and 200-299 (permissions) -> ``AuthError``.
+* 2635 ("you are calling a deprecated version") -> ``VersionRetired``, an account alert.
 * 506 (duplicate post) -> ``Duplicate``; 100 (invalid parameter) and other 4xx -> ``Rejected``.
 * 1, 2, ``is_transient`` errors and HTTP 5xx -> ``Unavailable``.
 * requests' read timeout (or a connection dropped after sending) on a write ->
@@ -29,14 +35,17 @@ import threading
 import facebook
 import requests
 
+from .api_versions import GRAPH
 from .base import (AdapterError, AuthError, Duplicate, OutcomeUnknown, RateLimited, Rejected,
-                   Unavailable)
+                   Unavailable, VersionRetired)
 from .credentials import Secret, mask_secrets
 from .requests_errors import may_have_arrived
 
 __all__ = ["GraphClient", "DEFAULT_GRAPH_VERSION", "check_graph_version"]
 
-DEFAULT_GRAPH_VERSION = "v21.0"
+DEFAULT_GRAPH_VERSION = GRAPH.default
+#: Graph's "You are calling a deprecated version of the ... API"
+_VERSION_RETIRED_CODES = {2635}
 #: 9 is Instagram's "reached the publishing limit" (subcode 2207042), the others Graph's
 _RATE_LIMIT_CODES = {4, 9, 17, 32, 613, 80001}
 _AUTH_CODES = {190, 102, 10}
@@ -48,7 +57,8 @@ def check_graph_version(account_ref: str, version: object) -> str:
     """The account's Graph version as a string; ValueError when it is not like ``v21.0``."""
     value = str(version or DEFAULT_GRAPH_VERSION)
     if not re.fullmatch(r"v\d+\.\d+", value):
-        raise ValueError(f"account {account_ref}: graph_version must look like 'v21.0'")
+        raise ValueError(f"account {account_ref}: graph_version must look like "
+                         f"'{DEFAULT_GRAPH_VERSION}'")
     return value
 
 
@@ -107,6 +117,9 @@ class GraphClient:
             return RateLimited(message, retry_after_s=regain_access_s(response))
         if code in _AUTH_CODES or (isinstance(code, int) and 200 <= code <= 299):
             return AuthError(message)
+        if code in _VERSION_RETIRED_CODES:
+            return VersionRetired(f"{message}; set options.graph_version to {GRAPH.default} "
+                                  "(pregonero accounts check)")
         if code == 506:
             return Duplicate(message)
         if code in _TRANSIENT_CODES or error.get("is_transient"):

@@ -38,15 +38,18 @@ import httpx
 from .platform import PlatformAdapter, utc_now
 from .accounts import AccountConfig
 from .base import (AccountStatus, AdapterError, AuthError, Duplicate, NotSupported,
-                   OutcomeUnknown, PostRef, PostRequest, RateLimited, Rejected, Unavailable)
+                   OutcomeUnknown, PostRef, PostRequest, RateLimited, Rejected, Unavailable,
+                   VersionRetired)
+from .api_versions import LINKEDIN
 from .credentials import mask_secrets
 
 __all__ = ["LinkedInAdapter", "little_text", "DEFAULT_VERSION", "EXPIRY_WARNING_DAYS"]
 
 API = "https://api.linkedin.com/rest"
 INTROSPECT = "https://www.linkedin.com/oauth/v2/introspectToken"
-#: a Marketing API version; override with options.linkedin_version when LinkedIn sunsets it
-DEFAULT_VERSION = "202411"
+#: a current Marketing API version (``adapters.api_versions``: each lives about a year; pin
+#: your own with options.linkedin_version and raise it when ``accounts check`` warns)
+DEFAULT_VERSION = LINKEDIN.default
 EXPIRY_WARNING_DAYS = 14
 LOOKUP_PAGE = 20
 LOOKUP_SLACK = dt.timedelta(minutes=10)
@@ -294,6 +297,12 @@ class LinkedInAdapter(PlatformAdapter):
                 return Unavailable(message)  # nothing reached LinkedIn
             return OutcomeUnknown(message) if write else Unavailable(message)
         status = response.status_code
+        if status == 426:
+            # the gateway no longer serves this LinkedIn-Version (NONEXISTENT_VERSION): an
+            # account configuration to fix, never the post's content
+            return VersionRetired(f"{message}; LinkedIn-Version {self.version} is not served "
+                                  f"any more: set options.linkedin_version to "
+                                  f"{LINKEDIN.default} (pregonero accounts check)")
         if status == 429:
             return RateLimited(message, retry_after_s=_retry_after(response))
         if status in (401, 403):

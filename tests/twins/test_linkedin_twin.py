@@ -14,7 +14,8 @@ import pytest
 from adapters.factory import make_adapter
 from adapters.accounts import AccountConfig
 from adapters.base import (AdapterError, AuthError, Duplicate, Image, NotSupported,
-                           OutcomeUnknown, PostRequest, RateLimited, Rejected, Unavailable)
+                           OutcomeUnknown, PostRequest, RateLimited, Rejected, Unavailable,
+                           VersionRetired)
 from adapters.linkedin import little_text
 from tests.twins.base import png_bytes, Fault
 from tests.twins.linkedin import API, LinkedInTwin, parse_little
@@ -304,27 +305,20 @@ def test_a_version_retires_a_year_later_by_the_twins_clock_and_a_new_entry_works
     assert [p.text for p in twin.visible()] == ["antes", "después"]
 
 
-@pytest.mark.xfail(strict=True, reason="adapter defect: DEFAULT_VERSION 202411 was sunset on "
-                   "2025-11-17, so an account without options.linkedin_version gets 426 on every "
-                   "call and publishes nothing")
 def test_an_account_without_a_pinned_version_can_publish(twin, monkeypatch):
     adapter = adapter_for(twin, monkeypatch, linkedin_version=None)
     adapter.publish(post_request(twin))
     assert len(twin.visible()) == 1
 
 
-@pytest.mark.xfail(strict=True, reason="adapter defect: 426 NONEXISTENT_VERSION is mapped to "
-                   "Rejected (the content is refused) instead of an account/configuration "
-                   "error the operator must fix")
 def test_a_retired_version_is_reported_as_an_account_problem_not_as_refused_content(
         twin, monkeypatch):
     adapter = adapter_for(twin, monkeypatch, linkedin_version="202411")
-    with pytest.raises(AuthError):
+    with pytest.raises(VersionRetired, match="set options.linkedin_version to 2026"):
         adapter.publish(post_request(twin))
+    assert twin.visible() == []
 
 
-@pytest.mark.xfail(strict=True, reason="adapter defect: verify() lets the 426 escape as "
-                   "Rejected instead of answering ok=False naming the retired LinkedIn-Version")
 def test_verify_says_a_retired_version_is_not_ok(twin, monkeypatch):
     adapter = adapter_for(twin, monkeypatch, linkedin_version="202411")
     status = adapter.verify()

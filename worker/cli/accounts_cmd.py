@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import json
 from pathlib import Path
 
 import click
 
+from adapters.api_versions import VersionStatus, account_version_status
 from adapters.factory import make_adapter
 from adapters.accounts import AccountConfig
 from adapters.base import AccountStatus, AdapterError
@@ -29,22 +31,59 @@ class AccountRow:
     ok: bool
     detail: str
     expires_in_days: int | None
+    #: the API version the account is pinned to and how long it has left (LinkedIn, Meta)
+    api_version: dict | None = None
+
+    @property
+    def version_level(self) -> str:
+        return (self.api_version or {}).get("level", "ok")
 
     @property
     def warning(self) -> bool:
-        return self.expires_in_days is not None and self.expires_in_days < EXPIRY_WARNING_DAYS
+        expiring = self.expires_in_days is not None and self.expires_in_days < EXPIRY_WARNING_DAYS
+        return expiring or self.version_level in ("warning", "alert", "unknown")
+
+    @property
+    def status(self) -> str:
+        """What the table's status column says."""
+        if not self.ok:
+            return "FAILED"
+        if self.version_level == "alert":
+            return f"API version: {self.api_version['days_left']} d left"
+        if self.expires_in_days is not None and self.expires_in_days < EXPIRY_WARNING_DAYS:
+            return f"expires in {self.expires_in_days} d"
+        if self.version_level in ("warning", "unknown"):
+            return f"API version: {self.version_level}"
+        return "ok"
 
 
-def check_account(account: AccountConfig, transport: str, home: Path) -> AccountRow:
+def _version_dict(status: VersionStatus | None) -> dict | None:
+    if status is None:
+        return None
+    return {"version": status.version, "level": status.level,
+            "sunset": status.sunset.isoformat() if status.sunset else None,
+            "days_left": status.days_left, "detail": status.detail}
+
+
+def check_account(account: AccountConfig, transport: str, home: Path,
+                  today: dt.date | None = None) -> AccountRow:
     """Verify one account; every failure becomes a row, never a traceback. Messages name the
-    variable or file a credential comes from, never its value."""
+    variable or file a credential comes from, never its value. The API version the account is
+    pinned to is checked against its platform's sunsets (``adapters.api_versions``) whatever
+    the transport: a retired version fails the row, one within 90 days warns."""
     chosen = account.transport or transport
     try:
         status = make_adapter(account, chosen, home=home).verify()
     except (AdapterError, SecretError, KeyError, ValueError) as exc:
         status = AccountStatus(account.ref, False, str(exc).strip("'\""))
+    version = account_version_status(account.platform, dict(account.options),
+                                     today or dt.datetime.now(dt.timezone.utc).date())
+    ok, detail = status.ok, status.detail
+    if version is not None and version.needs_attention:
+        detail = f"{detail}; {version.detail}" if detail else version.detail
+        ok = ok and version.level != "retired"
     return AccountRow(account.ref, account.platform, account.handle, account.department, chosen,
-                      status.ok, status.detail, status.expires_in_days)
+                      ok, detail, status.expires_in_days, _version_dict(version))
 
 
 @click.group()
@@ -77,9 +116,6 @@ def check(config_dir, transport, as_json):
         for column in ("account", "handle", "department", "transport", "status", "detail"):
             table.add_column(column, overflow="fold")
         for r in rows:
-            status = "ok" if r.ok else "FAILED"
-            if r.ok and r.warning:
-                status = f"expires in {r.expires_in_days} d"
-            table.add_row(r.account, r.handle, r.department, r.transport, status, r.detail)
+            table.add_row(r.account, r.handle, r.department, r.transport, r.status, r.detail)
         Console(width=160).print(table)
     raise SystemExit(0 if all(r.ok for r in rows) else 1)

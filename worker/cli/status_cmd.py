@@ -15,7 +15,7 @@ import json
 import click
 import redis
 
-from worker.cli.common import home_dir
+from worker.cli.common import default_config_dir, home_dir
 
 #: at most this many jobs are listed per section (the counts are always complete)
 LIST_LIMIT = 100
@@ -82,6 +82,29 @@ def collect(store) -> dict:
     return report
 
 
+def api_versions_needing_attention(config_dir, today=None) -> list[dict]:
+    """The accounts whose pinned API version is retired, unknown or near its sunset
+    (``adapters.api_versions``); nothing when config/ does not load (``lint`` says why)."""
+    import datetime as dt
+
+    from adapters.api_versions import account_version_status
+    from worker.config import ConfigError, load_config
+
+    try:
+        config = load_config(config_dir)
+    except (ConfigError, OSError):
+        return []
+    today = today or dt.datetime.now(dt.timezone.utc).date()
+    rows = []
+    for account in config.accounts.values():
+        status = account_version_status(account.platform, dict(account.options), today)
+        if status is not None and status.needs_attention:
+            rows.append({"account": account.ref, "version": status.version,
+                         "level": status.level, "days_left": status.days_left,
+                         "detail": status.detail})
+    return rows
+
+
 @click.command()
 @click.option("--json", "as_json", is_flag=True, help="print the report as JSON")
 def status(as_json):
@@ -102,6 +125,9 @@ def status(as_json):
         if embedded is not None:
             embedded.stop()
     report["redis"]["url"] = where
+    report["api_versions"] = api_versions_needing_attention(default_config_dir())
+    if any(row["level"] in ("alert", "retired") for row in report["api_versions"]):
+        report["attention"] = True
     if as_json:
         click.echo(json.dumps(report, ensure_ascii=False, indent=2))
     else:
@@ -111,6 +137,8 @@ def status(as_json):
 
 def _print(report: dict) -> None:
     r = report["redis"]
+    for row in report.get("api_versions", ()):
+        click.echo(f"API version {row['level']}: {row['account']}: {row['detail']}")
     if not r["reachable"]:
         click.echo(f"redis: NOT reachable at {r['url']}: {r.get('error')}")
         return
