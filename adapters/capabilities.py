@@ -118,11 +118,12 @@ ICS = Capabilities(
 # from /{ig-user-id}/content_publishing_limit (quota_usage, config.quota_total), not kept here.
 # Images (IG User Media "Image Specifications", tests/twins/notes/instagram.md): JPEG only, at
 # most 8 MB (read as decimal). Instagram downloads them from the url: pregonero never uploads a
-# file there, so the linter cannot check what that address serves.
+# file there, so the linter cannot check what that address serves. Alt text (``alt_text``,
+# since 2025-03-24): "up to 1000 character" on image posts and carousel images (IG User Media).
 INSTAGRAM = Capabilities(
     platform="instagram", text_limit=2200, counting="chars", count=char_length,
     edit=EditSupport(False), delete=False, max_images=10, image_types=frozenset({JPEG}),
-    image_max_bytes=8_000_000, alt_text_limit=None,
+    image_max_bytes=8_000_000, alt_text_limit=1000,
     language_strategy="combined", requires_image=True, clickable_links=False,
     correction_fallback="comment",
 )

@@ -99,7 +99,8 @@ class FacebookAdapter(PlatformAdapter):
         The Graph API has no idempotency key: a post is found among the page's last
         ``LOOKUP_PAGE`` feed posts since ``due - LOOKUP_SLACK`` whose message equals the
         request's text (surrounding whitespace ignored); a reply among the target's last
-        comments; a correction by reading the target's current message. Two identical texts
+        comments written by the page itself (a citizen's comment with the same words is not
+        the page's reply); a correction by reading the target's current message. Two identical texts
         published in that window would be confused (Facebook itself refuses most such
         duplicates with code 506). A retraction produces nothing: None.
         """
@@ -114,10 +115,11 @@ class FacebookAdapter(PlatformAdapter):
         since = int((request.due.astimezone(dt.timezone.utc) - LOOKUP_SLACK).timestamp())
         if request.target is not None:
             found = self._call("lookup", f"{request.target.post_id}/comments", args={
-                "fields": "id,message,created_time", "limit": str(LOOKUP_PAGE),
+                "fields": "id,message,created_time,from", "limit": str(LOOKUP_PAGE),
                 "order": "reverse_chronological"})
             for comment in found.get("data") or ():
-                if (comment.get("message") or "").strip() == wanted:
+                author = str((comment.get("from") or {}).get("id") or "")
+                if author == self.page_id and (comment.get("message") or "").strip() == wanted:
                     return self.reply_ref(request.target, str(comment["id"]))
             return None
         found = self._call("lookup", f"{self.page_id}/feed", args={

@@ -81,6 +81,7 @@ class InstagramAdapter(PlatformAdapter):
             raise ValueError(f"account {account.ref}: options.ig_user_id is required (the "
                              "Instagram professional account id, not the Page id)")
         self.user_id = str(user_id)
+        self._own_username: str | None = None
         self.poll_interval_s = float(account.options.get("container_poll_s", POLL_INTERVAL_S))
         self.poll_timeout_s = float(account.options.get("container_timeout_s", POLL_TIMEOUT_S))
         self.client = GraphClient("Instagram", account.credential("access_token"),
@@ -166,8 +167,10 @@ class InstagramAdapter(PlatformAdapter):
             edge = "replies" if request.target.extra.get("kind") == "comment" else "comments"
             found = self.client.call("lookup", f"{request.target.post_id}/{edge}", args={
                 "fields": "id,text,username,timestamp", "limit": str(LOOKUP_PAGE)})
+            own = self._username()
             for comment in found.get("data") or ():
-                if (comment.get("text") or "").strip() == wanted:
+                # the account's own comment only: a citizen may have written the same words
+                if comment.get("username") == own and (comment.get("text") or "").strip() == wanted:
                     return self._comment_ref(request.target, str(comment["id"]))
             return None
         since = request.due.astimezone(dt.timezone.utc) - LOOKUP_SLACK
@@ -192,6 +195,13 @@ class InstagramAdapter(PlatformAdapter):
                                  f"{exc} (is options.ig_user_id the Instagram account id?)")
         return AccountStatus(self.account, True,
                              f"@{user.get('username')} (ig user {self.user_id})")
+
+    def _username(self) -> str:
+        """The account's username as Instagram shows it on its comments (asked once)."""
+        if self._own_username is None:
+            user = self.client.call("lookup", self.user_id, args={"fields": "username"})
+            self._own_username = str(user.get("username") or "")
+        return self._own_username
 
     # --- beyond the protocol ------------------------------------------------------------------
 

@@ -7,11 +7,26 @@ platform's calls (the ``Adapter`` protocol in ``adapters.base``)."""
 from __future__ import annotations
 
 import datetime as dt
+import os
+import re
 from typing import Callable
 
 from adapters.accounts import AccountConfig
-from adapters.base import PostRequest, Rejected
+from adapters.base import Image, PostRequest, Rejected
 from adapters.content import content_problem
+
+
+def _size(image: Image) -> int | None:
+    """The bytes an image will upload: the engine's checked bytes, else the local file's size
+    (None: fetched by the platform from its URL, or unreadable, which the upload reports)."""
+    if image.data is not None:
+        return len(image.data)
+    if re.match(r"https?://", image.path):
+        return None
+    try:
+        return os.path.getsize(image.path)
+    except OSError:
+        return None
 
 
 def utc_now() -> dt.datetime:
@@ -42,7 +57,7 @@ class PlatformAdapter:
         """Refuse, before any request, what the platform would refuse in ``request``'s content
         (a refusal costs nothing, and names the platform's own counting)."""
         problem = content_problem(self.capabilities, request, self.sent_length,
-                                  self.sent_counting)
+                                  self.sent_counting, [_size(image) for image in request.images])
         if problem:
             raise Rejected(f"{self.capabilities.platform} {self.account}: {problem}")
 

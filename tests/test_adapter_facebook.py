@@ -263,7 +263,11 @@ def test_lookup_of_a_correction_reads_the_target_message(adapter, rsps):
 
 def test_lookup_of_a_reply_searches_the_targets_comments(adapter, rsps):
     rsps.add(responses.GET, f"{GRAPH}/{POST_ID}/comments", json={"data": [
-        {"id": "122105000000000001_55", "message": "Nota", "created_time": "2027-04-09T08:00:00+0000"}]})
+        # a citizen's comment with the same words first: only the page's own reply counts
+        {"id": "122105000000000001_56", "message": "Nota", "created_time": "2027-04-09T08:01:00+0000",
+         "from": {"id": "1000123", "name": "Vecina"}},
+        {"id": "122105000000000001_55", "message": "Nota", "created_time": "2027-04-09T08:00:00+0000",
+         "from": {"id": PAGE, "name": "Ayto"}}]})
     ref = adapter.lookup(request("reply", target=target(), text="Nota"))
     assert ref.post_id == "122105000000000001_55"
     assert rsps.calls[0].request.params["order"] == "reverse_chronological"

@@ -359,8 +359,12 @@ def test_a_reply_to_a_comment_uses_the_replies_edge(adapter, rsps):
 
 def test_lookup_of_a_reply_searches_the_targets_comments(adapter, rsps):
     rsps.add(responses.GET, f"{GRAPH}/{MEDIA}/comments", json={"data": [
+        # a citizen's comment with the same words first: only the account's own counts
+        {"id": "17890000000000099", "text": "Nota", "username": "vecina_calp",
+         "timestamp": "2027-04-09T08:01:00+0000"},
         {"id": COMMENT, "text": "Nota", "username": "aytotest",
          "timestamp": "2027-04-09T08:00:00+0000"}]})
+    rsps.add(responses.GET, f"{GRAPH}/{IG_USER}", json={"id": IG_USER, "username": "aytotest"})
     ref = adapter.lookup(request("reply", target=ORIGINAL, text="Nota", account=ACCOUNT))
     assert ref.post_id == COMMENT
 

@@ -248,10 +248,6 @@ def test_a_refusal_whose_error_is_not_a_graph_object_is_unavailable(adapter, twi
         adapter.publish(request(clock))
 
 
-@pytest.mark.xfail(strict=True, reason="adapter defect: lookup of a reply matches any comment "
-                   "with the same text (it asks for no 'from' and checks no author), so a "
-                   "citizen's identical comment is taken for the page's reply that never went "
-                   "out")
 def test_lookup_of_a_reply_ignores_a_citizens_comment_with_the_same_words(adapter, twin, clock):
     ref = adapter.publish(request(clock))
     twin.comment_as_citizen(ref.post_id, "Corrección: el lunes.")

@@ -205,9 +205,6 @@ def test_an_alt_text_over_1000_characters_is_refused_by_instagram(adapter, twin,
     assert twin.visible(REF) == []
 
 
-@pytest.mark.xfail(strict=True, reason="capabilities defect: INSTAGRAM.alt_text_limit is None, "
-                   "but IG User Media documents alt_text 'up to 1000 character': the linter lets "
-                   "a longer alt text through and the post is refused at publication time")
 def test_the_capabilities_know_instagrams_alt_text_limit(adapter):
     assert adapter.capabilities.alt_text_limit == 1000
 
@@ -342,9 +339,6 @@ def test_a_lost_reply_answer_is_found_by_lookup(adapter, twin, http, clock):
     assert [r.post_id for r in twin.visible(REF)[0].replies] == [found.post_id]
 
 
-@pytest.mark.xfail(strict=True, reason="adapter defect: lookup of a comment asks for 'username' "
-                   "but never compares it with the account's, so a citizen's comment with the "
-                   "same words is taken for the account's correction that never went out")
 def test_lookup_of_a_reply_ignores_a_citizens_comment_with_the_same_words(adapter, twin, clock):
     ref = adapter.publish(request(clock))
     twin.comment_as_citizen(ref.post_id, "Corrección: el lunes.")
