@@ -180,6 +180,12 @@ class AuthError(AdapterError):
     """Raised when the platform refuses the credentials (expired, revoked, wrong scope)."""
 
 
+class AccountBlocked(AuthError):
+    """Raised when the platform refuses this account's requests for a reason a person must
+    settle before it can publish again (X: the API credits are spent, or a monthly usage cap
+    is reached): nothing is wrong with the post, and waiting a few minutes will not help."""
+
+
 class VersionRetired(AuthError):
     """Raised when the platform no longer serves the API version the account is pinned to
     (LinkedIn's 426): nothing is wrong with the post, the account's configuration must name a

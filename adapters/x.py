@@ -1,4 +1,8 @@
-"""X (Twitter) through tweepy: API v2 ``Client`` for posts, v1.1 ``API`` for media upload.
+"""X (Twitter) through tweepy: API v2 ``Client`` for posts; images through the v2 media
+endpoints (``POST /2/media/upload``, then ``POST /2/media/metadata`` for the alt text) signed
+with the same OAuth 1.0a user credentials. X retired the v1.1 media upload for self-serve apps
+(2025), and tweepy 4.17 has no v2 media call, so the adapter makes those two requests itself
+and maps their answers exactly as tweepy maps the others.
 
 Mapping of X's answers onto the adapter errors (``adapters.base``):
 
@@ -6,10 +10,14 @@ Mapping of X's answers onto the adapter errors (``adapters.base``):
 * 5xx, refused/unreachable connection, connect timeout -> ``Unavailable`` (nothing was done).
 * read timeout, or a connection dropped after the request went out, on a *write* ->
   ``OutcomeUnknown`` (the tweet may exist: ``lookup`` decides). On reads -> ``Unavailable``.
-* 401 -> ``AuthError``; 403 "duplicate content" -> ``Duplicate``; 403 about the reply target
-  -> ``Rejected``; a 403 to an edit -> ``NotSupported`` (X says why it refuses an edit in no
-  documented wording: whatever the reason, the engine replies instead, and a reply that is
-  refused too says whether the account is at fault); any other 403 (app without write
+* 429 whose problem type is ``usage-capped`` (a monthly product cap, not the 15-minute rate
+  limit) and 402 (the app's pay-per-use credits are spent) -> ``AccountBlocked``: an account
+  alert, since waiting for the rate limit's reset would fail all month.
+* 401 -> ``AuthError``; 403 "duplicate content" -> ``Duplicate``; 403 ``client-forbidden``
+  (the app lacks access) -> ``AuthError``; 403 ``not-authorized-for-resource`` or about the
+  reply target -> ``Rejected``; a 403 to an edit -> ``NotSupported`` (X says why it refuses an
+  edit in no documented wording: whatever the reason, the engine replies instead, and a reply
+  that is refused too says whether the account is at fault); any other 403 (app without write
   access, suspended account, ...) -> ``AuthError``; 400 / 404 / other 4xx -> ``Rejected``.
 
 X has no idempotency key, so ``lookup`` searches the account's recent tweets for the request's
@@ -24,7 +32,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import html
-import io
 import os
 import re
 import time
@@ -32,11 +39,14 @@ from typing import Callable
 
 import requests
 import tweepy
+from requests_oauthlib import OAuth1
 
 from .platform import PlatformAdapter, utc_now
 from .accounts import AccountConfig
-from .base import (AccountStatus, AdapterError, AuthError, Duplicate, NotSupported,
-                   OutcomeUnknown, PostRef, PostRequest, RateLimited, Rejected, Unavailable)
+from .base import (AccountBlocked, AccountStatus, AdapterError, AuthError, Duplicate,
+                   NotSupported, OutcomeUnknown, PostRef, PostRequest, RateLimited, Rejected,
+                   Unavailable)
+from .imagetypes import sniff_image_type
 from .requests_errors import may_have_arrived
 from .credentials import mask_secrets, masking_filter
 
@@ -53,6 +63,11 @@ _OAUTH_LOGGERS = ("requests_oauthlib.oauth1_auth", "oauthlib.oauth1.rfc5849")
 
 
 _FILTER = masking_filter(_OAUTH_LOGGERS)
+#: the v2 media endpoints (docs.x.com, "Media": upload, then metadata for the alt text)
+MEDIA_API = "https://api.x.com/2/media"
+#: what tweepy raises for each status (``tweepy.Client.request``)
+_TWEEPY_ERRORS = {400: tweepy.BadRequest, 401: tweepy.Unauthorized, 403: tweepy.Forbidden,
+                  404: tweepy.NotFound, 429: tweepy.TooManyRequests}
 
 
 class _TimeoutSession(requests.Session):
@@ -83,9 +98,10 @@ class XAdapter(PlatformAdapter):
         _FILTER.secrets.update(values.values())
         self.client = tweepy.Client(**values, wait_on_rate_limit=False)
         self.client.session = _TimeoutSession(timeout_s)
-        # v1.1 is still the documented way to upload images and set their alt text
-        self.api = tweepy.API(tweepy.OAuth1UserHandler(*values.values()), timeout=timeout_s,
-                              wait_on_rate_limit=False)
+        # the v2 media endpoints, signed as tweepy signs the v2 calls
+        self._oauth = OAuth1(values["consumer_key"], values["consumer_secret"],
+                             values["access_token"], values["access_token_secret"],
+                             decoding=None)
         self._user_id: str | None = None
 
 
@@ -259,28 +275,41 @@ class XAdapter(PlatformAdapter):
                          media_ids=media_ids)
 
     def _upload_images(self, request: PostRequest) -> list[str]:
-        """Upload each image (v1.1) and set its alt text; returns the media ids."""
+        """Upload each image (``POST /2/media/upload``) and set its alt text
+        (``POST /2/media/metadata``); returns the media ids. Nothing is posted yet, so a
+        failure here is never an unknown outcome."""
         media_ids = []
         for image in request.images:
             if re.match(r"https?://", image.path):
                 raise Rejected(f"X needs a local image file, not a URL ({image.path})")
-            # failures here happen before any tweet exists: never OutcomeUnknown
             try:
-                if image.data is not None:  # the bytes the engine checked, never the path
-                    media = self._call("upload", lambda: self.api.media_upload(
-                        os.path.basename(image.path), file=io.BytesIO(image.data)))
-                else:
-                    media = self._call("upload", lambda: self.api.media_upload(image.path))
-            except OSError as exc:  # tweepy opens the file itself
+                data = image.bytes_or_read()  # the engine's checked bytes when it sent them
+            except OSError as exc:
                 raise Rejected(f"X: image {image.path} cannot be read "
                                f"({type(exc).__name__})") from exc
-            media_id = str(media.media_id_string if hasattr(media, "media_id_string")
-                           else media.media_id)
+            mime = sniff_image_type(data) or "application/octet-stream"
+            uploaded = self._call("upload", lambda: self._media_post(
+                "upload", data={"media_category": "tweet_image"},
+                files={"media": (os.path.basename(image.path), data, mime)}))
+            media_id = str(uploaded["data"]["id"])
             if image.alt:
-                self._call("upload", lambda: self.api.create_media_metadata(media_id,
-                                                                            image.alt))
+                self._call("upload", lambda: self._media_post("metadata", json={
+                    "id": media_id, "metadata": {"alt_text": {"text": image.alt}}}))
             media_ids.append(media_id)
         return media_ids
+
+    def _media_post(self, endpoint: str, **kwargs) -> dict:
+        """One v2 media request; a refusal raised as tweepy raises it for the other calls."""
+        response = self.client.session.post(f"{MEDIA_API}/{endpoint}", auth=self._oauth,
+                                            **kwargs)
+        if response.status_code >= 400:
+            raise _TWEEPY_ERRORS.get(response.status_code, (
+                tweepy.TwitterServerError if response.status_code >= 500
+                else tweepy.HTTPException))(response)
+        try:
+            return response.json()
+        except ValueError:
+            raise tweepy.HTTPException(response) from None
 
     def _call(self, operation: str, call: Callable, *, write: bool = False):
         """Run one tweepy call, turning its failures into adapter errors."""
@@ -292,10 +321,19 @@ class XAdapter(PlatformAdapter):
     def _error(self, operation: str, exc: Exception, *, write: bool) -> AdapterError:
         message = mask_secrets(f"X {operation} failed ({type(exc).__name__}): {exc}",
                                self._secrets)
+        problem = _problem_type(exc)
+        if problem == "usage-capped":
+            # a product cap (monthly), not the 15-minute rate limit: retrying at the rate
+            # limit's reset would fail all month
+            return AccountBlocked(f"{message}; X's usage cap for this app is reached: raise the "
+                                  "plan or wait for the cap's period to end")
         if isinstance(exc, tweepy.TooManyRequests):
             retry = (max(0.0, exc.reset_time - time.time())
                      if exc.reset_time is not None else None)
             return RateLimited(message, retry_after_s=retry)
+        if _status(exc) == 402:
+            return AccountBlocked(f"{message}; the X API credits of this app are spent: top "
+                                  "them up in the developer console")
         if isinstance(exc, tweepy.TwitterServerError):
             return Unavailable(message)
         if isinstance(exc, tweepy.Unauthorized):
@@ -304,6 +342,10 @@ class XAdapter(PlatformAdapter):
             text = " ".join(exc.api_messages).lower()
             if "duplicate" in text:
                 return Duplicate(message)
+            if problem == "client-forbidden":
+                return AuthError(message)  # the app lacks access to the endpoint
+            if problem in ("not-authorized-for-resource", "resource-not-found"):
+                return Rejected(message)  # this post may not be answered (reply rules)
             if "reply" in text or "not visible" in text or "deleted" in text:
                 return Rejected(message)
             return AuthError(message)
@@ -330,6 +372,25 @@ class XAdapter(PlatformAdapter):
         # i/web/status works without knowing the account's screen name
         return PostRef("x", self.account, post_id, f"https://x.com/i/web/status/{post_id}",
                        extra)
+
+
+def _status(exc: Exception) -> int | None:
+    response = getattr(exc, "response", None)
+    return getattr(response, "status_code", None)
+
+
+def _problem_type(exc: Exception) -> str:
+    """The last part of an X API v2 problem's ``type`` (``usage-capped``, ``client-forbidden``,
+    ...; docs.x.com "Response codes and errors"), or "" when the answer carries none."""
+    response = getattr(exc, "response", None)
+    if response is None:
+        return ""
+    try:
+        body = response.json()
+    except ValueError:
+        return ""
+    kind = body.get("type") if isinstance(body, dict) else None
+    return kind.rsplit("/", 1)[-1] if isinstance(kind, str) and "/problems/" in kind else ""
 
 
 def _comparable(text: str) -> str:

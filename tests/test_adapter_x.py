@@ -14,7 +14,8 @@ import urllib3
 
 from adapters.factory import make_adapter
 from adapters.accounts import AccountConfig
-from adapters.base import AuthError, NotSupported, OutcomeUnknown, PostRef, Unavailable
+from adapters.base import (AccountBlocked, AuthError, NotSupported, OutcomeUnknown, PostRef,
+                           Rejected, Unavailable)
 from adapters.x import XAdapter
 from tests.contract.cases import CASES, DUE, TOKEN, secret_guard, request, run_case
 
@@ -261,19 +262,24 @@ def test_images_are_uploaded_with_alt_text_before_the_tweet(adapter, rsps, tmp_p
     from adapters.base import Image, PostRequest
     image = tmp_path / "cartel.png"
     image.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 64)
-    rsps.add(responses.POST, "https://upload.twitter.com/1.1/media/upload.json", json={
-        "media_id": 710511363345354753, "media_id_string": "710511363345354753",
-        "size": 72, "expires_after_secs": 86400,
-        "image": {"image_type": "image/png", "w": 1, "h": 1}})
-    rsps.add(responses.POST, "https://upload.twitter.com/1.1/media/metadata/create.json",
-             body="")
+    # X API v2 media (docs.x.com "Media upload" and "Media metadata"); v1.1 is retired
+    rsps.add(responses.POST, "https://api.x.com/2/media/upload", json={"data": {
+        "id": "710511363345354753", "media_key": "3_710511363345354753", "size": 72,
+        "expires_after_secs": 86400, "image": {"image_type": "image/png", "w": 1, "h": 1}}})
+    rsps.add(responses.POST, "https://api.x.com/2/media/metadata",
+             json={"data": {"id": "710511363345354753"}})
     rsps.add(responses.POST, TWEETS, status=201, json={"data": tweet_json(NEW_ID, "Cartel")})
     req = PostRequest(**{**request().__dict__, "text": "Cartel",
                          "images": (Image(str(image), "Cartel de las fiestas de Calp"),)})
     ref = adapter.publish(req)
     assert ref.post_id == NEW_ID
+    upload = rsps.calls[0].request
+    assert b'name="media_category"' in upload.body and b"tweet_image" in upload.body
+    assert b'filename="cartel.png"' in upload.body and b"Content-Type: image/png" in upload.body
+    assert upload.headers["Authorization"].startswith("OAuth ")
     assert json.loads(rsps.calls[1].request.body) == {
-        "media_id": "710511363345354753", "alt_text": {"text": "Cartel de las fiestas de Calp"}}
+        "id": "710511363345354753",
+        "metadata": {"alt_text": {"text": "Cartel de las fiestas de Calp"}}}
     assert json.loads(rsps.calls[2].request.body)["media"] == {
         "media_ids": ["710511363345354753"]}
     assert all(call.request.req_kwargs["timeout"] == 7 for call in rsps.calls)
@@ -298,3 +304,43 @@ def test_oauth_debug_logs_are_captured_but_show_no_credentials(adapter, rsps, ca
     signing = [r for r in caplog.records if r.name == "requests_oauthlib.oauth1_auth"]
     # requests-oauthlib prints the client (consumer key, access token): masked to ***
     assert signing and any("client_key=***" in r.getMessage() for r in signing)
+
+
+# --- errors by status and X problem type (docs.x.com "Response codes and errors") -------------
+
+def test_a_monthly_usage_cap_is_an_account_alert_not_a_rate_limit_to_wait_out(adapter, rsps):
+    # the body X sends for a product cap (xdevplatform/xdk#25): a 429 whose rate limit is fine;
+    # waiting for x-rate-limit-reset would retry every 15 minutes for the rest of the month
+    rsps.add(responses.POST, TWEETS, status=429, headers={
+        "x-rate-limit-limit": "40000", "x-rate-limit-remaining": "39999",
+        "x-rate-limit-reset": str(int(NOW.timestamp()) + 900)}, json={
+        "account_id": "1", "product_name": "standard-basic", "title": "UsageCapExceeded",
+        "period": "Monthly", "scope": "Product",
+        "detail": "Usage cap exceeded: Monthly product cap",
+        "type": "https://api.twitter.com/2/problems/usage-capped"})
+    with pytest.raises(AccountBlocked, match="usage cap"):
+        adapter.publish(request())
+
+
+def test_payment_required_is_an_account_alert_never_a_refused_text(adapter, rsps):
+    rsps.add(responses.POST, TWEETS, status=402, json=problem(
+        402, "Payment Required", "Your account does not have enough credits."))
+    with pytest.raises(AccountBlocked, match="credits"):
+        adapter.publish(request())
+
+
+def test_an_app_without_access_is_an_auth_error_and_a_reply_restriction_a_refusal(adapter,
+                                                                                  rsps):
+    rsps.add(responses.POST, TWEETS, status=403, json=problem(
+        403, "Client Forbidden", "This request must be made using an approved developer "
+        "account that is enrolled in the requested endpoint.",
+        type="https://api.twitter.com/2/problems/client-forbidden"))
+    with pytest.raises(AuthError):
+        adapter.publish(request())
+    rsps.add(responses.POST, TWEETS, status=403, json=problem(
+        403, "Forbidden", "Reply to this conversation is not allowed because you have not "
+        "been mentioned or otherwise engaged by the author of the post you are replying to.",
+        type="https://api.twitter.com/2/problems/not-authorized-for-resource"))
+    with pytest.raises(Rejected) as refused:
+        adapter.publish(request())
+    assert not isinstance(refused.value, AuthError)

@@ -17,8 +17,6 @@ D1 = TODAY + dt.timedelta(days=40)
 D2 = D1 + dt.timedelta(days=5)
 D3 = D2 + dt.timedelta(days=2)
 SESION = dt.datetime.combine(TODAY + dt.timedelta(days=20), dt.time(18, 0))
-#: X refuses media through v1.1 for new apps; the adapter still uses it (issue 16)
-TWIN_OPTIONS = {"x": {"v1_media": True}}
 
 
 def open_town(make_town, *, git: bool = True, plazo: dt.date = D1, golive_in_s: float | None = None,
@@ -26,7 +24,7 @@ def open_town(make_town, *, git: bool = True, plazo: dt.date = D1, golive_in_s: 
               process: bool = False, freeze: tuple[str, str] | None = None):
     """A town with an account on every network and the agenda feed, its calendar committed,
     the engine running (in this process, or in a child process that a story may kill)."""
-    town = make_town((*social, "ics"), git=git, twin_options=TWIN_OPTIONS)
+    town = make_town((*social, "ics"), git=git)
     town.social = social
     town.announce_at = in_seconds(announce_in_s)
     town.golive_at = in_seconds(golive_in_s) if golive_in_s is not None else None

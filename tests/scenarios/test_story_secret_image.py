@@ -23,7 +23,6 @@ from tests.twins.base import png_bytes
 #: every network pregonero uploads a local file to (Instagram fetches a URL instead)
 UPLOADERS = ("x", "facebook", "linkedin", "mastodon", "bluesky", "telegram")
 SECRET = b"calp_x_token=AAAAAAAAAAAAAAAAAAAAAMLheAAAAAAA0%2BuSeid%2BULvsea4JtiGRiSDSJSI"
-TWIN_OPTIONS = {"x": {"v1_media": True}}
 
 
 def calendar(at: dt.datetime) -> str:
@@ -82,7 +81,7 @@ def every_body(http) -> list[bytes]:
 
 def test_a_calendar_naming_a_link_to_a_secret_does_not_load_and_sends_nothing(
         make_town, spied):
-    town = make_town(UPLOADERS, twin_options=TWIN_OPTIONS)
+    town = make_town(UPLOADERS)
     (town.schedules / "img").mkdir()
     (town.schedules / "img" / "cartel.png").symlink_to(secret_file(town))
     town.write("fiestas.yaml", calendar(in_seconds(4)), commit="fiestas: cartel")
@@ -97,7 +96,7 @@ def test_a_calendar_naming_a_link_to_a_secret_does_not_load_and_sends_nothing(
 
 def test_an_image_swapped_for_a_link_to_a_secret_after_lint_is_refused_at_send_time(
         make_town, spied):
-    town = make_town(UPLOADERS, twin_options=TWIN_OPTIONS)
+    town = make_town(UPLOADERS)
     (town.schedules / "img").mkdir()
     poster = town.schedules / "img" / "cartel.png"
     poster.write_bytes(png_bytes(4, 3))

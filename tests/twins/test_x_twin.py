@@ -93,9 +93,9 @@ def test_the_account_entry_builds_the_live_adapter_that_talks_to_the_twin(twin, 
     assert status.ok and status.detail == f"@ayto_calp (user id {twin.user_id(REF)})"
 
 
-def test_images_reach_citizens_with_their_alt_text_through_the_v1_upload(http, clock,
+def test_images_reach_citizens_with_their_alt_text_through_the_v2_upload(http, clock,
                                                                          monkeypatch, tmp_path):
-    twin = _twin(http, clock, v1_media=True)
+    twin = _twin(http, clock)
     adapter = _adapter(twin, clock, monkeypatch)
     images = (Image(png(tmp_path), "Cartel de las fiestas"),
               Image(png(tmp_path, "plano.png"), "Plano del recorrido"))
@@ -105,9 +105,6 @@ def test_images_reach_citizens_with_their_alt_text_through_the_v1_upload(http, c
         ("Cartel de las fiestas", "cartel.png"), ("Plano del recorrido", "plano.png")]
 
 
-@pytest.mark.xfail(strict=True, reason="adapter defect: images go through the v1.1 media "
-                   "upload (upload.twitter.com/1.1/media/upload.json), which X retired for "
-                   "self-serve apps in 2025; the 403 becomes AuthError and nothing is posted")
 def test_images_reach_citizens_now_that_x_has_retired_the_v1_media_upload(twin, adapter, clock,
                                                                           tmp_path):
     adapter.publish(req(clock, images=(Image(png(tmp_path), "Cartel de las fiestas"),)))
@@ -133,7 +130,7 @@ def test_the_v2_media_upload_records_alt_text_for_the_post(twin, adapter, clock,
 
 def test_alt_text_over_a_thousand_characters_is_rejected_before_any_post(http, clock,
                                                                          monkeypatch, tmp_path):
-    twin = _twin(http, clock, v1_media=True)
+    twin = _twin(http, clock)
     adapter = _adapter(twin, clock, monkeypatch)
     with pytest.raises(Rejected):
         adapter.publish(req(clock, images=(Image(png(tmp_path), "a" * 1001),)))
@@ -224,7 +221,7 @@ def test_edit_controls_count_the_window_from_the_original_and_the_edits_left(twi
 
 
 def test_an_edit_keeps_the_images(http, clock, monkeypatch, tmp_path):
-    twin = _twin(http, clock, v1_media=True)
+    twin = _twin(http, clock)
     adapter = _adapter(twin, clock, monkeypatch)
     original = adapter.publish(req(clock, images=(Image(png(tmp_path), "Cartel"),)))
     adapter.correct(req(clock, "correct", "Nuevo horario: 19 h", target=original))
@@ -234,7 +231,7 @@ def test_an_edit_keeps_the_images(http, clock, monkeypatch, tmp_path):
 
 def test_an_edit_carries_the_media_it_names_and_drops_those_it_omits(http, clock, monkeypatch,
                                                                       tmp_path):
-    twin = _twin(http, clock, v1_media=True)
+    twin = _twin(http, clock)
     adapter = _adapter(twin, clock, monkeypatch)
     original = adapter.publish(req(clock, images=(Image(png(tmp_path), "Cartel"),)))
     media_ids = adapter.client.get_tweet(original.post_id, tweet_fields=["attachments"],
@@ -480,7 +477,7 @@ def test_lookup_finds_nothing_when_the_lost_request_never_arrived(http, twin, ad
 
 def test_lookup_after_a_lost_answer_finds_a_post_with_an_image(http, clock, monkeypatch,
                                                                tmp_path):
-    twin = _twin(http, clock, v1_media=True)
+    twin = _twin(http, clock)
     adapter = _adapter(twin, clock, monkeypatch)
     http.plant(Fault("POST", r"/2/tweets$", "lose_answer"))
     request = req(clock, images=(Image(png(tmp_path), "Cartel"),))
