@@ -26,10 +26,10 @@ from atproto_client.utils import facet_detection
 from atproto_core.exceptions import AtProtocolError
 from atproto_core.uri import AtUri
 
-from .platform import PlatformAdapter
+from .platform import PlatformAdapter, error_for_status
 from .accounts import AccountConfig
 from .base import (AccountStatus, AdapterError, AuthError, Duplicate, NotSupported,
-                   OutcomeUnknown, PostRef, PostRequest, RateLimited, Rejected, Unavailable)
+                   OutcomeUnknown, PostRef, PostRequest, Rejected, Unavailable)
 from .credentials import Secret, mask_secrets
 
 __all__ = ["BlueskyAdapter", "DEFAULT_PDS", "LOOKUP_LIMIT", "LOOKUP_EARLY_S"]
@@ -235,17 +235,17 @@ class BlueskyAdapter(PlatformAdapter):
         content = response.content
         error_name = getattr(content, "error", None) or ""
         message = self._safe(f"{where}: HTTP {str(exc)[:300]}")  # str() starts with status
-        if isinstance(exc, at_exc.RateLimitExceededError) or status == 429:
-            return RateLimited(message, _retry_after(exc))
-        if status in (401, 403) or error_name in _AUTH_ERRORS:
+        if isinstance(exc, at_exc.RateLimitExceededError):
+            status = 429
+        if error_name in _AUTH_ERRORS:
             return AuthError(message)
-        if status >= 500:
-            return Unavailable(message)
-        if "already exists" in message.lower() or error_name == "DuplicateRecord":
+        if status < 500 and ("already exists" in message.lower()
+                             or error_name == "DuplicateRecord"):
             return Duplicate(message)
         if status == 409:  # a concurrent write to the repo (swap conflict): nothing was written
             return Unavailable(message)
-        return Rejected(message)
+        # a gateway timeout on a write may hide a record that was written: uncertain
+        return error_for_status(status, message, write=write, retry_after_s=_retry_after(exc))
 
     def _safe(self, message: str) -> str:
         """Mask the app password and session JWTs should a server ever echo one back."""

@@ -35,11 +35,10 @@ from urllib.parse import quote
 
 import httpx
 
-from .platform import PlatformAdapter, utc_now
+from .platform import PlatformAdapter, error_for_status, utc_now
 from .accounts import AccountConfig
 from .base import (AccountStatus, AdapterError, AuthError, Duplicate, NotSupported,
-                   OutcomeUnknown, PostRef, PostRequest, RateLimited, Rejected, Unavailable,
-                   VersionRetired)
+                   OutcomeUnknown, PostRef, PostRequest, Rejected, Unavailable)
 from .api_versions import LINKEDIN
 from .credentials import mask_secrets
 
@@ -300,20 +299,13 @@ class LinkedInAdapter(PlatformAdapter):
         if status == 426:
             # the gateway no longer serves this LinkedIn-Version (NONEXISTENT_VERSION): an
             # account configuration to fix, never the post's content
-            return VersionRetired(f"{message}; LinkedIn-Version {self.version} is not served "
-                                  f"any more: set options.linkedin_version to "
-                                  f"{LINKEDIN.default} (pregonero accounts check)")
-        if status == 429:
-            return RateLimited(message, retry_after_s=_retry_after(response))
-        if status in (401, 403):
-            return AuthError(message)
+            message += (f"; LinkedIn-Version {self.version} is not served any more: set "
+                        f"options.linkedin_version to {LINKEDIN.default} (pregonero accounts "
+                        "check)")
         if status == 409 or (status in (400, 422) and "duplicate" in detail.lower()):
             return Duplicate(message)
-        if status == 504 and write:
-            return OutcomeUnknown(message)  # the gateway gave up; the backend may have acted
-        if status >= 500:
-            return Unavailable(message)
-        return Rejected(message)
+        return error_for_status(status, message, write=write,
+                                retry_after_s=_retry_after(response))
 
     def _ref(self, urn: str) -> PostRef:
         return PostRef("linkedin", self.account, urn,

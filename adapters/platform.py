@@ -1,7 +1,8 @@
 """What every live platform adapter shares: the account it publishes as, that account's
 capabilities (its own limits applied: ``adapters.capabilities_with_options``), a clock the
-tests can set, the content checks asked before the first request (``adapters.content``), and
-a repr that names the account and never a secret. Each adapter adds its client and the
+tests can set, the content checks asked before the first request (``adapters.content``), the
+meaning of an HTTP status where the platform says nothing more precise (``error_for_status``),
+and a repr that names the account and never a secret. Each adapter adds its client and the
 platform's calls (the ``Adapter`` protocol in ``adapters.base``)."""
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ import re
 from typing import Callable
 
 from adapters.accounts import AccountConfig
-from adapters.base import Image, PostRequest, Rejected
+from adapters.base import (AccountBlocked, AdapterError, AuthError, Image, OutcomeUnknown,
+                           PostRequest, RateLimited, Rejected, Unavailable, VersionRetired)
 from adapters.content import content_problem
 
 
@@ -27,6 +29,28 @@ def _size(image: Image) -> int | None:
         return os.path.getsize(image.path)
     except OSError:
         return None
+
+
+def error_for_status(status: int, message: str, *, write: bool,
+                     retry_after_s: float | None = None) -> AdapterError:
+    """The adapter error an HTTP status means by itself; each adapter first checks what its
+    platform says more precisely (an error code, a problem type, a duplicate) and falls back on
+    this. A gateway timeout on a write may hide a post that exists (``OutcomeUnknown``); any
+    other 5xx was not acted on (``Unavailable``); the account-level refusals are alerts about
+    the account, never about the text."""
+    if status == 429:
+        return RateLimited(message, retry_after_s=retry_after_s)
+    if status in (401, 403):
+        return AuthError(message)
+    if status == 402:
+        return AccountBlocked(message)
+    if status == 426:
+        return VersionRetired(message)
+    if status == 504 and write:
+        return OutcomeUnknown(message)
+    if status >= 500:
+        return Unavailable(message)
+    return Rejected(message)
 
 
 def utc_now() -> dt.datetime:

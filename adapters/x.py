@@ -41,7 +41,7 @@ import requests
 import tweepy
 from requests_oauthlib import OAuth1
 
-from .platform import PlatformAdapter, utc_now
+from .platform import PlatformAdapter, error_for_status, utc_now
 from .accounts import AccountConfig
 from .base import (AccountBlocked, AccountStatus, AdapterError, AuthError, Duplicate,
                    NotSupported, OutcomeUnknown, PostRef, PostRequest, RateLimited, Rejected,
@@ -350,7 +350,7 @@ class XAdapter(PlatformAdapter):
                 return Rejected(message)
             return AuthError(message)
         if isinstance(exc, tweepy.HTTPException):
-            return Rejected(message)
+            return error_for_status(_status(exc) or 400, message, write=write)
         if isinstance(exc, tweepy.TweepyException):
             # the v1.1 API wraps requests' errors: classify the wrapped one
             inner = exc.__context__

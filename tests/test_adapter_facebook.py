@@ -5,19 +5,18 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import urllib.parse
 
 import pytest
 import requests
 import responses
-import urllib3
 
 from adapters.factory import make_adapter
 from adapters.accounts import AccountConfig
 from adapters.base import (AuthError, Image, OutcomeUnknown, PostRef, PostRequest, RateLimited,
                            Unavailable)
 from adapters.facebook import FacebookAdapter
-from tests.contract.cases import CASES, DUE, TOKEN, secret_guard, request, run_case
+from tests.contract.cases import (CASES, DUE, TOKEN, form, refused, request, run_case,
+                                  secret_guard)
 
 PAGE = "100064512345678"
 GRAPH = "https://graph.facebook.com/v21.0"
@@ -64,15 +63,8 @@ def target(**extra) -> PostRef:
                     "edit_count": "0", **extra})
 
 
-def form(call) -> dict:
-    """The form-encoded body of a recorded request, as a flat dict."""
-    return dict(urllib.parse.parse_qsl(call.request.body))
 
 
-def refused() -> requests.ConnectionError:
-    reason = urllib3.exceptions.NewConnectionError(
-        None, "Failed to establish a new connection: [Errno 111] Connection refused")
-    return requests.ConnectionError(urllib3.exceptions.MaxRetryError(None, "/v21.0", reason))
 
 
 # --- the contract table ---------------------------------------------------------------------
@@ -98,7 +90,7 @@ SETUPS = {
         headers={"X-Business-Use-Case-Usage": json.dumps(USAGE)})),
     "server_error": lambda rsps, a: _publish(rsps, a, **graph_error(
         1, "An unknown error has occurred.", status=500, is_transient=True)),
-    "connection_refused": lambda rsps, a: _publish(rsps, a, body=refused()),
+    "connection_refused": lambda rsps, a: _publish(rsps, a, body=refused("/v21.0")),
     "timeout_after_send": lambda rsps, a: _publish(rsps, a, body=requests.ReadTimeout(
         "HTTPSConnectionPool(host='graph.facebook.com', port=443): Read timed out.")),
     "bad_credentials": lambda rsps, a: _publish(rsps, a, **graph_error(

@@ -9,19 +9,18 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
-import urllib.parse
 
 import pytest
 import requests
 import responses
-import urllib3
 
 from adapters.factory import make_adapter
 from adapters.accounts import AccountConfig
 from adapters.base import (Image, NotSupported, PostRef, RateLimited, Rejected,
                            Unavailable)
 from adapters.instagram import InstagramAdapter, PublishingQuota
-from tests.contract.cases import CASES, DUE, TOKEN, secret_guard, request, run_case
+from tests.contract.cases import (CASES, DUE, TOKEN, form, refused, request, run_case,
+                                  secret_guard)
 from tests.test_adapter_facebook import graph_error  # the same Graph API error shape
 
 ACCOUNT = "instagram:ayto-test"
@@ -77,14 +76,8 @@ def rsps():
         yield mock
 
 
-def form(call) -> dict:
-    return dict(urllib.parse.parse_qsl(call.request.body))
 
 
-def refused() -> requests.ConnectionError:
-    reason = urllib3.exceptions.NewConnectionError(
-        None, "Failed to establish a new connection: [Errno 111] Connection refused")
-    return requests.ConnectionError(urllib3.exceptions.MaxRetryError(None, "/v21.0", reason))
 
 
 def post_request(*urls: str, action: str = "publish", **kwargs):
@@ -140,7 +133,7 @@ SETUPS = {
     "server_error": lambda rsps, a: (container(rsps, **graph_error(
         2, "An unexpected error has occurred. Please retry your request later.", status=500,
         is_transient=True)), publishing(a))[1],
-    "connection_refused": lambda rsps, a: (container(rsps, body=refused()), publishing(a))[1],
+    "connection_refused": lambda rsps, a: (container(rsps, body=refused("/v21.0")), publishing(a))[1],
     # only media_publish publishes: the timeout that matters is there
     "timeout_after_send": lambda rsps, a: (_until_publish(rsps, body=requests.ReadTimeout(
         "HTTPSConnectionPool(host='graph.facebook.com', port=443): Read timed out.")),

@@ -17,7 +17,7 @@ from adapters.accounts import AccountConfig
 from adapters.base import (AccountBlocked, AuthError, NotSupported, OutcomeUnknown, PostRef,
                            Rejected, Unavailable)
 from adapters.x import XAdapter
-from tests.contract.cases import CASES, DUE, TOKEN, secret_guard, request, run_case
+from tests.contract.cases import CASES, DUE, TOKEN, refused, request, run_case, secret_guard
 
 API = "https://api.twitter.com"
 TWEETS = f"{API}/2/tweets"
@@ -66,11 +66,6 @@ def target(minutes_ago: float = 5, edits: int = 0) -> PostRef:
                    {"published_at": published.isoformat(), "edit_count": str(edits)})
 
 
-def refused() -> requests.ConnectionError:
-    """What requests raises when nothing listens: MaxRetryError(reason=NewConnectionError)."""
-    reason = urllib3.exceptions.NewConnectionError(
-        None, "Failed to establish a new connection: [Errno 111] Connection refused")
-    return requests.ConnectionError(urllib3.exceptions.MaxRetryError(None, "/2/tweets", reason))
 
 
 def tweet_json(tweet_id: str, text: str, **fields) -> dict:
@@ -110,7 +105,7 @@ SETUPS = {
                  "x-rate-limit-reset": str(int(time.time()) + 120)}),
     "server_error": lambda rsps, a: _publish(
         rsps, a, status=503, json=problem(503, "Service Unavailable", "Service Unavailable")),
-    "connection_refused": lambda rsps, a: _publish(rsps, a, body=refused()),
+    "connection_refused": lambda rsps, a: _publish(rsps, a, body=refused("/2/tweets")),
     "timeout_after_send": lambda rsps, a: _publish(rsps, a, body=requests.ReadTimeout(
         "HTTPSConnectionPool(host='api.twitter.com', port=443): Read timed out. "
         "(read timeout=7)")),

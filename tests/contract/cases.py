@@ -10,7 +10,11 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import urllib.parse
 from typing import Callable
+
+import requests
+import urllib3
 
 from adapters.base import (AdapterError, AuthError, Duplicate, NotSupported, OutcomeUnknown,
                            PostRef, PostRequest, RateLimited, Rejected, Unavailable)
@@ -102,3 +106,17 @@ def assert_no_secret_anywhere(caplog, capsys, secrets=(TOKEN,)) -> None:
             assert not any(secret in message for secret in secrets), record.name
     out, err = capsys.readouterr()
     assert not any(secret in out + err for secret in secrets)
+
+
+# --- what the requests-based clients meet, for tests intercepting them with ``responses`` -------
+
+def refused(path: str = "/") -> requests.ConnectionError:
+    """What requests raises when nothing listens: MaxRetryError(reason=NewConnectionError)."""
+    reason = urllib3.exceptions.NewConnectionError(
+        None, "Failed to establish a new connection: [Errno 111] Connection refused")
+    return requests.ConnectionError(urllib3.exceptions.MaxRetryError(None, path, reason))
+
+
+def form(call) -> dict:
+    """The form-encoded body of a request ``responses`` recorded, as a flat dict."""
+    return dict(urllib.parse.parse_qsl(call.request.body))
