@@ -8,8 +8,16 @@ handle (30 per 5 minutes, 300 per day), so long-running callers should keep
 ``session_string()`` and pass it back.
 
 Bluesky has no edits: ``correct`` raises NotSupported and the engine replies instead. There is
-no idempotency key either: after an unknown outcome ``lookup`` reads the account's recent
-posts and matches the exact text (Bluesky stores plain text), the reply parent and the time.
+no idempotency key either: after an unknown outcome ``lookup`` reads the account's own
+repository on its PDS (``com.atproto.repo.listRecords``, newest first), which has every record
+the moment it is written, and matches the exact text (Bluesky stores plain text), the reply
+parent and the time. (The AppView's author feed is indexed later: a lookup there can miss the
+post a lost answer created, and the retry would post it twice.)
+
+Images are uploaded first (``uploadBlob``), each in a call of its own that creates nothing a
+citizen sees, so a timeout there is a safe retry; only ``createRecord`` is the write whose lost
+answer makes the outcome unknown. Each image carries its ``aspectRatio``, read from the file's
+header, so bsky.app lays posters out uncropped.
 """
 
 from __future__ import annotations
@@ -31,6 +39,7 @@ from .accounts import AccountConfig
 from .base import (AccountStatus, AdapterError, AuthError, Duplicate, NotSupported,
                    OutcomeUnknown, PostRef, PostRequest, Rejected, Unavailable)
 from .credentials import Secret, mask_secrets
+from .imagetypes import image_dimensions
 
 __all__ = ["BlueskyAdapter", "DEFAULT_PDS", "LOOKUP_LIMIT", "LOOKUP_EARLY_S"]
 
@@ -39,6 +48,7 @@ log = structlog.get_logger("pregonero.adapters.bluesky")
 T = TypeVar("T")
 
 DEFAULT_PDS = "https://bsky.social"
+POST_COLLECTION = "app.bsky.feed.post"
 #: how many recent posts ``lookup`` reads
 LOOKUP_LIMIT = 30
 #: a post created this long before ``due`` cannot be this request's (recurring texts repeat)
@@ -77,18 +87,11 @@ class BlueskyAdapter(PlatformAdapter):
         self.check_content(request)
         images = [self._read_image(image) for image in request.images]
         reply_to, root = self._reply_ref(request.target) if request.target else (None, None)
-
-        def send(client: Client):
-            text = _rich_text(request.text)
-            kwargs = dict(profile_identify=self._did(), reply_to=reply_to,
-                          langs=[request.language])
-            if images:
-                return client.send_images(text, images=images,
-                                          image_alts=[image.alt for image in request.images],
-                                          **kwargs)
-            return client.send_post(text, **kwargs)
-
-        created = self._call(send, write=True)
+        embed = self._image_embed(request, images) if images else None
+        did = self._did()
+        created = self._call(lambda client: client.send_post(
+            _rich_text(request.text), profile_identify=did, reply_to=reply_to, embed=embed,
+            langs=[request.language]), write=True)
         extra = {"cid": created.cid, "published_at": _now_iso()}
         if root is not None:
             extra.update(root_uri=root.uri, root_cid=root.cid)
@@ -117,18 +120,19 @@ class BlueskyAdapter(PlatformAdapter):
 
     def lookup(self, request: PostRequest) -> PostRef | None:
         """After an unknown outcome: our post with exactly this text (and this parent, for a
-        reply) among the account's last 30, created no earlier than ``due`` - 15 min."""
+        reply) among the last 30 records of the account's repository, created no earlier than
+        ``due`` - 15 min. The repository is read on the PDS, which has a record as soon as it
+        is written (the AppView's feed would lag behind it)."""
         if request.action in ("correct", "retract"):
             return None  # nothing is ever created by these on Bluesky
         did = self._did()
-        feed = self._call(lambda client: client.get_author_feed(
-            actor=did, limit=LOOKUP_LIMIT, filter="posts_with_replies"), write=False)
+        listed = self._call(lambda client: client.com.atproto.repo.list_records(
+            models.ComAtprotoRepoListRecords.Params(repo=did, collection=POST_COLLECTION,
+                                                    limit=LOOKUP_LIMIT)), write=False)
         earliest = _aware(request.due) - dt.timedelta(seconds=LOOKUP_EARLY_S)
         parent = request.target.post_id if request.target else None
-        for item in feed.feed:
-            post, record = item.post, item.post.record
-            if item.reason is not None or post.author.did != did:
-                continue  # a repost, or someone else's post
+        for item in listed.records:
+            record = item.value
             if getattr(record, "text", None) != request.text:
                 continue
             created = _parse_time(getattr(record, "created_at", None))
@@ -137,11 +141,12 @@ class BlueskyAdapter(PlatformAdapter):
             reply = getattr(record, "reply", None)
             if parent != (reply.parent.uri if reply else None):
                 continue
-            root = reply.root if reply else post
-            return self._ref(post.uri, {"cid": post.cid, "root_uri": root.uri,
-                                        "root_cid": root.cid,
+            root_uri, root_cid = (reply.root.uri, reply.root.cid) if reply \
+                else (item.uri, item.cid)
+            return self._ref(item.uri, {"cid": item.cid, "root_uri": root_uri,
+                                        "root_cid": root_cid,
                                         "published_at": created.isoformat() if created
-                                        else str(post.indexed_at)})
+                                        else _now_iso()})
         return None
 
     def verify(self) -> AccountStatus:
@@ -207,8 +212,10 @@ class BlueskyAdapter(PlatformAdapter):
                 return operation(self._client)
             except (AtProtocolError, httpx.HTTPError) as exc:
                 error = self._translate(exc, write)
-                if (isinstance(error, AuthError) and attempt == 1
-                        and self._session_string is not None):
+                if isinstance(error, AuthError) and attempt == 1:
+                    # the session was refused (its refresh token expired after 90 idle days,
+                    # or it was revoked): nothing was done, so log in again with the app
+                    # password and repeat the call once; a refused password raises from login
                     log.info("bluesky_session_refused_logging_in", account=self.account)
                     self._client, self._session_string = None, None
                     continue
@@ -267,6 +274,20 @@ class BlueskyAdapter(PlatformAdapter):
         parent = models.ComAtprotoRepoStrongRef.Main(uri=target.post_id, cid=cid)
         root = models.ComAtprotoRepoStrongRef.Main(uri=root_uri, cid=root_cid)
         return models.AppBskyFeedPost.ReplyRef(parent=parent, root=root), root
+
+    def _image_embed(self, request: PostRequest, images: list[bytes]):
+        """The images embed: each blob uploaded now (nothing is posted yet, so a failure here
+        is never an unknown outcome), with its alt text and aspect ratio."""
+        embedded = []
+        for image, data in zip(request.images, images):
+            uploaded = self._call(lambda client, data=data: client.upload_blob(data),
+                                  write=False)
+            size = image_dimensions(data)
+            ratio = models.AppBskyEmbedDefs.AspectRatio(width=size[0], height=size[1]) \
+                if size else None
+            embedded.append(models.AppBskyEmbedImages.Image(alt=image.alt, image=uploaded.blob,
+                                                            aspect_ratio=ratio))
+        return models.AppBskyEmbedImages.Main(images=embedded)
 
     def _read_image(self, image) -> bytes:
         try:

@@ -1,6 +1,6 @@
 """The Bluesky adapter runs the shared contract table through the real atproto ``Client``, with
 HTTP intercepted by ``respx`` (atproto uses ``httpx``). Answers are shaped like the documented
-XRPC outputs (createSession, createRecord, deleteRecord, getAuthorFeed, getProfile)."""
+XRPC outputs (createSession, createRecord, deleteRecord, listRecords, getProfile)."""
 
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ ORIGINAL = PostRef("bluesky", ACCOUNT, f"at://{DID}/app.bsky.feed.post/3lbfyzzzq
 CREATE_SESSION = f"{ENTRYWAY}/xrpc/com.atproto.server.createSession"
 CREATE_RECORD = f"{PDS}/xrpc/com.atproto.repo.createRecord"
 DELETE_RECORD = f"{PDS}/xrpc/com.atproto.repo.deleteRecord"
-AUTHOR_FEED = f"{PDS}/xrpc/app.bsky.feed.getAuthorFeed"
+LIST_RECORDS = f"{PDS}/xrpc/com.atproto.repo.listRecords"
 GET_PROFILE = f"{PDS}/xrpc/app.bsky.actor.getProfile"
 
 
@@ -72,16 +72,13 @@ def record_json(uri: str = NEW_URI, cid: str = NEW_CID) -> dict:
                        "rev": "3lbfz2xl4s22s"}}
 
 
-def feed_item(uri: str, text: str, created: str, *, parent: PostRef | None = None,
-              author: str = DID) -> dict:
+def repo_record(uri: str, text: str, created: str, *, parent: PostRef | None = None) -> dict:
+    """One record as com.atproto.repo.listRecords lists it: uri, cid and the record itself."""
     record = {"$type": "app.bsky.feed.post", "text": text, "createdAt": created, "langs": ["es"]}
     if parent is not None:
         ref = {"uri": parent.post_id, "cid": parent.extra["cid"]}
         record["reply"] = {"root": ref, "parent": ref}
-    return {"post": {"uri": uri, "cid": NEW_CID, "record": record, "indexedAt": created,
-                     "author": {"did": author, "handle": HANDLE, "displayName": "Ajuntament"},
-                     "replyCount": 0, "repostCount": 0, "likeCount": 0, "quoteCount": 0,
-                     "labels": []}}
+    return {"uri": uri, "cid": NEW_CID, "value": record}
 
 
 def xrpc_error(status: int, error: str, message: str, **headers) -> httpx.Response:
@@ -161,19 +158,21 @@ CASE_SETUP = {
     "delete_ok": (lambda http: (logged_in(http), http.post(DELETE_RECORD).mock(
         return_value=httpx.Response(200, json={"commit": {"cid": NEW_CID, "rev": "3lbg"}}))),
         lambda adapter: adapter.retract(request("retract", target=ORIGINAL, account=ACCOUNT))),
-    "lookup_found": (lambda http: (logged_in(http), http.get(AUTHOR_FEED).mock(
-        return_value=httpx.Response(200, json={"cursor": "2027-04-09T07:00:00Z", "feed": [
-            feed_item(f"at://{DID}/app.bsky.feed.post/3lbg0000000aa", "Otra cosa.",
-                      "2027-04-09T08:00:05.000Z"),
-            feed_item(NEW_URI, TEXT, "2027-04-09T08:00:01.000Z")]}))),
+    "lookup_found": (lambda http: (logged_in(http), http.get(LIST_RECORDS).mock(
+        return_value=httpx.Response(200, json={"cursor": "3lbg0000000aa", "records": [
+            repo_record(f"at://{DID}/app.bsky.feed.post/3lbg0000000aa", "Otra cosa.",
+                        "2027-04-09T08:00:05.000Z"),
+            repo_record(NEW_URI, TEXT, "2027-04-09T08:00:01.000Z")]}))),
         lambda adapter: adapter.lookup(request("publish", account=ACCOUNT))),
-    "lookup_missing": (lambda http: (logged_in(http), http.get(AUTHOR_FEED).mock(
-        return_value=httpx.Response(200, json={"feed": [
-            # the same text a week earlier, and the same text by someone else
-            feed_item(f"at://{DID}/app.bsky.feed.post/3lazzzzzzzzaa", TEXT,
-                      "2027-04-02T08:00:01.000Z"),
-            feed_item("at://did:plc:other/app.bsky.feed.post/3lbg0000000bb", TEXT,
-                      "2027-04-09T08:00:01.000Z", author="did:plc:other")]}))),
+    "lookup_missing": (lambda http: (logged_in(http), http.get(LIST_RECORDS).mock(
+        return_value=httpx.Response(200, json={"records": [
+            # the same text a week earlier, and the same text as a reply to another post
+            repo_record(f"at://{DID}/app.bsky.feed.post/3lazzzzzzzzaa", TEXT,
+                        "2027-04-02T08:00:01.000Z"),
+            repo_record(f"at://{DID}/app.bsky.feed.post/3lbg0000000bb", TEXT,
+                        "2027-04-09T08:00:01.000Z", parent=PostRef(
+                            "bluesky", ACCOUNT, f"at://{DID}/app.bsky.feed.post/3lb00000000cc",
+                            None, {"cid": NEW_CID}))]}))),
         lambda adapter: adapter.lookup(request("publish", account=ACCOUNT))),
     "verify_ok": (lambda http: (logged_in(http), http.get(GET_PROFILE).mock(
         return_value=httpx.Response(200, json={"did": DID, "handle": HANDLE,
@@ -217,7 +216,8 @@ def check_success(name: str, result, http) -> None:
         assert result is None
     elif name == "lookup_found":
         query = http.calls[1].request.url.params
-        assert query["actor"] == DID and query["limit"] == "30"
+        assert query["repo"] == DID and query["limit"] == "30"
+        assert query["collection"] == "app.bsky.feed.post"
         assert result is not None and result.post_id == NEW_URI
     elif name == "lookup_missing":
         assert result is None
@@ -315,9 +315,9 @@ def test_an_unreadable_session_string_falls_back_to_the_app_password(account, ht
     assert publish(adapter).post_id == NEW_URI
 
 
-def test_a_read_timeout_while_reading_the_feed_is_only_unavailable(adapter, http):
+def test_a_read_timeout_while_reading_the_repository_is_only_unavailable(adapter, http):
     logged_in(http)
-    http.get(AUTHOR_FEED).mock(side_effect=httpx.ReadTimeout("timed out"))
+    http.get(LIST_RECORDS).mock(side_effect=httpx.ReadTimeout("timed out"))
     with pytest.raises(Unavailable):
         adapter.lookup(request("publish", account=ACCOUNT))
 
