@@ -110,10 +110,11 @@ ICS = Capabilities(
 # every post needs an image, fetched by Instagram from a public URL; carousels hold up to 10
 # items; alt text ("alt_text") on image containers since March 2025, no documented limit;
 # links in captions are not clickable. After publishing the IG Media node offers reading,
-# comments and comment_enabled only: no caption edit and no delete (Meta documents deletion
-# neither for media nor in the publishing guide), so corrections are comments from the account
-# and retractions are done by hand (the engine alerts with the link). Comments of the account
-# can be deleted (DELETE /{ig-comment-id}). The publishing limit per moving 24 hours (a carousel
+# comments, comment_enabled and, since the Instagram Platform changelog of 2025-12-03, deletion
+# (``DELETE /{ig-media-id}``, Facebook Login with instagram_manage_contents; whole carousels
+# only): no caption edit, so corrections are comments from the account, and a retraction
+# deletes the post (an account whose token lacks that permission gets a cancellation comment,
+# and the engine alerts). Comments of the account can be deleted (DELETE /{ig-comment-id}). The publishing limit per moving 24 hours (a carousel
 # counts as one) has been documented as 25, 50 and lately 100 posts: it is read at run time
 # from /{ig-user-id}/content_publishing_limit (quota_usage, config.quota_total), not kept here.
 # Images (IG User Media "Image Specifications", tests/twins/notes/instagram.md): JPEG only, at
@@ -122,7 +123,7 @@ ICS = Capabilities(
 # since 2025-03-24): "up to 1000 character" on image posts and carousel images (IG User Media).
 INSTAGRAM = Capabilities(
     platform="instagram", text_limit=2200, counting="chars", count=char_length,
-    edit=EditSupport(False), delete=False, max_images=10, image_types=frozenset({JPEG}),
+    edit=EditSupport(False), delete=True, max_images=10, image_types=frozenset({JPEG}),
     image_max_bytes=8_000_000, alt_text_limit=1000,
     language_strategy="combined", requires_image=True, clickable_links=False,
     correction_fallback="comment",

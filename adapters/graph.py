@@ -16,7 +16,7 @@ can tell in time).
 
 Mapping of Graph errors onto the adapter errors (``adapters.base``):
 
-* codes 4, 9, 17, 32, 613, 80001 (rate limits) -> ``RateLimited``; ``retry_after_s`` from the
+* codes 4, 9, 17, 32, 613, 80001, 80002 (rate limits) -> ``RateLimited``; ``retry_after_s`` from the
   ``estimated_time_to_regain_access`` (minutes) of X-Business-Use-Case-Usage / X-App-Usage.
 * 190 (expired/invalid token), 102, 10 and 200-299 (permissions) -> ``AuthError``.
 * 2635 ("you are calling a deprecated version") -> ``VersionRetired``, an account alert.
@@ -46,8 +46,9 @@ __all__ = ["GraphClient", "DEFAULT_GRAPH_VERSION", "check_graph_version"]
 DEFAULT_GRAPH_VERSION = GRAPH.default
 #: Graph's "You are calling a deprecated version of the ... API"
 _VERSION_RETIRED_CODES = {2635}
-#: 9 is Instagram's "reached the publishing limit" (subcode 2207042), the others Graph's
-_RATE_LIMIT_CODES = {4, 9, 17, 32, 613, 80001}
+#: 9 is Instagram's "reached the publishing limit" (subcode 2207042), 80002 the Business Use
+#: Case limit of Instagram Platform calls, the others Graph's
+_RATE_LIMIT_CODES = {4, 9, 17, 32, 613, 80001, 80002}
 _AUTH_CODES = {190, 102, 10}
 _TRANSIENT_CODES = {1, 2}
 _USAGE_HEADERS = ("x-business-use-case-usage", "x-app-usage", "x-page-usage")

@@ -12,10 +12,11 @@ cURLs the images itself: they must be public URLs (the linter refuses ``file:``-
 Only ``media_publish`` publishes anything: a failure while creating or polling containers is
 never an unknown outcome (an unpublished container simply expires after 24 hours).
 
-After publishing, the API cannot change a caption nor delete the media (the IG Media reference
-offers reading, comments and ``comment_enabled`` only), so ``correct`` raises NotSupported
-(the engine comments instead) and ``retract`` raises NotSupported with the post's link and what
-to do by hand (the engine alerts the operator). Comments of the account can be deleted.
+After publishing, the API cannot change a caption, so ``correct`` raises NotSupported (the
+engine comments instead). ``retract`` deletes the post (``DELETE /{ig-media-id}``, since the
+Instagram Platform changelog of 2025-12-03; Facebook Login with ``instagram_manage_contents``)
+or a comment of the account; one already gone counts as done, and a token without that
+permission gets NotSupported with the post's link (the engine comments and alerts).
 
 Accounts publish at most ``quota_total`` posts per moving 24 hours (a carousel counts as one);
 ``publishing_quota`` reads ``/{ig-user-id}/content_publishing_limit`` for the engine.
@@ -33,9 +34,9 @@ import structlog
 
 from .platform import PlatformAdapter, utc_now
 from .accounts import AccountConfig
-from .base import (AccountStatus, AdapterError, AuthError, NotSupported, PostRef, PostRequest,
-                   Rejected, Unavailable)
-from .graph import GraphClient, check_graph_version
+from .base import (AccountStatus, AdapterError, AuthError, NotSupported, OutcomeUnknown,
+                   PostRef, PostRequest, Rejected, Unavailable, Unknowable)
+from .graph import GONE, GraphClient, check_graph_version, error_codes
 
 __all__ = ["InstagramAdapter", "PublishingQuota"]
 
@@ -82,6 +83,8 @@ class InstagramAdapter(PlatformAdapter):
                              "Instagram professional account id, not the Page id)")
         self.user_id = str(user_id)
         self._own_username: str | None = None
+        #: containers whose media_publish answer was lost, by idempotency key (this process)
+        self._sent_containers: dict[str, str] = {}
         self.poll_interval_s = float(account.options.get("container_poll_s", POLL_INTERVAL_S))
         self.poll_timeout_s = float(account.options.get("container_timeout_s", POLL_TIMEOUT_S))
         self.client = GraphClient("Instagram", account.credential("access_token"),
@@ -113,9 +116,14 @@ class InstagramAdapter(PlatformAdapter):
             container = self._container({"media_type": "CAROUSEL",
                                          "children": ",".join(children)}, caption=request.text)
         self._wait_finished(container)
-        # the only write that publishes: a timeout here is an unknown outcome
-        result = self.client.call("publish", f"{self.user_id}/media_publish",
-                                  post_args={"creation_id": container}, write=True)
+        # the only write that publishes: a timeout here is an unknown outcome, and the
+        # container (whose status_code turns PUBLISHED once it is out) is what lookup asks
+        try:
+            result = self.client.call("publish", f"{self.user_id}/media_publish",
+                                      post_args={"creation_id": container}, write=True)
+        except OutcomeUnknown:
+            self._sent_containers[request.idempotency_key] = container
+            raise
         media_id = str(result["id"])
         return self._ref(media_id, self._permalink(media_id), container=container)
 
@@ -135,30 +143,46 @@ class InstagramAdapter(PlatformAdapter):
         return self._comment_ref(target, str(result["id"]))
 
     def retract(self, request: PostRequest) -> None:
-        """Delete a comment of the account; a post cannot be deleted through the API, so
-        NotSupported says where it is and what to do by hand (the engine alerts)."""
+        """Delete the post (``DELETE /{ig-media-id}``) or a comment of the account; one already
+        gone counts as done. Without the permission to delete posts, NotSupported says where
+        the post is and what to do by hand (the engine comments and alerts)."""
         target = request.require_target()
-        if target.extra.get("kind") == "comment":
+        try:
             self.client.call("retract", target.post_id, method="DELETE", write=True)
-            return
+        except (Rejected, AuthError) as exc:
+            if error_codes(exc) == GONE:
+                # already deleted (an earlier attempt whose answer was lost, or a person in
+                # the app): what the retraction wanted is done
+                return
+            if target.extra.get("kind") != "comment" and error_codes(exc)[0] in (10, 200):
+                # the token lacks instagram_manage_contents: the engine answers the post with
+                # a cancellation comment instead, and says where to delete it by hand
+                raise NotSupported(
+                    f"{exc}; deleting Instagram posts needs the instagram_manage_contents "
+                    f"permission: delete {self._where(target)} by hand in the Instagram app "
+                    "(⋯ > Delete) or in Meta Business Suite, or grant the permission") from exc
+            raise
+
+    def _where(self, target: PostRef) -> str:
         url = target.url
         if not url:
             try:
                 url = self._permalink(target.post_id)
             except AdapterError:
                 url = None
-        where = url or f"media {target.post_id} of {self.account}"
-        raise NotSupported(
-            f"Instagram's API cannot delete published posts: delete {where} by hand in the "
-            "Instagram app (⋯ > Delete) or in Meta Business Suite, or archive it there")
+        return url or f"media {target.post_id} of {self.account}"
 
     def lookup(self, request: PostRequest) -> PostRef | None:
         """Find what an earlier attempt of ``request`` produced, by its text.
 
         There is no idempotency key: a post is found among the account's last ``LOOKUP_PAGE``
         media published since ``due - LOOKUP_SLACK`` whose caption equals the request's text
-        (surrounding whitespace ignored); a comment among the target's last comments made by
-        the account. Corrections edit nothing and retractions produce nothing: None.
+        (surrounding whitespace and "@" ignored: a token whose user cannot perform
+        admin-equivalent tasks reads captions back without "@", IG Media "Limitations"); a
+        comment among the target's last comments made by the account. When the container an
+        attempt sent says PUBLISHED but no media matches, the post exists and cannot be told
+        apart: ``Unknowable`` (a person looks), never None, which would publish it twice.
+        Corrections edit nothing and retractions produce nothing: None.
         """
         if request.action in ("correct", "retract"):
             return None
@@ -180,8 +204,15 @@ class InstagramAdapter(PlatformAdapter):
             created = _parse_time(media.get("timestamp"))
             if created is not None and created < since:
                 continue
-            if (media.get("caption") or "").strip() == wanted:
+            if _comparable(media.get("caption") or "") == _comparable(wanted):
                 return self._ref(str(media["id"]), media.get("permalink"))
+        container = self._sent_containers.get(request.idempotency_key)
+        if container is not None:
+            state = self.client.call("lookup", container, args={"fields": "status_code"})
+            if state.get("status_code") == "PUBLISHED":
+                raise Unknowable(f"Instagram container {container} of {self.account} was "
+                                 "published, but no recent post has its caption: look at the "
+                                 "account before sending it again")
         return None
 
     def verify(self) -> AccountStatus:
@@ -289,3 +320,9 @@ def _parse_time(value: object) -> dt.datetime | None:
         return dt.datetime.strptime(str(value), "%Y-%m-%dT%H:%M:%S%z")
     except ValueError:
         return None
+
+
+def _comparable(caption: str) -> str:
+    """A caption as lookup compares it: "@" dropped (read back without it by some tokens),
+    surrounding whitespace ignored."""
+    return caption.replace("@", "").strip()

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import time
 from typing import Callable
 from urllib.parse import quote
 
@@ -50,6 +51,10 @@ INTROSPECT = "https://www.linkedin.com/oauth/v2/introspectToken"
 #: your own with options.linkedin_version and raise it when ``accounts check`` warns)
 DEFAULT_VERSION = LINKEDIN.default
 EXPIRY_WARNING_DAYS = 14
+#: an uploaded image is PROCESSING for a while; a post made before it is AVAILABLE is never
+#: shown if the processing then fails (Images API), so the adapter waits, bounded
+IMAGE_POLL_S = 1.0
+IMAGE_TIMEOUT_S = 60.0
 LOOKUP_PAGE = 20
 LOOKUP_SLACK = dt.timedelta(minutes=10)
 _RESERVED = re.compile(r"([\\|{}@\[\]()<>#*_~])")
@@ -72,8 +77,13 @@ class LinkedInAdapter(PlatformAdapter):
 
     def __init__(self, account: AccountConfig, *, timeout_s: float = 10,
                  clock: Callable[[], dt.datetime] = utc_now,
-                 transport: httpx.BaseTransport | None = None) -> None:
+                 transport: httpx.BaseTransport | None = None,
+                 sleep: Callable[[float], None] = time.sleep,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
         super().__init__(account, clock=clock)
+        self.sleep, self.monotonic = sleep, monotonic
+        self.image_poll_s = float(account.options.get("image_poll_s", IMAGE_POLL_S))
+        self.image_timeout_s = float(account.options.get("image_timeout_s", IMAGE_TIMEOUT_S))
         org = str(account.options.get("organization_id") or "").removeprefix(
             "urn:li:organization:")
         if not org.isdigit():
@@ -264,7 +274,27 @@ class LinkedInAdapter(PlatformAdapter):
                                 json={"initializeUploadRequest": {"owner": self.author}}))
         value = init.get("value") or {}
         self._call("upload", "PUT", value["uploadUrl"], content=data)
-        return str(value["image"])
+        urn = str(value["image"])
+        self._wait_available(urn, image.path)
+        return urn
+
+    def _wait_available(self, urn: str, shown: str) -> None:
+        """Poll ``GET /rest/images/{urn}`` until AVAILABLE (bounded): a post naming an image
+        LinkedIn then fails to process is created but no member ever sees it. Nothing is
+        posted yet, so a timeout is a safe retry and PROCESSING_FAILED a refusal."""
+        deadline = self.monotonic() + self.image_timeout_s
+        while True:
+            status = _json(self._call("upload", "GET",
+                                      f"{API}/images/{quote(urn, safe='')}")).get("status")
+            if status == "AVAILABLE":
+                return
+            if status == "PROCESSING_FAILED":
+                raise Rejected(f"LinkedIn could not process image {shown} (only JPG, GIF and "
+                               "PNG are taken): nothing was posted")
+            if self.monotonic() + self.image_poll_s > deadline:
+                raise Unavailable(f"LinkedIn image {shown} still {status} after "
+                                  f"{self.image_timeout_s:.0f} s: nothing was posted")
+            self.sleep(self.image_poll_s)
 
     def _call(self, operation: str, method: str, url: str, *, write: bool = False,
               auth: bool = True, **kwargs) -> httpx.Response:

@@ -188,13 +188,19 @@ class TelegramAdapter(PlatformAdapter):
         return None
 
     def verify(self) -> AccountStatus:
-        """``getMe``: whether the token is valid and which bot it is."""
+        """Whether the token is valid (``getMe``) and the bot may still post in the chat
+        (``getChatMember``): an owner may have removed the bot from the channel or unticked
+        its "Post messages" right, and every post would then fail."""
         try:
             me = self._run("verify", lambda bot: bot.get_me())
-        except AuthError as exc:
+            member = self._run("verify", lambda bot: bot.get_chat_member(self.chat_id, me.id))
+        except (AuthError, Rejected) as exc:
             return AccountStatus(self.account, False, str(exc))
-        return AccountStatus(self.account, True,
-                             f"bot @{me.username} (id {me.id}) for chat {self.chat_id}")
+        who = f"bot @{me.username} (id {me.id}) for chat {self.chat_id}"
+        why_not = _cannot_post(member)
+        if why_not:
+            return AccountStatus(self.account, False, f"{who}: {why_not}")
+        return AccountStatus(self.account, True, who)
 
     # --- internals ------------------------------------------------------------------------------
 
@@ -252,6 +258,20 @@ class TelegramAdapter(PlatformAdapter):
             extra["message_ids"] = message_ids
         return PostRef("telegram", self.account, str(message_id),
                        _message_url(self.chat_id, message_id), extra)
+
+
+def _cannot_post(member) -> str | None:
+    """Why a chat member (the bot) cannot post, or None (getChatMember's ChatMember: channels
+    need an administrator with ``can_post_messages``; groups a member not restricted)."""
+    status = getattr(member, "status", "")
+    if status in ("left", "kicked"):
+        return "the bot is not a member of the chat any more: add it again as an administrator"
+    if status == "restricted" and not getattr(member, "can_send_messages", True):
+        return "the bot may not send messages in this chat"
+    if status == "administrator" and getattr(member, "can_post_messages", None) is False:
+        return ("the bot is an administrator without the right to post messages: tick "
+                "\"Post messages\" for it in the channel's administrators")
+    return None
 
 
 def _message_url(chat_id: int | str, message_id: int) -> str | None:

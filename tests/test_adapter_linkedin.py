@@ -206,6 +206,15 @@ def test_reserved_characters_are_escaped_and_hashtags_become_templates():
         "\\[info\\]")
 
 
+def image_status(http, status: str = "AVAILABLE"):
+    """GET /rest/images/{urn} as the Images API answers it once the upload is processed."""
+    return http.get(url__regex=rf"{API}/images/[^/?]+$").mock(
+        side_effect=lambda request: httpx.Response(200, json={
+            "owner": ORG, "id": urllib.parse.unquote(request.url.path.rsplit("/", 1)[1]),
+            "status": status, "downloadUrl": "https://media.licdn.com/dms/image/x/0/",
+            "downloadUrlExpiresAt": 1712736400000}))
+
+
 def test_one_image_is_uploaded_through_the_images_api_with_its_alt_text(adapter, http, tmp_path):
     local = tmp_path / "cartel.png"
     local.write_bytes(b"\x89PNG fake")
@@ -215,9 +224,12 @@ def test_one_image_is_uploaded_through_the_images_api_with_its_alt_text(adapter,
             "uploadUrlExpiresAt": 1712650000000, "uploadUrl": upload,
             "image": "urn:li:image:D4E10AQabc"}}))
     put = http.put(upload).mock(return_value=httpx.Response(201))
+    status = image_status(http)
     create = answer_create(created())(http)
     adapter.publish(dataclasses.replace(request(account=ACCOUNT),
                                         images=(Image(str(local), "Cartel de las fiestas"),)))
+    # the post is made only once the image is AVAILABLE (else members would never see it)
+    assert status.calls.last.request.url.raw_path == b"/rest/images/urn%3Ali%3Aimage%3AD4E10AQabc"
     assert json.loads(init.calls.last.request.content) == {
         "initializeUploadRequest": {"owner": ORG}}
     assert put.calls.last.request.content == b"\x89PNG fake"
@@ -234,6 +246,7 @@ def test_several_images_make_a_multi_image_post_and_public_images_are_fetched_wi
         side_effect=lambda request: httpx.Response(200, json={"value": {
             "uploadUrl": "https://www.linkedin.com/dms-uploads/x", "image": next(images)}}))
     http.put("https://www.linkedin.com/dms-uploads/x").mock(return_value=httpx.Response(201))
+    image_status(http)
     create = answer_create(created())(http)
     adapter.publish(dataclasses.replace(request(account=ACCOUNT), images=(
         Image(public, "Uno"), Image(public, "Dos"))))

@@ -139,7 +139,17 @@ SETUPS = {
             "id": 7012345678, "is_bot": True, "first_name": "Pregonero Test",
             "username": "pregonero_test_bot", "can_join_groups": True,
             "can_read_all_group_messages": False, "supports_inline_queries": False}))),
-        a.verify)[1],
+        # ChatMemberAdministrator (Bot API "getChatMember"): the bot may post in the channel
+        r.post("/getChatMember").mock(return_value=httpx.Response(200, **ok({
+            "status": "administrator", "can_be_edited": False, "is_anonymous": False,
+            "can_manage_chat": True, "can_delete_messages": True,
+            "can_manage_video_chats": False, "can_restrict_members": True,
+            "can_promote_members": False, "can_change_info": False, "can_invite_users": True,
+            "can_post_stories": False, "can_edit_stories": False, "can_delete_stories": False,
+            "can_post_messages": True, "can_edit_messages": True,
+            "user": {"id": 7012345678, "is_bot": True, "first_name": "Pregonero Test",
+                     "username": "pregonero_test_bot"}}))),
+        a.verify)[2],
 }
 
 
@@ -168,6 +178,8 @@ def check_success(case_name: str, result, router) -> None:
         assert result is None and len(calls) == 0
     elif case_name == "verify_ok":
         assert result.ok and "@pregonero_test_bot" in result.detail
+        assert dict(urllib.parse.parse_qsl(calls[1].request.content.decode()))["user_id"] \
+            == "7012345678"
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])

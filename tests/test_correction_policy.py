@@ -118,8 +118,12 @@ def test_a_linkedin_post_is_edited_in_place_with_a_note():
     assert step.action == "correct" and "Corregido" in step.new_post_text
 
 
-def test_an_instagram_post_that_cannot_be_deleted_gets_a_cancellation_comment():
+def test_an_instagram_post_is_deleted_and_without_that_right_gets_a_cancellation_comment():
     (step,) = retraction_steps(job(platform="instagram"), capabilities_for("instagram"), "delete",
+                               now=NOW, published_at=NOW - dt.timedelta(days=1))
+    assert step.action == "retract"
+    (step,) = retraction_steps(job(platform="instagram"),
+                               capabilities_for("instagram", delete=False), "delete",
                                now=NOW, published_at=NOW - dt.timedelta(days=1))
     assert step.action == "reply" and step.text.startswith("ANULADO")
 

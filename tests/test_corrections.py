@@ -433,9 +433,10 @@ def test_a_reminder_now_after_the_new_deadline_is_held_not_sent(world):
 def test_a_post_the_platform_cannot_delete_gets_a_notice_and_an_alert_with_its_link(world):
     world.publish_entries(("anuncio",))
     assert world.store.flag_posted(X_ES, "orphaned", "test", "entry removed")
-    # as Instagram: no deletion through the API; the policy asks to delete
+    # as an Instagram account whose token may not delete posts; the policy asks to delete
     planner = ceng.CorrectionPlanner(world.store, lambda account, platform:
-                                     capabilities_for("instagram"), lambda platform: "delete")
+                                     capabilities_for("instagram", delete=False),
+                                     lambda platform: "delete")
     report = planner.run()
     assert report.alerts == [X_ES]
     alert = [e for e in world.store.audit(X_ES) if "ALERT" in e.get("why", "")]

@@ -251,9 +251,6 @@ def test_a_retracted_comment_is_gone_and_the_post_stays(adapter, twin, clock):
     assert seen.post_id == ref.post_id and seen.replies == ()
 
 
-@pytest.mark.xfail(strict=True, reason="adapter defect: retracting a comment whose first DELETE "
-                   "answer was lost meets Graph's 100/33 'does not exist' and raises Rejected "
-                   "instead of counting as done")
 def test_retracting_a_comment_that_is_already_gone_counts_as_done(adapter, twin, http, clock):
     ref = adapter.publish(request(clock))
     reply = adapter.reply(request(clock, "reply", "Nota equivocada", target=ref))
@@ -277,10 +274,6 @@ def test_graph_deletes_media_with_instagram_manage_contents_and_refuses_without(
     assert [p.post_id for p in twin.visible(REF)] == [keep.post_id]
 
 
-@pytest.mark.xfail(strict=True, reason="adapter defect: retract raises NotSupported for posts, "
-                   "but DELETE /<IG_MEDIA_ID> exists (IG Media reference, 'Deleting', Facebook "
-                   "Login with instagram_manage_contents): the retracted post stays visible "
-                   "until someone deletes it by hand")
 def test_a_retraction_deletes_the_instagram_post(adapter, twin, clock):
     ref = adapter.publish(request(clock))
     adapter.retract(request(clock, "retract", target=ref))
@@ -313,11 +306,6 @@ def test_a_lost_container_answer_publishes_nothing_and_the_retry_posts_once(adap
     assert len(twin.visible(REF)) == 1  # the orphan container just expires
 
 
-@pytest.mark.xfail(strict=True, reason="adapter defect: after a media_publish timeout the "
-                   "container id (whose status_code says PUBLISHED) is thrown away and lookup "
-                   "compares captions verbatim; a token without admin-equivalent tasks reads "
-                   "captions back without '@', so lookup misses and the retry publishes the "
-                   "post twice")
 def test_a_lost_media_publish_answer_never_leads_to_a_second_post(adapter, twin, http, clock):
     twin.set_admin_tasks(REF, False)
     req = request(clock, text="Fiestas con @ajuntamentcalp el 9 de abril")
@@ -362,10 +350,6 @@ def test_an_application_rate_limit_is_rate_limited_with_its_regain_time(adapter,
     assert info.value.retry_after_s == 30 * 60 and twin.visible(REF) == []
 
 
-@pytest.mark.xfail(strict=True, reason="adapter defect: Instagram Platform requests are under "
-                   "Business Use Case rate limits, whose Instagram code is 80002; the adapter's "
-                   "rate-limit codes stop at 80001, so a throttled Instagram call is Rejected "
-                   "(a permanent failure) instead of RateLimited")
 def test_an_instagram_business_use_case_rate_limit_is_rate_limited(adapter, twin, clock):
     twin.throttle(REF, 80002, minutes=10)
     with pytest.raises(RateLimited):
@@ -392,12 +376,6 @@ def test_another_accounts_media_is_not_reachable_with_this_token(http, clock, mo
         benissa.reply(dataclasses.replace(
             request(clock, "reply", "Intruso", target=ref), account="instagram:ayto-benissa"))
     assert twin.visible("instagram:ayto-benissa") == [] and twin.visible(REF)[0].replies == ()
-
-
-def test_a_comment_target_that_does_not_exist_is_rejected(adapter, twin, clock):
-    ghost = PostRef("instagram", REF, "17873440459999999", None, {"kind": "comment"})
-    with pytest.raises(Rejected, match="does not exist"):
-        adapter.retract(request(clock, "retract", target=ghost))
 
 
 def test_posts_from_several_worker_threads_each_appear_once(adapter, twin, clock):

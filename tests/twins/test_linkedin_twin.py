@@ -374,9 +374,6 @@ def test_another_pages_posts_cannot_be_touched(twin, monkeypatch):
 
 # --- images LinkedIn cannot process -------------------------------------------------------------
 
-@pytest.mark.xfail(strict=True, reason="adapter defect: the post is created right after the "
-                   "upload without reading the image status; an image LinkedIn cannot process "
-                   "(here WebP) leaves a post no member sees, reported as published")
 def test_an_image_linkedin_cannot_process_never_yields_an_invisible_published_post(
         twin, adapter, tmp_path):
     webp = tmp_path / "cartel.webp"

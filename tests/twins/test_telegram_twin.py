@@ -552,10 +552,15 @@ def test_a_bot_without_post_rights_is_refused_with_telegrams_reason(twin, adapte
     assert [p.text for p in twin.visible()] == ["antes"]
 
 
-@pytest.mark.xfail(strict=True, reason="adapter defect: verify only calls getMe, so a bot that "
-                   "was removed from the channel or lost its post rights is reported as working")
 def test_verify_reports_a_bot_that_can_no_longer_post_as_not_ok(twin, adapter):
+    assert adapter.verify().ok
     twin.demote(REF)
+    status = adapter.verify()
+    assert not status.ok and "Post messages" in status.detail
+
+
+def test_verify_reports_a_bot_removed_from_the_channel_as_not_ok(twin, adapter):
+    twin.remove_bot(REF)
     assert not adapter.verify().ok
 
 
