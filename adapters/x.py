@@ -47,14 +47,15 @@ from .base import (AccountBlocked, AccountStatus, AdapterError, AuthError, Dupli
                    NotSupported, OutcomeUnknown, PostRef, PostRequest, RateLimited, Rejected,
                    Unavailable)
 from .imagetypes import sniff_image_type
+from .pricing import X_LOOKUP_POSTS
 from .requests_errors import may_have_arrived
 from .credentials import mask_secrets, masking_filter
 
 __all__ = ["XAdapter"]
 
 _CREDENTIALS = ("consumer_key", "consumer_secret", "access_token", "access_token_secret")
-#: how many recent tweets ``lookup`` reads (one page; X allows 5..100)
-LOOKUP_PAGE = 50
+#: how many recent tweets ``lookup`` reads (one page; X allows 5..100; each one billed)
+LOOKUP_PAGE = X_LOOKUP_POSTS
 #: lookup ignores tweets older than the request's due time minus this (clock skew, early sends)
 LOOKUP_SLACK = dt.timedelta(minutes=10)
 _URL = re.compile(r"https?://\S+")

@@ -14,7 +14,8 @@ from worker.calendar import timeparse
 from worker.calendar.findings import Finding
 from worker.calendar.schema import CATEGORIES
 from worker.calendar.source import Document, YamlProblem, load_file
-from worker.calendar.spec import ACCOUNT, LANG, SLUG, Enum, Int, List, Obj, Str
+from adapters.pricing import X_PRICE_ITEMS
+from worker.calendar.spec import ACCOUNT, LANG, SLUG, Enum, Int, List, Num, Obj, Str
 
 _secret_ref = Obj(name="secret reference", doc="where a credential is: {env: NAME} or "
                   "{file: /run/secrets/name}; never the secret itself", secret=True,
@@ -77,6 +78,12 @@ POLICIES = Obj(name="policies file", fields={
         "recheck_s": Int(doc="seconds between checks", minimum=5, maximum=86400),
         "window_s": Int(doc="how long to wait before alerting", minimum=60, maximum=30 * 86400),
         "timeout_s": Int(doc="HTTP timeout", minimum=1, maximum=120),
+    }),
+    "costs": Obj(name="costs section", doc="what the platforms bill per request, where your "
+                 "contract differs from their published prices (US dollars)", fields={
+        "x": Obj(name="X prices", doc="X API pay-per-use prices per billed resource",
+                 fields={item: Num(doc=f"US dollars per {item.replace('_', ' ')}",
+                                   maximum=100.0) for item in X_PRICE_ITEMS}),
     }),
     "network": Obj(name="network section", doc="what the go-live check may reach", fields={
         "allow_hosts": List(doc="hosts the go-live check may reach even on internal "
@@ -158,6 +165,7 @@ def load_config(config_dir: Path | str) -> Config:
     style = policies.get("style") or {}
     retraction = policies.get("retraction") or {}
     golive = policies.get("golive") or {}
+    costs = policies.get("costs") or {}
     return Config(
         accounts=accounts, departments=departments, quiet_periods=tuple(quiet),
         forbidden=tuple((r["text"], r.get("hint", "")) for r in style.get("forbidden") or ()),
@@ -171,4 +179,5 @@ def load_config(config_dir: Path | str) -> Config:
             allow_hosts=tuple(str(h).strip() for h in network.get("allow_hosts") or ()),
             max_redirects=network.get("max_redirects", netguard.MAX_REDIRECTS),
             max_body_bytes=network.get("max_body_bytes", netguard.MAX_BODY_BYTES)),
+        x_prices=dict(costs.get("x") or {}),
         transport_default="outbox")

@@ -48,6 +48,8 @@ class Config:
     #: what the go-live check may reach
     network: NetPolicy = NetPolicy()
     transport_default: str = "outbox"
+    #: the deployment's own X prices, on top of X's published ones (``adapters.pricing``)
+    x_prices: Mapping[str, float] = dataclasses.field(default_factory=dict)
 
     def retraction_policy(self, platform: str) -> str:
         return self.retraction_platforms.get(platform, self.retraction_default)

@@ -110,10 +110,14 @@ def all_jobs(plans: Iterable[SourcePlan]) -> list[Job]:
     return sorted((j for p in plans for j in p.jobs), key=lambda j: (j.due_utc, j.id))
 
 
-def plan_json(plans: Iterable[SourcePlan]) -> str:
-    """``{"jobs": [...]}``, sorted and byte-identical between runs of the same input."""
+def plan_json(plans: Iterable[SourcePlan], x_costs: dict | None = None) -> str:
+    """``{"jobs": [...]}`` (and ``x_costs`` when the plan has X posts: ``worker.costs``),
+    sorted and byte-identical between runs of the same input."""
     jobs = [dict(job.as_dict(), content_hash=job.content_hash) for job in all_jobs(plans)]
-    return json.dumps({"jobs": jobs}, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+    out: dict = {"jobs": jobs}
+    if x_costs is not None:
+        out["x_costs"] = x_costs
+    return json.dumps(out, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
 
 
 # --- the engine's compile ------------------------------------------------------------------------

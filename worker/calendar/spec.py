@@ -132,6 +132,27 @@ class Int(Spec):
 
 
 @dataclasses.dataclass(frozen=True)
+class Num(Spec):
+    """A number, whole or decimal (a price in dollars)."""
+
+    minimum: float = 0.0
+    maximum: float = 1_000_000.0
+
+    def what(self) -> str:
+        return f"a number from {self.minimum:g} to {self.maximum:g}"
+
+    def schema(self) -> dict:
+        return {"type": "number", "minimum": self.minimum, "maximum": self.maximum,
+                "description": self.doc}
+
+    def validate(self, value, path, doc, out):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not (
+                self.minimum <= value <= self.maximum):
+            return _wrong_type(self, value, path, doc, out)
+        return True
+
+
+@dataclasses.dataclass(frozen=True)
 class Bool(Spec):
     def what(self) -> str:
         return "true or false"

@@ -66,7 +66,8 @@ def _version_dict(status: VersionStatus | None) -> dict | None:
 
 
 def check_account(account: AccountConfig, transport: str, home: Path,
-                  today: dt.date | None = None) -> AccountRow:
+                  today: dt.date | None = None,
+                  x_prices: dict | None = None) -> AccountRow:
     """Verify one account; every failure becomes a row, never a traceback. Messages name the
     variable or file a credential comes from, never its value. The API version the account is
     pinned to is checked against its platform's sunsets (``adapters.api_versions``) whatever
@@ -82,6 +83,13 @@ def check_account(account: AccountConfig, transport: str, home: Path,
     if version is not None and version.needs_attention:
         detail = f"{detail}; {version.detail}" if detail else version.detail
         ok = ok and version.level != "retired"
+    if account.platform == "x":
+        from adapters.pricing import x_prices as prices_in_force
+
+        prices = prices_in_force(x_prices)
+        detail += (f"; X bills ${prices['post_create']:.3f} a post, "
+                   f"${prices['post_create_url']:.2f} with a link (pregonero plan: a "
+                   "calendar's cost)")
     return AccountRow(account.ref, account.platform, account.handle, account.department, chosen,
                       ok, detail, status.expires_in_days, _version_dict(version))
 
@@ -104,7 +112,8 @@ def check(config_dir, transport, as_json):
     if config is None:
         raise click.UsageError("no configuration directory: pass --config DIR")
     transport = transport or settings().transport or config.transport_default
-    rows = [check_account(acc, transport, home_dir()) for acc in config.accounts.values()]
+    rows = [check_account(acc, transport, home_dir(), x_prices=dict(config.x_prices))
+            for acc in config.accounts.values()]
     if as_json:
         click.echo(json.dumps([dict(dataclasses.asdict(r), warning=r.warning) for r in rows],
                               ensure_ascii=False, indent=2))

@@ -57,8 +57,9 @@ def plan(paths, config_dir, now, as_json):
     failed = [p for p in plans if not p.ok]
     for p in failed:
         click.echo(f"{p.path}: not planned, it has errors (run pregonero lint {p.path})", err=True)
+    costs = _x_costs(plans, config)
     if as_json:
-        click.echo(plan_json(plans), nl=False)
+        click.echo(plan_json(plans, x_costs=costs), nl=False)
     else:
         from rich.console import Console
         from rich.table import Table
@@ -74,7 +75,42 @@ def plan(paths, config_dir, now, as_json):
         for source in plans:
             for explanation in source.explanations:
                 console.print(f"{source.calendar_id}: {explanation}")
+        for line in _cost_lines(costs):
+            console.print(line, highlight=False)
     raise SystemExit(1 if failed else 0)
+
+
+def _x_costs(plans, config) -> dict | None:
+    """The X API cost of the plan, per account, and the unit costs of what may follow
+    (``worker.costs``); None when the plan has no X post."""
+    from adapters.pricing import X_PRICES_SOURCE, x_prices
+    from worker.costs import x_costs, x_unit_costs
+
+    prices = x_prices(config.x_prices if config is not None else None)
+    accounts = x_costs(all_jobs(plans), prices)
+    if not accounts:
+        return None
+    return {"accounts": [a.as_dict() for a in accounts],
+            "total_usd": round(sum(a.usd for a in accounts), 4),
+            "each_later": x_unit_costs(prices).as_dict(), "prices_usd": prices,
+            "source": X_PRICES_SOURCE if config is None or not config.x_prices
+            else "config/policies.yaml costs.x, on top of " + X_PRICES_SOURCE}
+
+
+def _cost_lines(costs: dict | None) -> list[str]:
+    if costs is None:
+        return []
+    lines = [f"X API cost of this plan (pay-per-use, {costs['source']}):"]
+    for row in costs["accounts"]:
+        lines.append(f"  {row['account']}: {row['posts']} post(s), {row['posts_with_link']} "
+                     f"with a link, {row['image_descriptions']} image description(s): "
+                     f"${row['usd']:.2f}")
+    later = costs["each_later"]
+    lines.append(f"  total ${costs['total_usd']:.2f}; later, each correction "
+                 f"${later['correction']:.3f} (${later['correction_with_link']:.2f} with a "
+                 f"link), each deletion ${later['deletion']:.3f}, each lookup after a lost "
+                 f"answer up to ${later['lookup_at_most']:.2f}")
+    return lines
 
 
 @click.command()
