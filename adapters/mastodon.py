@@ -28,6 +28,7 @@ and sends its attachments, content warning and sensitive flag back with the new 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import html
 import io
@@ -47,7 +48,8 @@ from mastodon.errors import (MastodonAPIError, MastodonError, MastodonIllegalArg
 
 from .platform import PlatformAdapter
 from .accounts import AccountConfig
-from .base import (AccountStatus, AdapterError, AuthError, Duplicate, NotSupported,
+from .base import (AccountStatus, AdapterError, AuthError, Capabilities, Duplicate,
+                   NotSupported,
                    OutcomeUnknown, PostRef, PostRequest, RateLimited, Rejected, Unavailable)
 from .credentials import Secret, mask_secrets
 from .imagetypes import sniff_image_type
@@ -90,6 +92,8 @@ class MastodonAdapter(PlatformAdapter):
                              "unlisted or private")
         self.timeout_s = timeout_s
         self._api: Mastodon | None = None  # built on first use: reading config reads no secret
+        #: the instance's status length, asked once (``content_capabilities``)
+        self._instance_text_limit: int | None = None
         self._token: Secret | None = None
         self._own_id: str | None = None
 
@@ -205,14 +209,32 @@ class MastodonAdapter(PlatformAdapter):
         self._own_id = str(me["id"])
         detail = f"authenticated as @{me.get('acct')} on {self.instance}"
         limit = self.instance_limit()
-        if limit < self.capabilities.text_limit:
+        configured = self.capabilities.text_limit
+        if limit != configured:
+            # posts follow the instance; the linter follows options.text_limit
             detail += (f"; WARNING: the instance allows {limit} characters, the configuration "
-                       f"says {self.capabilities.text_limit}")
+                       f"says {configured}: set options.text_limit: {limit} so that lint "
+                       "checks what the instance accepts")
         else:
             detail += f"; the instance allows {limit} characters"
         return AccountStatus(self.account, True, detail)
 
     # --- Mastodon specifics ---------------------------------------------------------------------
+
+    def content_capabilities(self, request: PostRequest) -> Capabilities:
+        """The account's capabilities; for a text longer than ``options.text_limit``, with the
+        instance's own status length (asked once per adapter): the instance decides what it
+        accepts, and a text within its limit is not refused because the configuration says
+        less (``verify`` says when the two differ). A text within the configured limit but
+        over a lower instance limit is refused by the instance itself (422)."""
+        caps = self.capabilities
+        if caps.count(request.text) <= caps.text_limit:
+            return caps
+        if self._instance_text_limit is None:
+            self._instance_text_limit = self.instance_limit()
+        if self._instance_text_limit <= caps.text_limit:
+            return caps
+        return dataclasses.replace(caps, text_limit=self._instance_text_limit)
 
     def instance_limit(self) -> int:
         """The instance's status length (``configuration.statuses.max_characters`` of

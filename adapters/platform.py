@@ -13,7 +13,8 @@ import re
 from typing import Callable
 
 from adapters.accounts import AccountConfig
-from adapters.base import (AccountBlocked, AdapterError, AuthError, Image, OutcomeUnknown,
+from adapters.base import (AccountBlocked, AdapterError, AuthError, Capabilities, Image,
+                           OutcomeUnknown,
                            PostRequest, RateLimited, Rejected, Unavailable, VersionRetired)
 from adapters.content import content_problem
 
@@ -77,10 +78,15 @@ class PlatformAdapter:
         counting; Telegram counts after cleaning the text)."""
         return self.capabilities.count(text)
 
+    def content_capabilities(self, request: PostRequest) -> Capabilities:
+        """The limits the platform applies to ``request`` on this account (its capabilities;
+        Mastodon asks its instance about a text longer than the configured limit)."""
+        return self.capabilities
+
     def check_content(self, request: PostRequest) -> None:
         """Refuse, before any request, what the platform would refuse in ``request``'s content
         (a refusal costs nothing, and names the platform's own counting)."""
-        problem = content_problem(self.capabilities, request, self.sent_length,
+        problem = content_problem(self.content_capabilities(request), request, self.sent_length,
                                   self.sent_counting, [_size(image) for image in request.images])
         if problem:
             raise Rejected(f"{self.capabilities.platform} {self.account}: {problem}")

@@ -257,10 +257,13 @@ def test_a_missing_scope_is_an_auth_error(adapter, http):
         publish(adapter)
 
 
-def test_a_text_over_the_limit_is_rejected_before_any_request(adapter, http):
-    with pytest.raises(Rejected):
+def test_a_text_over_the_limit_is_rejected_before_it_is_posted(adapter, http):
+    # a text over options.text_limit: the instance's own limit is asked before refusing it
+    http.get(f"{BASE}/api/v2/instance/", json={"configuration": {
+        "statuses": {"max_characters": 500}}})
+    with pytest.raises(Rejected, match="501 long"):
         adapter.publish(request("publish", account=ACCOUNT, text="a" * 501))
-    assert len(http.calls) == 0
+    assert [c.request.method for c in http.calls] == ["GET"]
 
 
 def test_images_are_uploaded_with_their_alt_text_and_attached(adapter, http, tmp_path):

@@ -167,11 +167,26 @@ def test_the_server_refuses_a_fifth_attachment_and_media_already_attached(
     assert len(twin.visible()) == 1
 
 
-def test_a_text_over_the_instance_limit_is_rejected_before_any_request(
+def test_a_text_over_the_instance_limit_is_rejected_before_it_is_posted(
         twin, adapter, clock, http):
-    with pytest.raises(Rejected):
+    with pytest.raises(Rejected, match="501 long"):
         adapter.publish(req(clock, text="a" * 501))
-    assert http.calls == []
+    # only the instance's limit was asked, nothing posted
+    assert {c.method for c in http.calls} == {"GET"} and twin.visible() == []
+
+
+def test_the_instance_limit_applies_whatever_the_configuration_says(clock, http, monkeypatch,
+                                                                    tmp_path):
+    twin = MastodonTwin(clock, max_characters=1000)
+    twin.install(http)
+    adapter = build(twin, tmp_path, text_limit=500)  # what the linter checks
+    for name, value in twin.env().items():
+        monkeypatch.setenv(name, value)
+    adapter.publish(req(clock, text="a" * 700))
+    with pytest.raises(Rejected, match="1001 long"):
+        adapter.publish(req(clock, text="b" * 1001))
+    assert [s.text for s in twin.visible()] == ["a" * 700]
+    assert "set options.text_limit: 1000" in adapter.verify().detail
 
 
 def test_links_count_23_and_remote_mentions_count_their_local_part(twin, adapter, clock):
