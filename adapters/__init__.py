@@ -16,7 +16,7 @@ from typing import Mapping
 from .accounts import LIMIT_OPTIONS, AccountConfig, split_ref
 from .base import Capabilities, EditSupport
 from .capabilities import (BLUESKY, COUNTERS, FACEBOOK, ICS, INSTAGRAM, LINKEDIN, MASTODON,
-                           TELEGRAM, X)
+                           TELEGRAM, THREADS, X)
 from .textlength import char_length
 
 __all__ = ["REGISTRY", "PLATFORMS", "Platform", "capabilities_for", "account_capabilities",
@@ -49,6 +49,7 @@ REGISTRY: dict[str, Platform] = {
     "telegram": Platform(TELEGRAM, "adapters.telegram:TelegramAdapter"),
     "instagram": Platform(INSTAGRAM, "adapters.instagram:InstagramAdapter"),
     "linkedin": Platform(LINKEDIN, "adapters.linkedin:LinkedInAdapter"),
+    "threads": Platform(THREADS, "adapters.threads:ThreadsAdapter"),
     "ics": Platform(ICS),
     "outbox": Platform(OUTBOX),
 }

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from .base import Capabilities, EditSupport
 from .imagetypes import GIF, JPEG, KNOWN_TYPES, PNG
-from .textlength import (char_length, grapheme_length, mastodon_length, utf16_length,
-                         x_weighted_length)
+from .textlength import (char_length, grapheme_length, mastodon_length, threads_length,
+                         utf16_length, x_weighted_length)
 
 __all__ = ["X", "FACEBOOK", "MASTODON", "BLUESKY", "TELEGRAM", "ICS", "INSTAGRAM", "LINKEDIN",
+           "THREADS",
            "COUNTERS", "INSTAGRAM_MAX_HASHTAGS", "IMAGES_BY_URL"]
 
 #: counting name -> function, so that overrides (and the outbox) can rebuild ``count``
@@ -22,6 +23,7 @@ COUNTERS = {
     "mastodon": mastodon_length,
     "utf16": utf16_length,
     "chars": char_length,
+    "threads": threads_length,
 }
 
 # X: 280 "weighted" characters, links 23, CJK/emoji 2 (developer.x.com "Counting characters",
@@ -131,7 +133,22 @@ INSTAGRAM = Capabilities(
 #: hashtags Instagram accepts in one caption (IG User Media reference: "30 hashtags")
 INSTAGRAM_MAX_HASHTAGS = 30
 #: platforms that fetch images themselves from a public URL (a local ``file:`` cannot be sent)
-IMAGES_BY_URL = frozenset({"instagram"})
+IMAGES_BY_URL = frozenset({"instagram", "threads"})
+
+# Threads (Meta's Threads API, developers.facebook.com/documentation/threads): a post is a
+# container (POST /{user}/threads: TEXT, IMAGE or CAROUSEL of 2-20 items, images fetched from a
+# public image_url, alt_text) published with POST /{user}/threads_publish; replies are posts
+# with reply_to_id. Text up to 500 characters, emojis counted as their UTF-8 bytes
+# ("Threads Posts", Limitations). No edit endpoint: corrections are replies. Deletion:
+# DELETE /{threads-media-id} with threads_delete, 100 deletions a day per account ("Delete
+# Posts"). 250 API-published posts per moving 24 hours, a carousel counting as one
+# ("Overview", Posts). Images JPEG or PNG up to 8 MB ("Media Specifications").
+THREADS = Capabilities(
+    platform="threads", text_limit=500, counting="threads", count=threads_length,
+    edit=EditSupport(False), delete=True, max_images=20, image_types=frozenset({JPEG, PNG}),
+    image_max_bytes=8_000_000, alt_text_limit=None, language_strategy="per_language",
+    correction_fallback="reply",
+)
 
 # LinkedIn organisation pages (Posts API, learn.microsoft.com "Posts API" and "Images API",
 # Marketing versions 2024-2025): commentary up to 3000 characters; the commentary of a post can

@@ -67,9 +67,12 @@ class GraphClient:
     """One token on the Graph API. ``name`` ("Facebook", "Instagram") prefixes error messages."""
 
     def __init__(self, name: str, token: Secret, *, timeout_s: float, graph_version: str,
-                 extra_secrets: tuple[Secret, ...] = ()) -> None:
+                 extra_secrets: tuple[Secret, ...] = (), host: str | None = None) -> None:
         self.name = name
         self.graph_version = graph_version
+        #: another Graph host (Threads: https://graph.threads.net); None: facebook-sdk's
+        self.host = host.rstrip("/") if host else None
+        self.timeout_s = timeout_s
         self.secrets = (token, *extra_secrets)
         session = requests.Session()
         session.headers["Authorization"] = f"Bearer {token.reveal()}"
@@ -90,11 +93,33 @@ class GraphClient:
         a read timeout an unknown outcome (a timed-out read is simply retryable)."""
         self._last.response = None
         try:
-            result = self.graph.request(f"{self.graph_version}/{path}", args=args,
-                                        post_args=post_args, method=method, files=files)
+            if self.host is not None:
+                result = self._request_on_host(path, args, post_args, method, files)
+            else:
+                result = self.graph.request(f"{self.graph_version}/{path}", args=args,
+                                            post_args=post_args, method=method, files=files)
         except (facebook.GraphAPIError, requests.RequestException, KeyError, ValueError) as exc:
             raise self.error(operation, exc, write=write) from exc
         return result if isinstance(result, dict) else {}
+
+    def _request_on_host(self, path: str, args, post_args, method, files):
+        """What facebook-sdk's ``GraphAPI.request`` does, on ``self.host`` (facebook-sdk can
+        only reach graph.facebook.com): the same answers, the same ``GraphAPIError``."""
+        method = method or ("POST" if post_args is not None or files else "GET")
+        response = self.graph.session.request(
+            method, f"{self.host}/{self.graph_version}/{path}", params=args,
+            data=post_args, files=files, timeout=self.timeout_s)
+        try:
+            result = response.json()
+        except ValueError:
+            raise facebook.GraphAPIError("Maintype was not text, image, or querystring") \
+                from None
+        if isinstance(result, dict) and result.get("error"):
+            raise facebook.GraphAPIError(result)
+        if response.status_code >= 400:
+            raise facebook.GraphAPIError(result if isinstance(result, dict) else
+                                         {"error": {"message": response.text[:200]}})
+        return result
 
     def _remember(self, response: requests.Response, *args, **kwargs) -> None:
         self._last.response = response

@@ -221,6 +221,19 @@ def grapheme_length(text: str) -> int:
     return len(_GRAPHEME.findall(text))
 
 
+#: a grapheme cluster that shows as an emoji
+_PICTOGRAPHIC = regex.compile(r"\p{Extended_Pictographic}|\p{Regional_Indicator}")
+
+
+def threads_length(text: str) -> int:
+    """Threads' count for its 500: characters, each emoji counted as its UTF-8 bytes
+    (developers.facebook.com/documentation/threads/posts, "Limitations")."""
+    if text.isascii():
+        return len(text)
+    return sum(len(cluster.encode("utf-8")) if _PICTOGRAPHIC.search(cluster) else 1
+               for cluster in _GRAPHEME.findall(text))
+
+
 def mastodon_length(text: str) -> int:
     """Mastodon's count (StatusLengthValidator): grapheme clusters, after replacing each
     http(s) link with 23 characters and each ``@user@domain`` with ``@user``."""

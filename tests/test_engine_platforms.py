@@ -27,10 +27,12 @@ from adapters.instagram import InstagramAdapter
 from adapters.linkedin import LinkedInAdapter, little_text
 from adapters.mastodon import MastodonAdapter
 from adapters.telegram import TelegramAdapter
+from adapters.threads import ThreadsAdapter
 from adapters.x import XAdapter
 from tests import test_adapter_bluesky as bsky, test_adapter_facebook as fb
 from tests import test_adapter_instagram as ig, test_adapter_linkedin as li
 from tests import test_adapter_mastodon as masto, test_adapter_telegram as tg, test_adapter_x as x
+from tests import test_adapter_threads as th
 from tests.contract.cases import TOKEN
 from tests.enginekit import FakeSourcePlan, hold_still, make_job, utc_in, wait_for
 from tests.test_engine import now, published
@@ -176,6 +178,14 @@ PLATFORMS = {
         lambda http, _: [json.loads(c.request.content)["commentary"] for c in http.httpx.calls
                          if c.request.url == li.POSTS and c.request.method == "POST"],
         lambda *_: (li.NEW_URN, f"https://www.linkedin.com/feed/update/{li.NEW_URN}/")),
+    "threads": Platform(
+        "threads:ayto-test",
+        lambda mp, _: ThreadsAdapter(account("threads:ayto-test", mp, {"access_token": TOKEN},
+                                             options={"user_id": th.USER}), timeout_s=5),
+        lambda http: (th.text_post(http.requests), th.permalink(http.requests)),
+        lambda http, _: [form(r.body)["text"]
+                         for r in requests_sent(http, "POST", f"{th.API}/{th.USER}/threads")],
+        lambda *_: (th.MEDIA, th.PERMALINK)),
     "ics": Platform(
         "ics:agenda-test",
         lambda mp, tmp: IcsAdapter(account("ics:agenda-test", mp, {}), tmp / "feed"),

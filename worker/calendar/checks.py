@@ -179,7 +179,9 @@ class Checker:
                 limit = min(limit, 1024)  # a caption under a photo, not a message
             if length > limit:
                 how = {"x-weighted": " (X counts URLs as 23 and some characters double)",
-                       "graphemes": " (graphemes)", "mastodon": " (URLs count 23)"}.get(caps.counting, "")
+                       "graphemes": " (graphemes)", "mastodon": " (URLs count 23)",
+                       "threads": " (Threads counts each emoji as its UTF-8 bytes)",
+                       }.get(caps.counting, "")
                 self.add(entry.path + ("text",), "error",
                          f"'{entry.id}' for {job.account} in {job.language} is {length} characters;"
                          f" {caps.platform} allows {limit}{how}", "too-long",
