@@ -35,7 +35,8 @@ import structlog
 from .platform import PlatformAdapter, utc_now
 from .accounts import AccountConfig
 from .base import (AccountStatus, AdapterError, AuthError, NotSupported, OutcomeUnknown,
-                   PostRef, PostRequest, Rejected, Unavailable, Unknowable)
+                   PostRef, PostRequest, Rejected, Unavailable)
+from .containers import Containers
 from .graph import GONE, GraphClient, check_graph_version, error_codes
 
 __all__ = ["InstagramAdapter", "PublishingQuota"]
@@ -74,7 +75,6 @@ class InstagramAdapter(PlatformAdapter):
                  sleep: Callable[[float], None] = time.sleep,
                  monotonic: Callable[[], float] = time.monotonic) -> None:
         super().__init__(account, clock=clock)
-        self.sleep, self.monotonic = sleep, monotonic
         self.graph_version = check_graph_version(
             account.ref, graph_version or account.options.get("graph_version"))
         user_id = account.options.get("ig_user_id")
@@ -89,6 +89,8 @@ class InstagramAdapter(PlatformAdapter):
         self.poll_timeout_s = float(account.options.get("container_timeout_s", POLL_TIMEOUT_S))
         self.client = GraphClient("Instagram", account.credential("access_token"),
                                   timeout_s=timeout_s, graph_version=self.graph_version)
+        self.containers = Containers(self.client, "Instagram", "status_code", "status",
+                                     self.poll_interval_s, self.poll_timeout_s, sleep, monotonic)
 
     def _repr_details(self) -> str:
         return f"ig_user={self.user_id}"
@@ -112,10 +114,10 @@ class InstagramAdapter(PlatformAdapter):
             children = [self._container(dict(self._image_args(image), is_carousel_item="true"))
                         for image in request.images]
             for child in children:
-                self._wait_finished(child)
+                self.containers.wait_finished(child)
             container = self._container({"media_type": "CAROUSEL",
                                          "children": ",".join(children)}, caption=request.text)
-        self._wait_finished(container)
+        self.containers.wait_finished(container)
         # the only write that publishes: a timeout here is an unknown outcome, and the
         # container (whose status_code turns PUBLISHED once it is out) is what lookup asks
         try:
@@ -208,11 +210,7 @@ class InstagramAdapter(PlatformAdapter):
                 return self._ref(str(media["id"]), media.get("permalink"))
         container = self._sent_containers.get(request.idempotency_key)
         if container is not None:
-            state = self.client.call("lookup", container, args={"fields": "status_code"})
-            if state.get("status_code") == "PUBLISHED":
-                raise Unknowable(f"Instagram container {container} of {self.account} was "
-                                 "published, but no recent post has its caption: look at the "
-                                 "account before sending it again")
+            self.containers.refuse_if_published(container, self.account)
         return None
 
     def verify(self) -> AccountStatus:
@@ -267,24 +265,6 @@ class InstagramAdapter(PlatformAdapter):
         result = self.client.call("publish", f"{self.user_id}/media", post_args=args,
                                   write=False)
         return str(result["id"])
-
-    def _wait_finished(self, container: str) -> None:
-        """Poll the container until FINISHED (bounded); ERROR and EXPIRED are refusals."""
-        deadline = self.monotonic() + self.poll_timeout_s
-        while True:
-            state = self.client.call("publish", container,
-                                     args={"fields": "status_code,status"})
-            code = state.get("status_code")
-            if code in ("FINISHED", "PUBLISHED"):
-                return
-            if code in ("ERROR", "EXPIRED"):
-                raise Rejected(f"Instagram container {container} is {code}: "
-                               f"{state.get('status') or 'no detail'}")
-            if self.monotonic() + self.poll_interval_s > deadline:
-                # nothing was published: safe to try again later with a new container
-                raise Unavailable(f"Instagram container {container} still {code} after "
-                                  f"{self.poll_timeout_s:.0f} s")
-            self.sleep(self.poll_interval_s)
 
     def _permalink(self, media_id: str) -> str | None:
         """The public link of a published media; None (not an error) when it cannot be read:

@@ -146,11 +146,6 @@ class MastodonAdapter(PlatformAdapter):
         ), write=True)
         return self._ref(status, extra=target.extra)
 
-    def reply(self, request: PostRequest) -> PostRef:
-        """Publish ``request.text`` under the target status."""
-        request.require_target()
-        return self.publish(request)
-
     def retract(self, request: PostRequest) -> None:
         """Delete the target status. Already gone (404) counts as done: a retry after a lost
         answer must not fail a retraction that happened."""

@@ -14,7 +14,7 @@ from typing import Callable
 
 from adapters.accounts import AccountConfig
 from adapters.base import (AccountBlocked, AdapterError, AuthError, Capabilities, Image,
-                           OutcomeUnknown,
+                           OutcomeUnknown, PostRef,
                            PostRequest, RateLimited, Rejected, Unavailable, VersionRetired)
 from adapters.content import content_problem
 
@@ -90,6 +90,12 @@ class PlatformAdapter:
                                   self.sent_counting, [_size(image) for image in request.images])
         if problem:
             raise Rejected(f"{self.capabilities.platform} {self.account}: {problem}")
+
+    def reply(self, request: PostRequest) -> PostRef:
+        """A post under ``request.target``: where a reply is a publish aimed at a post (X,
+        Mastodon, Telegram, Threads); the others have their own."""
+        request.require_target()
+        return self.publish(request)
 
     def _repr_details(self) -> str:
         """What tells this account's adapter apart besides its reference (never a secret)."""

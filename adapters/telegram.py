@@ -135,11 +135,6 @@ class TelegramAdapter(PlatformAdapter):
         extra["edit_count"] = str(int(extra.get("edit_count", "0")) + 1)
         return PostRef("telegram", self.account, target.post_id, target.url, extra)
 
-    def reply(self, request: PostRequest) -> PostRef:
-        """Send ``request.text`` as a reply to ``request.target``."""
-        request.require_target()
-        return self.publish(request)
-
     def retract(self, request: PostRequest) -> None:
         """Delete the message within 48 h; past that (Telegram refuses), replace its text with
         ``request.text``, the withdrawal notice."""

@@ -28,7 +28,8 @@ from typing import Callable
 
 from .accounts import AccountConfig
 from .base import (AccountStatus, AdapterError, AuthError, NotSupported, OutcomeUnknown,
-                   PostRef, PostRequest, Rejected, Unavailable, Unknowable)
+                   PostRef, PostRequest, Rejected)
+from .containers import Containers
 from .graph import GONE, GraphClient, error_codes
 from .platform import PlatformAdapter, utc_now
 
@@ -58,11 +59,12 @@ class ThreadsAdapter(PlatformAdapter):
         if not re.fullmatch(r"v\d+\.\d+", version):
             raise ValueError(f"account {account.ref}: graph_version must look like "
                              f"'{THREADS_VERSION}'")
-        self.sleep, self.monotonic = sleep, monotonic
         self.poll_interval_s = float(account.options.get("container_poll_s", POLL_INTERVAL_S))
         self.poll_timeout_s = float(account.options.get("container_timeout_s", POLL_TIMEOUT_S))
         self.client = GraphClient("Threads", account.credential("access_token"),
                                   timeout_s=timeout_s, graph_version=version, host=THREADS_HOST)
+        self.containers = Containers(self.client, "Threads", "status", "error_message",
+                                     self.poll_interval_s, self.poll_timeout_s, sleep, monotonic)
         #: containers whose threads_publish answer was lost, by idempotency key (this process)
         self._sent_containers: dict[str, str] = {}
 
@@ -98,11 +100,6 @@ class ThreadsAdapter(PlatformAdapter):
         target = request.require_target()
         raise NotSupported(f"Threads cannot edit {target.post_id} through its API: the "
                            "correction goes out as a reply")
-
-    def reply(self, request: PostRequest) -> PostRef:
-        """A post under ``request.target`` (``reply_to_id``)."""
-        request.require_target()
-        return self.publish(request)
 
     def retract(self, request: PostRequest) -> None:
         """Delete the post or reply; one already gone counts as done."""
@@ -141,11 +138,7 @@ class ThreadsAdapter(PlatformAdapter):
                                extra)
         container = self._sent_containers.get(request.idempotency_key)
         if container is not None:
-            state = self.client.call("lookup", container, args={"fields": "status"})
-            if state.get("status") == "PUBLISHED":
-                raise Unknowable(f"Threads container {container} of {self.account} was "
-                                 "published, but no recent post has its text: look at the "
-                                 "profile before sending it again")
+            self.containers.refuse_if_published(container, self.account)
         return None
 
     def verify(self) -> AccountStatus:
@@ -180,25 +173,8 @@ class ThreadsAdapter(PlatformAdapter):
                                   write=False)  # a container publishes nothing
         container = str(result["id"])
         if wait:
-            self._wait_finished(container)
+            self.containers.wait_finished(container)
         return container
-
-    def _wait_finished(self, container: str) -> None:
-        """Poll the container until FINISHED (bounded); ERROR and EXPIRED are refusals."""
-        deadline = self.monotonic() + self.poll_timeout_s
-        while True:
-            state = self.client.call("publish", container,
-                                     args={"fields": "status,error_message"})
-            status = state.get("status")
-            if status in ("FINISHED", "PUBLISHED"):
-                return
-            if status in ("ERROR", "EXPIRED"):
-                raise Rejected(f"Threads container {container} is {status}: "
-                               f"{state.get('error_message') or 'no detail'}")
-            if self.monotonic() + self.poll_interval_s > deadline:
-                raise Unavailable(f"Threads container {container} still {status} after "
-                                  f"{self.poll_timeout_s:.0f} s: nothing was published")
-            self.sleep(self.poll_interval_s)
 
     def _permalink(self, media_id: str) -> str | None:
         """The post's public link; None (not an error) when it cannot be read now."""

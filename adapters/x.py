@@ -161,11 +161,6 @@ class XAdapter(PlatformAdapter):
             raise
         return self._edited_ref(target, str(response.json()["data"]["id"]), edits)
 
-    def reply(self, request: PostRequest) -> PostRef:
-        """Tweet ``request.text`` in reply to ``request.target``."""
-        request.require_target()
-        return self.publish(request)
-
     def retract(self, request: PostRequest) -> None:
         """Delete ``request.target``; a tweet that is already gone counts as deleted."""
         target = request.require_target()

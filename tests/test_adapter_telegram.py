@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import logging
 import urllib.parse
 
 import httpx
@@ -205,6 +206,9 @@ def test_contract_table_and_setups_cover_the_same_cases():
 # --- beyond the table -------------------------------------------------------------------------
 
 def test_httpx_and_ptb_log_the_bot_url_with_the_token_masked(adapter, router, caplog):
+    # httpx logs each request at INFO; a command run earlier in this process may have set the
+    # library loggers quieter (worker.logging_setup), so the level is set here
+    caplog.set_level(logging.INFO, logger="httpx")
     SETUPS["publish_ok"](router, adapter)()
     # (another test's leftover thread in this process may log its own httpx requests)
     urls = [r.getMessage() for r in caplog.records

@@ -129,7 +129,7 @@ def test_a_container_expires_after_24_hours_and_cannot_be_published(adapter, twi
     clock.advance(24 * 3600)
     assert twin.container_status(container) == "EXPIRED"
     with pytest.raises(Rejected, match="EXPIRED"):
-        adapter._wait_finished(container)
+        adapter.containers.wait_finished(container)
     with pytest.raises(Rejected, match="expired"):
         adapter.client.call("publish", f"{twin.user_id(REF)}/media_publish",
                             post_args={"creation_id": container}, write=True)

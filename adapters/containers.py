@@ -1,0 +1,60 @@
+"""Meta's media containers (Instagram and Threads): a post is first a container, published by a
+second call; these are the two things both adapters ask of one.
+
+A container is polled until it is ready (bounded: a container that never gets ready published
+nothing, so giving up is a safe retry), and after a lost answer to the publishing call its
+status says whether that call went through (PUBLISHED): then the post exists even if lookup
+cannot find it, and sending it again would show it twice.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Callable
+
+from .base import Rejected, Unavailable, Unknowable
+from .graph import GraphClient
+
+
+@dataclasses.dataclass(frozen=True)
+class Containers:
+    """How one platform names a container's state, and how long to wait for it."""
+
+    client: GraphClient
+    #: "Instagram" or "Threads", for messages
+    name: str
+    #: the field holding FINISHED / PUBLISHED / ERROR / EXPIRED (Instagram: ``status_code``)
+    state_field: str
+    #: the field saying why it failed (Instagram: ``status``; Threads: ``error_message``)
+    detail_field: str
+    poll_interval_s: float
+    poll_timeout_s: float
+    sleep: Callable[[float], None]
+    monotonic: Callable[[], float]
+
+    def wait_finished(self, container: str) -> None:
+        """Poll ``container`` until FINISHED (bounded); ERROR and EXPIRED are refusals."""
+        deadline = self.monotonic() + self.poll_timeout_s
+        while True:
+            state = self.client.call("publish", container, args={
+                "fields": f"{self.state_field},{self.detail_field}"})
+            value = state.get(self.state_field)
+            if value in ("FINISHED", "PUBLISHED"):
+                return
+            if value in ("ERROR", "EXPIRED"):
+                raise Rejected(f"{self.name} container {container} is {value}: "
+                               f"{state.get(self.detail_field) or 'no detail'}")
+            if self.monotonic() + self.poll_interval_s > deadline:
+                # nothing was published: safe to try again later with a new container
+                raise Unavailable(f"{self.name} container {container} still {value} after "
+                                  f"{self.poll_timeout_s:.0f} s: nothing was published")
+            self.sleep(self.poll_interval_s)
+
+    def refuse_if_published(self, container: str, account: str) -> None:
+        """After lookup found no post for a lost publishing answer: ``Unknowable`` when the
+        container says it was published (a person looks), else nothing (safe to send)."""
+        state = self.client.call("lookup", container, args={"fields": self.state_field})
+        if state.get(self.state_field) == "PUBLISHED":
+            raise Unknowable(f"{self.name} container {container} of {account} was published, "
+                             "but no recent post has its text: look at the account before "
+                             "sending it again")
