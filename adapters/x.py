@@ -348,7 +348,7 @@ class XAdapter(PlatformAdapter):
         if isinstance(exc, tweepy.HTTPException):
             return error_for_status(_status(exc) or 400, message, write=write)
         if isinstance(exc, tweepy.TweepyException):
-            # the v1.1 API wraps requests' errors: classify the wrapped one
+            # tweepy wraps some of requests' errors: classify the wrapped one
             inner = exc.__context__
             if isinstance(inner, requests.RequestException):
                 return self._error(operation, inner, write=write)
