@@ -1,7 +1,9 @@
 """Meta's media containers (Instagram and Threads): a post is first a container, published by a
 second call; these are the two things both adapters ask of one.
 
-A container is polled until it is ready (bounded: a container that never gets ready published
+Both also cap the posts an account publishes through the API per moving 24 hours
+(``PublishingQuota``, read by the engine's quota gate before publishing). A container is polled
+until it is ready (bounded: a container that never gets ready published
 nothing, so giving up is a safe retry), and after a lost answer to the publishing call its
 status says whether that call went through (PUBLISHED): then the post exists even if lookup
 cannot find it, and sending it again would show it twice.
@@ -14,6 +16,19 @@ from typing import Callable
 
 from .base import Rejected, Unavailable, Unknowable
 from .graph import GraphClient
+
+
+@dataclasses.dataclass(frozen=True)
+class PublishingQuota:
+    """The account's use of its publishing limit over the last ``duration_s`` seconds."""
+
+    used: int
+    total: int
+    duration_s: int = 86400
+
+    @property
+    def remaining(self) -> int:
+        return max(0, self.total - self.used)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -24,7 +24,6 @@ Accounts publish at most ``quota_total`` posts per moving 24 hours (a carousel c
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import re
 import time
@@ -36,7 +35,7 @@ from .platform import PlatformAdapter, utc_now
 from .accounts import AccountConfig
 from .base import (AccountStatus, AdapterError, AuthError, NotSupported, OutcomeUnknown,
                    PostRef, PostRequest, Rejected, Unavailable)
-from .containers import Containers
+from .containers import Containers, PublishingQuota
 from .graph import GONE, GraphClient, check_graph_version, error_codes
 
 __all__ = ["InstagramAdapter", "PublishingQuota"]
@@ -50,19 +49,6 @@ LOOKUP_SLACK = dt.timedelta(minutes=10)
 #: videos; images are usually FINISHED at once, so we poll briefly and often
 POLL_INTERVAL_S = 2.0
 POLL_TIMEOUT_S = 60.0
-
-
-@dataclasses.dataclass(frozen=True)
-class PublishingQuota:
-    """The account's use of its publishing limit over the last ``duration_s`` seconds."""
-
-    used: int
-    total: int
-    duration_s: int = 86400
-
-    @property
-    def remaining(self) -> int:
-        return max(0, self.total - self.used)
 
 
 class InstagramAdapter(PlatformAdapter):

@@ -28,8 +28,8 @@ from typing import Callable
 
 from .accounts import AccountConfig
 from .base import (AccountStatus, AdapterError, AuthError, NotSupported, OutcomeUnknown,
-                   PostRef, PostRequest, Rejected)
-from .containers import Containers
+                   PostRef, PostRequest, Rejected, Unavailable)
+from .containers import Containers, PublishingQuota
 from .graph import GONE, GraphClient, error_codes
 from .platform import PlatformAdapter, utc_now
 
@@ -149,6 +149,23 @@ class ThreadsAdapter(PlatformAdapter):
             return AccountStatus(self.account, False, str(exc))
         return AccountStatus(self.account, True,
                              f"@{me.get('username')} (threads user {me.get('id')})")
+
+    # --- beyond the protocol ------------------------------------------------------------------
+
+    def publishing_quota(self) -> PublishingQuota:
+        """How many posts the profile has published through the API in the moving window, and
+        how many it may (``threads_publishing_limit``: quota_usage, config.quota_total; 250
+        a day, a carousel counting as one): the engine's quota gate asks it before publishing."""
+        found = self.client.call("quota", f"{self.user_id}/threads_publishing_limit",
+                                 args={"fields": "quota_usage,config"})
+        try:
+            row = (found.get("data") or [{}])[0]
+            config = row.get("config") or {}
+            return PublishingQuota(used=int(row.get("quota_usage") or 0),
+                                   total=int(config["quota_total"]),
+                                   duration_s=int(config.get("quota_duration") or 86400))
+        except (KeyError, IndexError, TypeError, ValueError) as exc:
+            raise Unavailable(f"Threads quota answer not understood: {found!r}"[:300]) from exc
 
     # --- internals ------------------------------------------------------------------------------
 

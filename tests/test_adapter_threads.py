@@ -278,3 +278,18 @@ def test_threads_is_in_the_registry_and_corrects_by_reply_with_deletions(account
         500, 20, False, True)
     assert caps.correction_fallback == "reply"
     assert isinstance(make_adapter(account, "live"), ThreadsAdapter)
+
+
+def test_the_publishing_quota_is_read_for_the_engines_gate_and_a_full_one_holds_the_post(
+        adapter, rsps):
+    from worker.engine.quota import quota_gate, quota_reason
+    from worker.engine.store import StoredJob
+    from tests.enginekit import make_job, utc_in
+
+    # GET /{user}/threads_publishing_limit (Threads "Overview": 250 posts per 24 h)
+    rsps.add(responses.GET, f"{API}/{USER}/threads_publishing_limit", json={"data": [
+        {"quota_usage": 250, "config": {"quota_total": 250, "quota_duration": 86400}}]})
+    job = dataclasses.replace(make_job("aviso", utc_in(60), account=ACCOUNT), platform="threads")
+    check = quota_gate(adapter, StoredJob(job.id, "dispatched", job, {}))
+    assert not check.allowed and "250 of 250" in check.detail
+    assert quota_reason("threads") == "threads_quota" != quota_reason("instagram")

@@ -9,7 +9,8 @@ import threading
 from adapters.base import Unavailable
 from adapters.instagram import PublishingQuota
 from tests.enginekit import FakeSourcePlan, hold_still, make_job, now, utc_in, wait_for
-from worker.engine.quota import QUOTA_REASON, quota_gate
+from worker.engine.quota import quota_gate
+from worker.engine.states import INSTAGRAM_QUOTA
 from worker.engine.store import StoredJob
 from worker.engine.sync import apply_plan
 
@@ -110,7 +111,7 @@ def test_a_job_over_the_quota_is_held_rechecked_and_published_once_a_slot_frees(
     engine = with_quota(engine_factory(quota_recheck_s=0.3), quota)
     job = make_job("cartel", utc_in(1.0), account=ACCOUNT)
     apply_plan(engine.store, [FakeSourcePlan("cal.yaml", True, (job,))], now())
-    wait_for(lambda: engine.store.get(job.id).reason == QUOTA_REASON, what="held for quota")
+    wait_for(lambda: engine.store.get(job.id).reason == INSTAGRAM_QUOTA, what="held for quota")
     assert engine.store.state(job.id) == "held"
     why = [a["why"] for a in engine.store.audit(job.id) if a["to"] == "held"]
     assert why and why[0].startswith("instagram_quota: 50 of 50")
@@ -136,7 +137,7 @@ def test_a_quota_held_job_whose_entry_changes_takes_the_new_text(engine_factory)
     engine = with_quota(engine_factory(quota_recheck_s=0.3), quota)
     job = make_job("cartel", utc_in(1.0), account=ACCOUNT, text="Versión antigua")
     apply_plan(engine.store, [FakeSourcePlan("cal.yaml", True, (job,))], now())
-    wait_for(lambda: engine.store.get(job.id).reason == QUOTA_REASON, what="held for quota")
+    wait_for(lambda: engine.store.get(job.id).reason == INSTAGRAM_QUOTA, what="held for quota")
     newer = make_job("cartel", utc_in(0.5), account=ACCOUNT, text="Versión nueva")
     apply_plan(engine.store, [FakeSourcePlan("cal.yaml", True, (newer,))], now())
     with quota.lock:

@@ -167,6 +167,6 @@ class Quota:
         check = quota.quota_gate(adapter, stored)
         if check.allowed:
             return PROCEED
-        return Hold(quota.QUOTA_REASON, f"{quota.QUOTA_REASON}: {check.detail}; re-checked in "
-                    f"{self.recheck_s:.0f} s", recheck_ms=now_ms() + int(self.recheck_s * 1000),
-                    event="quota_hold")
+        reason = quota.quota_reason(stored.job.platform)
+        return Hold(reason, f"{reason}: {check.detail}; re-checked in {self.recheck_s:.0f} s",
+                    recheck_ms=now_ms() + int(self.recheck_s * 1000), event="quota_hold")

@@ -30,7 +30,8 @@ from typing import Literal
 from worker.engine.store import REMOVE, Store
 from worker.engine.clock import now_ms
 from worker.engine.states import (CANCELLED, GOLIVE_REFUSED, GOLIVE_WAITING, HELD,
-                                  INSTAGRAM_QUOTA, MISSED, PAUSED, QUIET_PERIOD, RECHECKED_HOLDS,
+                                  MISSED, PAUSED, QUIET_PERIOD, QUOTA_HOLDS,
+                                  RECHECKED_HOLDS,
                                   SCHEDULED)
 
 Scope = Literal["all", "department", "account"]
@@ -195,6 +196,6 @@ def release_hint(reason: str, account: str, department: str = "") -> str:
     if reason == GOLIVE_WAITING:
         return ("goes out by itself once its official page shows the expected text; or "
                 "pregonero retract CALENDAR ENTRY")
-    if reason == INSTAGRAM_QUOTA:
+    if reason in QUOTA_HOLDS.values():
         return "goes out by itself when the account's publishing quota frees up"
     return "pregonero status --json shows its audit trail; pregonero retry once fixed"

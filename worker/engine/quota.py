@@ -1,11 +1,12 @@
 """Publishing quotas: hold a job that would exceed its account's daily publishing limit.
 
-Instagram accounts may publish only so many posts through the API per moving 24 hours (a
-carousel counts as one); past the limit ``media_publish`` is refused. Meta recommends that
-apps enforce the limit themselves, especially when posts are scheduled, so before publishing
-the actor asks the adapter (any adapter with ``publishing_quota()``) how much is used. A job
-that would exceed it is ``held`` with reason ``instagram_quota`` and re-checked later: it is
-neither failed nor retried at random, and ``status`` shows why it waits.
+Instagram and Threads accounts may publish only so many posts through the API per moving 24
+hours (a carousel counts as one); past the limit the publishing call is refused. Meta
+recommends that apps enforce the limit themselves, especially when posts are scheduled, so
+before publishing the actor asks the adapter (any adapter with ``publishing_quota()``) how much
+is used. A job that would exceed it is ``held`` with reason ``instagram_quota`` or
+``threads_quota`` and re-checked later: it is neither failed nor retried at random, and
+``status`` shows why it waits.
 
 Two jobs of one account released at the same moment may both see one free slot; the second
 is then refused by the API, which the adapter reports as ``RateLimited`` (retried later,
@@ -20,15 +21,17 @@ import dataclasses
 import structlog
 
 from adapters.base import Adapter, AdapterError
-from worker.engine.states import INSTAGRAM_QUOTA
+from worker.engine.states import INSTAGRAM_QUOTA, QUOTA_HOLDS
 from worker.engine.store import StoredJob
 
-__all__ = ["QUOTA_REASON", "QuotaCheck", "quota_gate"]
+__all__ = ["quota_reason", "QuotaCheck", "quota_gate"]
 
 log = structlog.get_logger("pregonero.quota")
 
-#: the hold reason of a job waiting for publishing quota (``status`` shows it)
-QUOTA_REASON = INSTAGRAM_QUOTA
+
+def quota_reason(platform: str) -> str:
+    """The hold reason of a job waiting for its account's publishing quota (``status``)."""
+    return QUOTA_HOLDS.get(platform, INSTAGRAM_QUOTA)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -37,6 +37,9 @@ IN_FLIGHT = (PUBLISHING, UNCERTAIN)
 #: why a job is held (its ``r`` field), where more than one module sets or reads it
 GOLIVE_WAITING = "golive_waiting"
 INSTAGRAM_QUOTA = "instagram_quota"
+THREADS_QUOTA = "threads_quota"
+#: the hold reason of a post waiting for its account's publishing quota, by platform
+QUOTA_HOLDS = {"instagram": INSTAGRAM_QUOTA, "threads": THREADS_QUOTA}
 QUIET_PERIOD = "quiet_period"
 PAUSED = "paused"
 #: a paused job whose instant passed while paused (``pregonero resume --missed``)
@@ -44,7 +47,7 @@ MISSED = "missed"
 #: hold reasons a gate re-checks (``worker.engine.gates``): a job held for one of these stays
 #: in the due index and the dispatcher claims it again at its re-check instant; every other
 #: hold (paused, quiet period, missed, refused) waits for a person or a change
-RECHECKED_HOLDS = (GOLIVE_WAITING, INSTAGRAM_QUOTA)
+RECHECKED_HOLDS = (GOLIVE_WAITING, INSTAGRAM_QUOTA, THREADS_QUOTA)
 #: holds waiting for a person's decision: a job changed meanwhile keeps its hold, at its new
 #: instant (the decision is still theirs)
 DECISION_HOLDS = (PAUSED, QUIET_PERIOD, MISSED)
