@@ -89,8 +89,9 @@ class BlueskyAdapter(PlatformAdapter):
         reply_to, root = self._reply_ref(request.target) if request.target else (None, None)
         embed = self._image_embed(request, images) if images else None
         did = self._did()
+        text = _rich_text(request.text, self._mention_dids(request.text))
         created = self._call(lambda client: client.send_post(
-            _rich_text(request.text), profile_identify=did, reply_to=reply_to, embed=embed,
+            text, profile_identify=did, reply_to=reply_to, embed=embed,
             langs=[request.language]), write=True)
         extra = {"cid": created.cid, "published_at": _now_iso()}
         if root is not None:
@@ -275,6 +276,22 @@ class BlueskyAdapter(PlatformAdapter):
         root = models.ComAtprotoRepoStrongRef.Main(uri=root_uri, cid=root_cid)
         return models.AppBskyFeedPost.ReplyRef(parent=parent, root=root), root
 
+    def _mention_dids(self, text: str) -> dict[str, str]:
+        """The DID of each ``@handle`` in ``text`` (``com.atproto.identity.resolveHandle``),
+        so the mention links to the account and notifies it; a handle that does not resolve
+        stays plain text (nothing is posted yet: a failure here loses nothing)."""
+        dids: dict[str, str] = {}
+        for mention in facet_detection.detect_mentions(text):
+            if mention.handle in dids:
+                continue
+            try:
+                resolved = self._call(lambda client, handle=mention.handle:
+                                      client.resolve_handle(handle), write=False)
+            except AdapterError:
+                continue
+            dids[mention.handle] = resolved.did
+        return dids
+
     def _image_embed(self, request: PostRequest, images: list[bytes]):
         """The images embed: each blob uploaded now (nothing is posted yet, so a failure here
         is never an unknown outcome), with its alt text and aspect ratio."""
@@ -307,25 +324,38 @@ class BlueskyAdapter(PlatformAdapter):
 # --- helpers ------------------------------------------------------------------------------------
 
 
-def _rich_text(text: str) -> client_utils.TextBuilder:
-    """The text with link and hashtag facets. Detection is atproto's own (the official app's
-    rules: bare domains with known TLDs, trailing punctuation left out); TextBuilder computes
-    the UTF-8 byte offsets the facets need. Mentions are left plain: they need DID lookups."""
+def _rich_text(text: str, mention_dids: dict[str, str] | None = None
+               ) -> client_utils.TextBuilder:
+    """The text with link, hashtag and mention facets. Detection is atproto's own (the
+    official app's rules: bare domains with known TLDs, trailing punctuation left out);
+    TextBuilder computes the UTF-8 byte offsets the facets need. A mention becomes a facet
+    only when its handle resolved to a DID (``mention_dids``)."""
+    spans = []
+    for facet in facet_detection.detect_facets(text):
+        feature = facet.features[0]
+        if isinstance(feature, models.AppBskyRichtextFacet.Link):
+            spans.append((facet.index.byte_start, facet.index.byte_end, "link", feature.uri))
+        elif isinstance(feature, models.AppBskyRichtextFacet.Tag):
+            spans.append((facet.index.byte_start, facet.index.byte_end, "tag", feature.tag))
+        # cashtags ($) are for stock tickers, not municipal notices
+    for mention in facet_detection.detect_mentions(text):
+        did = (mention_dids or {}).get(mention.handle)
+        if did:
+            spans.append((mention.byte_start, mention.byte_end, "mention", did))
     builder = client_utils.TextBuilder()
     data = text.encode("utf-8")
     position = 0
-    for facet in sorted(facet_detection.detect_facets(text), key=lambda f: f.index.byte_start):
-        feature = facet.features[0]
-        start, end = facet.index.byte_start, facet.index.byte_end
-        if start < position or not isinstance(feature, (models.AppBskyRichtextFacet.Link,
-                                                         models.AppBskyRichtextFacet.Tag)):
-            continue  # cashtags ($) are for stock tickers, not municipal notices
+    for start, end, kind, value in sorted(spans):
+        if start < position:
+            continue  # overlapping detections: the first one wins
         builder.text(data[position:start].decode("utf-8"))
         segment = data[start:end].decode("utf-8")
-        if isinstance(feature, models.AppBskyRichtextFacet.Link):
-            builder.link(segment, feature.uri)
+        if kind == "link":
+            builder.link(segment, value)
+        elif kind == "tag":
+            builder.tag(segment, value)
         else:
-            builder.tag(segment, feature.tag)
+            builder.mention(segment, value)
         position = end
     builder.text(data[position:].decode("utf-8"))
     return builder

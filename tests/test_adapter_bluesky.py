@@ -373,3 +373,22 @@ def test_the_registry_builds_the_live_bluesky_adapter(account, tmp_path):
     adapter = make_adapter(account, "live", home=tmp_path)
     assert isinstance(adapter, BlueskyAdapter)
     assert TOKEN not in repr(adapter)
+
+
+def test_a_mention_links_to_the_account_it_names_and_an_unknown_handle_stays_plain(
+        adapter, http):
+    answer_create(httpx.Response(200, json=record_json()))(http)
+    resolve = http.get(f"{PDS}/xrpc/com.atproto.identity.resolveHandle").mock(
+        side_effect=lambda request: httpx.Response(200, json={"did": "did:plc:policiacalp0001"})
+        if request.url.params["handle"] == "policia-calp.bsky.social" else
+        xrpc_error(400, "InvalidRequest", "Unable to resolve handle"))
+    text = "Con @policia-calp.bsky.social y @nadie.bsky.social: https://calp.es"
+    adapter.publish(request("publish", account=ACCOUNT, text=text))
+    record = json.loads(next(c for c in http.calls if c.request.url == CREATE_RECORD)
+                        .request.content)["record"]
+    data = text.encode("utf-8")
+    mentions = [f for f in record["facets"]
+                if f["features"][0]["$type"] == "app.bsky.richtext.facet#mention"]
+    assert [(m["features"][0]["did"], data[m["index"]["byteStart"]:m["index"]["byteEnd"]])
+            for m in mentions] == [("did:plc:policiacalp0001", b"@policia-calp.bsky.social")]
+    assert len(record["facets"]) == 2 and resolve.call_count == 2  # the link too
