@@ -91,13 +91,19 @@ def test_a_worker_killed_again_and_again_mid_publish_loses_nothing_and_posts_not
     dispatcher = rig.spawn("dispatcher")
     worker = rig.spawn("worker", delays=(0.1, 0.25))
     rig.wait_ready(dispatcher, worker)
-    jobs = spread("ok", 60, 1.0, 8.0)
+    # spread wide enough that a loaded machine (a worker restart can take a second) still
+    # gets its kills into both windows; the loop ends as soon as it has
+    jobs = spread("ok", 60, 1.0, 16.0)
     rig.schedule(jobs)
     last_due = jobs[-1].due_utc.timestamp()
     hits = {"after_write": 0, "before_write": 0, "blind": 0}
     modes = ["after_write", "before_write"]
     kills = 0
-    while time.time() < last_due + 0.5:
+
+    def enough() -> bool:
+        return kills >= 7 and hits["after_write"] >= 1 and hits["before_write"] >= 1
+
+    while time.time() < last_due + 0.5 and not enough():
         time.sleep(0.6)
         mode = modes[kills % 2]
         deadline = time.monotonic() + 0.6
