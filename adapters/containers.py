@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Callable
 
-from .base import Rejected, Unavailable, Unknowable
+from .base import OutcomeUnknown, Rejected, Unavailable, Unknowable
 from .graph import GraphClient
 
 
@@ -46,6 +46,35 @@ class Containers:
     poll_timeout_s: float
     sleep: Callable[[float], None]
     monotonic: Callable[[], float]
+    #: containers whose publishing answer was lost, by idempotency key (this process)
+    sent: dict[str, str] = dataclasses.field(default_factory=dict)
+
+    def publish(self, path: str, container: str, idempotency_key: str) -> str:
+        """The one call that publishes (``media_publish``, ``threads_publish``); returns the
+        media id. A lost answer is an unknown outcome, and the container is remembered for
+        ``refuse_if_published``."""
+        try:
+            result = self.client.call("publish", path, post_args={"creation_id": container},
+                                      write=True)
+        except OutcomeUnknown:
+            self.sent[idempotency_key] = container
+            raise
+        return str(result["id"])
+
+    def quota(self, path: str) -> PublishingQuota:
+        """The account's publishing quota (``{"data": [{"quota_usage", "config":
+        {"quota_total", "quota_duration"}}]}``: content_publishing_limit,
+        threads_publishing_limit)."""
+        found = self.client.call("quota", path, args={"fields": "quota_usage,config"})
+        try:
+            row = (found.get("data") or [{}])[0]
+            config = row.get("config") or {}
+            return PublishingQuota(used=int(row.get("quota_usage") or 0),
+                                   total=int(config["quota_total"]),
+                                   duration_s=int(config.get("quota_duration") or 86400))
+        except (KeyError, IndexError, TypeError, ValueError) as exc:
+            raise Unavailable(f"{self.name} quota answer not understood: {found!r}"[:300]) \
+                from exc
 
     def wait_finished(self, container: str) -> None:
         """Poll ``container`` until FINISHED (bounded); ERROR and EXPIRED are refusals."""
@@ -65,9 +94,13 @@ class Containers:
                                   f"{self.poll_timeout_s:.0f} s: nothing was published")
             self.sleep(self.poll_interval_s)
 
-    def refuse_if_published(self, container: str, account: str) -> None:
+    def refuse_if_published(self, idempotency_key: str, account: str) -> None:
         """After lookup found no post for a lost publishing answer: ``Unknowable`` when the
-        container says it was published (a person looks), else nothing (safe to send)."""
+        container that attempt sent says it was published (a person looks), else nothing
+        (safe to send)."""
+        container = self.sent.get(idempotency_key)
+        if container is None:
+            return
         state = self.client.call("lookup", container, args={"fields": self.state_field})
         if state.get(self.state_field) == "PUBLISHED":
             raise Unknowable(f"{self.name} container {container} of {account} was published, "

@@ -33,8 +33,7 @@ import structlog
 
 from .platform import PlatformAdapter, utc_now
 from .accounts import AccountConfig
-from .base import (AccountStatus, AdapterError, AuthError, NotSupported, OutcomeUnknown,
-                   PostRef, PostRequest, Rejected, Unavailable)
+from .base import (AccountStatus, AdapterError, AuthError, NotSupported, PostRef, PostRequest, Rejected)
 from .containers import Containers, PublishingQuota
 from .graph import GONE, GraphClient, check_graph_version, error_codes
 
@@ -69,8 +68,6 @@ class InstagramAdapter(PlatformAdapter):
                              "Instagram professional account id, not the Page id)")
         self.user_id = str(user_id)
         self._own_username: str | None = None
-        #: containers whose media_publish answer was lost, by idempotency key (this process)
-        self._sent_containers: dict[str, str] = {}
         self.poll_interval_s = float(account.options.get("container_poll_s", POLL_INTERVAL_S))
         self.poll_timeout_s = float(account.options.get("container_timeout_s", POLL_TIMEOUT_S))
         self.client = GraphClient("Instagram", account.credential("access_token"),
@@ -106,13 +103,8 @@ class InstagramAdapter(PlatformAdapter):
         self.containers.wait_finished(container)
         # the only write that publishes: a timeout here is an unknown outcome, and the
         # container (whose status_code turns PUBLISHED once it is out) is what lookup asks
-        try:
-            result = self.client.call("publish", f"{self.user_id}/media_publish",
-                                      post_args={"creation_id": container}, write=True)
-        except OutcomeUnknown:
-            self._sent_containers[request.idempotency_key] = container
-            raise
-        media_id = str(result["id"])
+        media_id = self.containers.publish(f"{self.user_id}/media_publish", container,
+                                           request.idempotency_key)
         return self._ref(media_id, self._permalink(media_id), container=container)
 
     def correct(self, request: PostRequest) -> PostRef:
@@ -194,9 +186,7 @@ class InstagramAdapter(PlatformAdapter):
                 continue
             if _comparable(media.get("caption") or "") == _comparable(wanted):
                 return self._ref(str(media["id"]), media.get("permalink"))
-        container = self._sent_containers.get(request.idempotency_key)
-        if container is not None:
-            self.containers.refuse_if_published(container, self.account)
+        self.containers.refuse_if_published(request.idempotency_key, self.account)
         return None
 
     def verify(self) -> AccountStatus:
@@ -223,16 +213,7 @@ class InstagramAdapter(PlatformAdapter):
     def publishing_quota(self) -> PublishingQuota:
         """How many posts the account has published through the API in the moving window, and
         how many it may (``content_publishing_limit``: quota_usage, config.quota_total)."""
-        found = self.client.call("quota", f"{self.user_id}/content_publishing_limit",
-                                 args={"fields": "quota_usage,config"})
-        try:
-            row = (found.get("data") or [{}])[0]
-            config = row.get("config") or {}
-            return PublishingQuota(used=int(row.get("quota_usage") or 0),
-                                   total=int(config["quota_total"]),
-                                   duration_s=int(config.get("quota_duration") or 86400))
-        except (KeyError, IndexError, TypeError, ValueError) as exc:
-            raise Unavailable(f"Instagram quota answer not understood: {found!r}"[:300]) from exc
+        return self.containers.quota(f"{self.user_id}/content_publishing_limit")
 
     # --- internals ------------------------------------------------------------------------------
 

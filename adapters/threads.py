@@ -27,8 +27,7 @@ import time
 from typing import Callable
 
 from .accounts import AccountConfig
-from .base import (AccountStatus, AdapterError, AuthError, NotSupported, OutcomeUnknown,
-                   PostRef, PostRequest, Rejected, Unavailable)
+from .base import (AccountStatus, AdapterError, AuthError, NotSupported, PostRef, PostRequest, Rejected)
 from .containers import Containers, PublishingQuota
 from .graph import GONE, GraphClient, error_codes
 from .platform import PlatformAdapter, utc_now
@@ -65,8 +64,6 @@ class ThreadsAdapter(PlatformAdapter):
                                   timeout_s=timeout_s, graph_version=version, host=THREADS_HOST)
         self.containers = Containers(self.client, "Threads", "status", "error_message",
                                      self.poll_interval_s, self.poll_timeout_s, sleep, monotonic)
-        #: containers whose threads_publish answer was lost, by idempotency key (this process)
-        self._sent_containers: dict[str, str] = {}
 
     def _repr_details(self) -> str:
         return f"user={self.user_id!r}"
@@ -83,13 +80,8 @@ class ThreadsAdapter(PlatformAdapter):
                                "(give the image a public url:)")
         reply_to = request.target.post_id if request.target is not None else None
         container = self._container(request, reply_to)
-        try:
-            result = self.client.call("publish", f"{self.user_id}/threads_publish",
-                                      post_args={"creation_id": container}, write=True)
-        except OutcomeUnknown:
-            self._sent_containers[request.idempotency_key] = container
-            raise
-        media_id = str(result["id"])
+        media_id = self.containers.publish(f"{self.user_id}/threads_publish", container,
+                                           request.idempotency_key)
         extra = {"published_at": self._now(), "container_id": container}
         if reply_to is not None:
             extra.update(kind="reply", parent=reply_to)
@@ -136,9 +128,7 @@ class ThreadsAdapter(PlatformAdapter):
                     extra.update(kind="reply", parent=parent)
                 return PostRef("threads", self.account, str(post["id"]), post.get("permalink"),
                                extra)
-        container = self._sent_containers.get(request.idempotency_key)
-        if container is not None:
-            self.containers.refuse_if_published(container, self.account)
+        self.containers.refuse_if_published(request.idempotency_key, self.account)
         return None
 
     def verify(self) -> AccountStatus:
@@ -156,16 +146,7 @@ class ThreadsAdapter(PlatformAdapter):
         """How many posts the profile has published through the API in the moving window, and
         how many it may (``threads_publishing_limit``: quota_usage, config.quota_total; 250
         a day, a carousel counting as one): the engine's quota gate asks it before publishing."""
-        found = self.client.call("quota", f"{self.user_id}/threads_publishing_limit",
-                                 args={"fields": "quota_usage,config"})
-        try:
-            row = (found.get("data") or [{}])[0]
-            config = row.get("config") or {}
-            return PublishingQuota(used=int(row.get("quota_usage") or 0),
-                                   total=int(config["quota_total"]),
-                                   duration_s=int(config.get("quota_duration") or 86400))
-        except (KeyError, IndexError, TypeError, ValueError) as exc:
-            raise Unavailable(f"Threads quota answer not understood: {found!r}"[:300]) from exc
+        return self.containers.quota(f"{self.user_id}/threads_publishing_limit")
 
     # --- internals ------------------------------------------------------------------------------
 
