@@ -82,6 +82,11 @@ class VersionStatus:
     def needs_attention(self) -> bool:
         return self.level != "ok"
 
+    def as_dict(self) -> dict:
+        return {"version": self.version, "level": self.level,
+                "sunset": self.sunset.isoformat() if self.sunset else None,
+                "days_left": self.days_left, "detail": self.detail}
+
 
 def _d(text: str) -> dt.date:
     return dt.date.fromisoformat(text)

@@ -15,7 +15,7 @@ from typing import Callable
 from .platform import PlatformAdapter, utc_now
 from .accounts import AccountConfig
 from .base import AccountStatus, AuthError, PostRef, PostRequest, Rejected
-from .graph import GONE, GraphClient, check_graph_version, error_codes
+from .graph import GraphClient, check_graph_version
 
 __all__ = ["FacebookAdapter"]
 
@@ -83,15 +83,7 @@ class FacebookAdapter(PlatformAdapter):
 
     def retract(self, request: PostRequest) -> None:
         """Delete ``request.target`` (post or comment)."""
-        target = request.require_target()
-        try:
-            self._call("retract", target.post_id, method="DELETE", write=True)
-        except Rejected as exc:
-            if error_codes(exc) == GONE:
-                # already deleted (an earlier attempt whose answer was lost, or a person on
-                # the page): what the retraction wanted is done
-                return
-            raise
+        self.client.delete("retract", request.require_target().post_id)
 
     def lookup(self, request: PostRequest) -> PostRef | None:
         """Find what an earlier attempt of ``request`` produced, by its text.

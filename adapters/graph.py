@@ -28,6 +28,7 @@ Mapping of Graph errors onto the adapter errors (``adapters.base``):
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 import threading
@@ -102,6 +103,16 @@ class GraphClient:
             raise self.error(operation, exc, write=write) from exc
         return result if isinstance(result, dict) else {}
 
+    def delete(self, operation: str, object_id: str) -> None:
+        """``DELETE /{object_id}``; an object already gone (Graph 100/33: an earlier attempt
+        whose answer was lost, or a person in the app) counts as done: what the deletion
+        wanted is so."""
+        try:
+            self.call(operation, object_id, method="DELETE", write=True)
+        except Rejected as exc:
+            if error_codes(exc) != GONE:
+                raise
+
     def _request_on_host(self, path: str, args, post_args, method, files):
         """What facebook-sdk's ``GraphAPI.request`` does, on ``self.host`` (facebook-sdk can
         only reach graph.facebook.com): the same answers, the same ``GraphAPIError``."""
@@ -163,6 +174,16 @@ class GraphClient:
 #: Graph's "Unsupported ... request. Object with ID ... does not exist" (code 100, subcode 33):
 #: answered to a DELETE of an object already deleted
 GONE = (100, 33)
+
+
+def graph_time(value: object) -> dt.datetime | None:
+    """A Graph timestamp (``2027-04-09T08:00:02+0000``), None when absent or unreadable."""
+    if not value:
+        return None
+    try:
+        return dt.datetime.strptime(str(value), "%Y-%m-%dT%H:%M:%S%z")
+    except ValueError:
+        return None
 
 
 def error_codes(exc: BaseException) -> tuple[object, object]:

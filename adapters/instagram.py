@@ -35,7 +35,7 @@ from .platform import PlatformAdapter, utc_now
 from .accounts import AccountConfig
 from .base import (AccountStatus, AdapterError, AuthError, NotSupported, PostRef, PostRequest, Rejected)
 from .containers import Containers, PublishingQuota
-from .graph import GONE, GraphClient, check_graph_version, error_codes
+from .graph import GraphClient, check_graph_version, error_codes, graph_time
 
 __all__ = ["InstagramAdapter", "PublishingQuota"]
 
@@ -128,12 +128,8 @@ class InstagramAdapter(PlatformAdapter):
         the post is and what to do by hand (the engine comments and alerts)."""
         target = request.require_target()
         try:
-            self.client.call("retract", target.post_id, method="DELETE", write=True)
+            self.client.delete("retract", target.post_id)
         except (Rejected, AuthError) as exc:
-            if error_codes(exc) == GONE:
-                # already deleted (an earlier attempt whose answer was lost, or a person in
-                # the app): what the retraction wanted is done
-                return
             if target.extra.get("kind") != "comment" and error_codes(exc)[0] in (10, 200):
                 # the token lacks instagram_manage_contents: the engine answers the post with
                 # a cancellation comment instead, and says where to delete it by hand
@@ -181,7 +177,7 @@ class InstagramAdapter(PlatformAdapter):
         found = self.client.call("lookup", f"{self.user_id}/media", args={
             "fields": "id,caption,permalink,timestamp", "limit": str(LOOKUP_PAGE)})
         for media in found.get("data") or ():
-            created = _parse_time(media.get("timestamp"))
+            created = graph_time(media.get("timestamp"))
             if created is not None and created < since:
                 continue
             if _comparable(media.get("caption") or "") == _comparable(wanted):
@@ -258,15 +254,6 @@ class InstagramAdapter(PlatformAdapter):
     def _now(self) -> str:
         return self.clock().astimezone(dt.timezone.utc).isoformat()
 
-
-def _parse_time(value: object) -> dt.datetime | None:
-    """Graph timestamps look like ``2027-04-09T08:00:02+0000``."""
-    if not value:
-        return None
-    try:
-        return dt.datetime.strptime(str(value), "%Y-%m-%dT%H:%M:%S%z")
-    except ValueError:
-        return None
 
 
 def _comparable(caption: str) -> str:

@@ -29,7 +29,7 @@ from typing import Callable
 from .accounts import AccountConfig
 from .base import (AccountStatus, AdapterError, AuthError, NotSupported, PostRef, PostRequest, Rejected)
 from .containers import Containers, PublishingQuota
-from .graph import GONE, GraphClient, error_codes
+from .graph import GraphClient, graph_time
 from .platform import PlatformAdapter, utc_now
 
 __all__ = ["ThreadsAdapter", "THREADS_HOST", "THREADS_VERSION"]
@@ -95,13 +95,7 @@ class ThreadsAdapter(PlatformAdapter):
 
     def retract(self, request: PostRequest) -> None:
         """Delete the post or reply; one already gone counts as done."""
-        target = request.require_target()
-        try:
-            self.client.call("retract", target.post_id, method="DELETE", write=True)
-        except (Rejected, AuthError) as exc:
-            if error_codes(exc) == GONE:
-                return  # an earlier attempt whose answer was lost, or a person in the app
-            raise
+        self.client.delete("retract", request.require_target().post_id)
 
     def lookup(self, request: PostRequest) -> PostRef | None:
         """Find what an earlier attempt of ``request`` produced: among the account's last
@@ -117,7 +111,7 @@ class ThreadsAdapter(PlatformAdapter):
             "fields": "id,text,timestamp,permalink,replied_to", "limit": str(LOOKUP_PAGE)})
         since = request.due.astimezone(dt.timezone.utc) - LOOKUP_SLACK
         for post in found.get("data") or ():
-            created = _parse_time(post.get("timestamp"))
+            created = graph_time(post.get("timestamp"))
             if created is not None and created < since:
                 continue
             if parent and str((post.get("replied_to") or {}).get("id") or "") != parent:
@@ -189,15 +183,3 @@ class ThreadsAdapter(PlatformAdapter):
 def _alt(image) -> dict:
     return {"alt_text": image.alt} if image.alt else {}
 
-
-def _parse_time(value: str | None) -> dt.datetime | None:
-    if not value:
-        return None
-    try:
-        moment = dt.datetime.strptime(value, "%Y-%m-%dT%H:%M:%S%z")
-    except ValueError:
-        try:
-            moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from adapters.api_versions import VersionStatus, account_version_status
+from adapters.api_versions import account_version_status
 from adapters.factory import make_adapter
 from adapters.accounts import AccountConfig
 from adapters.base import AccountStatus, AdapterError
@@ -57,14 +57,6 @@ class AccountRow:
         return "ok"
 
 
-def _version_dict(status: VersionStatus | None) -> dict | None:
-    if status is None:
-        return None
-    return {"version": status.version, "level": status.level,
-            "sunset": status.sunset.isoformat() if status.sunset else None,
-            "days_left": status.days_left, "detail": status.detail}
-
-
 def check_account(account: AccountConfig, transport: str, home: Path,
                   today: dt.date | None = None,
                   x_prices: dict | None = None) -> AccountRow:
@@ -91,7 +83,7 @@ def check_account(account: AccountConfig, transport: str, home: Path,
                    f"${prices['post_create_url']:.2f} with a link (pregonero plan: a "
                    "calendar's cost)")
     return AccountRow(account.ref, account.platform, account.handle, account.department, chosen,
-                      ok, detail, status.expires_in_days, _version_dict(version))
+                      ok, detail, status.expires_in_days, version.as_dict() if version else None)
 
 
 @click.group()

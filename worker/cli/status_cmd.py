@@ -99,9 +99,7 @@ def api_versions_needing_attention(config_dir, today=None) -> list[dict]:
     for account in config.accounts.values():
         status = account_version_status(account.platform, dict(account.options), today)
         if status is not None and status.needs_attention:
-            rows.append({"account": account.ref, "version": status.version,
-                         "level": status.level, "days_left": status.days_left,
-                         "detail": status.detail})
+            rows.append({"account": account.ref, **status.as_dict()})
     return rows
 
 

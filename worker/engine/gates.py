@@ -10,7 +10,8 @@ a new condition is one more gate in ``Publisher.gates``, not one more branch in 
 The chain, in order (``worker.engine.publisher.default_gates``):
 
 1. ``golive``: an "open now" post waits until the official page shows its text;
-2. ``quota``: a post beyond the account's publishing quota (Instagram) waits for room.
+2. ``quota``: a post beyond the account's publishing quota (Instagram, Threads) waits for
+   room.
 
 What a job's kind requires (a correction needs the post it corrects, on the platform and
 waiting for this version) is the kind's answer when asked for its request
