@@ -56,6 +56,9 @@ class Capabilities:
     alt_text: bool = True
     alt_text_limit: int | None = None
     replies: bool = True
+    #: a text too long for one post may go out as a thread, each part a reply to the one
+    #: before (the calendar's ``thread: true``: ``worker.calendar.thread_split``)
+    can_thread: bool = False
     native_events: bool = False
     #: one post per language, or one combined post with the primary language first
     language_strategy: LanguageStrategy = "per_language"

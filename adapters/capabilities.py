@@ -38,6 +38,7 @@ X = Capabilities(
     max_images=4, image_types=KNOWN_TYPES, image_max_bytes=5 * 1024 * 1024,
     alt_text_limit=1000, language_strategy="per_language",
     correction_fallback="reply",
+    can_thread=True,
 )
 
 # Facebook Pages: 63 206 characters per post (long-standing documented page post limit).
@@ -67,6 +68,7 @@ MASTODON = Capabilities(
     edit=EditSupport(True), max_images=4, image_types=KNOWN_TYPES,
     image_max_bytes=16 * 1024 * 1024, alt_text_limit=1500,
     language_strategy="per_language", correction_fallback="reply",
+    can_thread=True,
 )
 
 # Bluesky: 300 graphemes (app.bsky.feed.post lexicon: maxGraphemes 300). Records cannot be
@@ -80,6 +82,7 @@ BLUESKY = Capabilities(
     edit=EditSupport(False), max_images=4, image_types=KNOWN_TYPES,
     image_max_bytes=2_000_000, alt_text_limit=2000,
     language_strategy="per_language", correction_fallback="reply",
+    can_thread=True,
 )
 
 # Telegram channels (Bot API): message text 1-4096 characters after entity parsing, counted in
@@ -148,6 +151,7 @@ THREADS = Capabilities(
     edit=EditSupport(False), delete=True, max_images=20, image_types=frozenset({JPEG, PNG}),
     image_max_bytes=8_000_000, alt_text_limit=None, language_strategy="per_language",
     correction_fallback="reply",
+    can_thread=True,
 )
 
 # LinkedIn organisation pages (Posts API, learn.microsoft.com "Posts API" and "Images API",

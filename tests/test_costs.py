@@ -35,6 +35,15 @@ def test_a_post_with_a_link_costs_the_link_price_and_each_alt_text_a_metadata_re
     assert round(cost.usd, 4) == round(2 * 0.015 + 0.20 + 0.005, 4)
 
 
+def test_each_post_of_a_thread_is_billed_and_only_the_one_with_the_link_at_the_link_price():
+    long = dataclasses.replace(job("whole text https://www.calp.es/bases"),
+                               thread=("Parte uno\n1/3", "Parte dos\n2/3",
+                                       "Bases: https://www.calp.es/bases\n3/3"))
+    (cost,) = x_costs([long], X_PRICES)
+    assert (cost.posts, cost.posts_with_link) == (3, 1)
+    assert round(cost.usd, 4) == round(2 * 0.015 + 0.20, 4)
+
+
 def test_a_bare_domain_is_a_link_for_x_as_it_is_for_its_counting():
     assert has_link("Más información en calp.es") and not has_link("Pleno el lunes.")
 

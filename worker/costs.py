@@ -2,7 +2,7 @@
 arithmetic over the compiled jobs and a price table (``adapters.pricing``).
 
 Counted for each X account: the posts (a post whose text carries a link is billed at the
-link price), and the alt text of each image (one metadata request each; uploads are not
+link price; each post of a thread counts), and the alt text of each image (one metadata request each; uploads are not
 billed). Corrections and lookups depend on what happens later, so their unit prices are
 given for the reader to multiply: a correction is a reply or an edit (billed as a post), or a
 deletion; a lookup after an unknown outcome reads up to ``X_LOOKUP_POSTS`` of the account's
@@ -56,8 +56,9 @@ def x_costs(jobs: Iterable[Job], prices: Mapping[str, float]) -> list[AccountCos
         if job.platform != "x":
             continue
         row = counts.setdefault(job.account, [0, 0, 0])
-        row[0] += 1
-        row[1] += has_link(job.text)
+        posts = job.thread or (job.text,)  # each post of a thread is billed as one
+        row[0] += len(posts)
+        row[1] += sum(has_link(text) for text in posts)
         row[2] += sum(1 for image in job.images if image.alt)
     return [AccountCost(account, posts, linked, alts,
                         (posts - linked) * prices["post_create"]

@@ -72,6 +72,10 @@ class Job:
     event: EventInfo | None = None
     #: texts per language tag for a combined post (so corrections can re-render each part)
     parts: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    #: a thread (the entry's ``thread: true``, its text too long for one post): the posts in
+    #: order, each with its counter, each a reply to the one before; ``text`` stays the whole
+    #: text, which corrections compare. Empty: one post.
+    thread: tuple[str, ...] = ()
 
     @classmethod
     def build(cls, *parts: Mapping[str, object], **fields) -> "Job":
@@ -112,6 +116,12 @@ class Job:
         data["due_utc"] = self.due_utc.astimezone(dt.timezone.utc).isoformat(timespec="microseconds")
         data["depends_on"] = dict(sorted(self.depends_on.items()))
         data["parts"] = dict(sorted(self.parts.items()))
+        if self.thread:
+            data["thread"] = list(self.thread)
+        else:
+            # a field added after posts were stored: absent when unused, so that the content
+            # hash of every job without a thread is what it was (no post looks changed)
+            del data["thread"]
         return data
 
     @classmethod
@@ -123,6 +133,7 @@ class Job:
         data["event"] = EventInfo(**data["event"]) if data.get("event") else None
         data["depends_on"] = dict(data.get("depends_on") or {})
         data["parts"] = dict(data.get("parts") or {})
+        data["thread"] = tuple(data.get("thread") or ())
         return cls(**data)
 
 

@@ -11,7 +11,7 @@ import pytest
 
 from adapters.factory import make_adapter
 from adapters.accounts import AccountConfig
-from adapters.base import (AuthError, Image, NotSupported, OutcomeUnknown, PostRef, PostRequest,
+from adapters.base import (AuthError, Image, NotSupported, OutcomeUnknown, PostRequest,
                            RateLimited, Rejected, Unavailable)
 from adapters.instagram import InstagramAdapter, PublishingQuota
 from tests.twins.base import Fault

@@ -212,7 +212,8 @@ class Builder:
             text=lang_map(raw["text"], languages, everywhere=False), link=raw.get("link"),
             images=images, check_url=raw.get("check_url"),
             check_contains=raw.get("check_contains"), event=event, overrides=overrides,
-            archived=bool(raw.get("archived", False)), path=path)
+            archived=bool(raw.get("archived", False)), path=path,
+            thread=bool(raw.get("thread", False)))
 
 
 class _FactResolver:

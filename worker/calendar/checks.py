@@ -177,7 +177,9 @@ class Checker:
             limit = caps.text_limit
             if job.images and caps.platform == "telegram":
                 limit = min(limit, 1024)  # a caption under a photo, not a message
-            if length > limit:
+            if entry.thread and caps.can_thread:
+                pass  # a thread of posts that fit, or the compiler's finding says why not
+            elif length > limit:
                 how = {"x-weighted": " (X counts URLs as 23 and some characters double)",
                        "graphemes": " (graphemes)", "mastodon": " (URLs count 23)",
                        "threads": " (Threads counts each emoji as its UTF-8 bytes)",
@@ -186,7 +188,10 @@ class Checker:
                          f"'{entry.id}' for {job.account} in {job.language} is {length} characters;"
                          f" {caps.platform} allows {limit}{how}", "too-long",
                          f"shorten it by {length - limit}, or add overrides: {{{caps.platform}: "
-                         "{text: ...}} with a shorter text")
+                         "{text: ...}} with a shorter text"
+                         + (f" ({caps.platform} cannot publish threads)" if entry.thread else
+                            ", or thread: true where the network publishes threads"
+                            if caps.can_thread else ""))
             if caps.platform == "instagram":
                 tags = _HASHTAG.findall(job.text)
                 if len(tags) > INSTAGRAM_MAX_HASHTAGS:

@@ -25,6 +25,7 @@ from worker.calendar.holiday_calendar import HolidayCalendar
 from worker.calendar.instants import InstantProblem, entry_instant, point_in_time
 from worker.calendar.model import Calendar, Entry, ImageSpec
 from worker.calendar.source import Document
+from worker.calendar.thread_split import ThreadProblem, split_thread
 
 UTC = dt.timezone.utc
 
@@ -41,6 +42,8 @@ class JobDraft(NamedTuple):
     images: tuple[PlannedImage, ...]
     depends_on: Mapping[str, str]
     parts: Mapping[str, str]
+    #: the posts of a thread (``Job.thread``), or empty
+    thread: tuple[str, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -98,6 +101,7 @@ class Compiler:
         self._rendered: dict[tuple[str, str, tuple], tuple[str | None, tuple[str, ...]]] = {}
         self._displays = {name: f.display() for name, f in cal.facts.items()}
         self._contents: dict[tuple, tuple | None] = {}
+        self._threads: dict[tuple, tuple[str, ...]] = {}
 
     def error(self, path, message, code, hint=""):
         self.findings.append(self.doc.finding(path, "error", message, code, hint))
@@ -180,8 +184,29 @@ class Compiler:
         if content is None:
             return None
         text, link, images, depends, language, parts = content
+        thread = (self._thread(entry, caps, text, language) if entry.thread and caps.can_thread
+                  else ())
         return JobDraft(account, platform, language, text, link, images, depends,
-                        parts if len(langs) > 1 else {})
+                        parts if len(langs) > 1 else {}, thread)
+
+    def _thread(self, entry: Entry, caps: Capabilities, text: str,
+                language: str) -> tuple[str, ...]:
+        """The posts of ``text`` as a thread on ``caps``'s platform (empty when it fits one
+        post, or cannot be a thread: the finding, at the language's text, says why)."""
+        key = (text, caps.text_limit, caps.counting)
+        if key not in self._threads:
+            try:
+                parts = split_thread(text, caps.text_limit, caps.count)
+            except ThreadProblem as exc:
+                path = entry.path + ("text", language)
+                self.error(path if self.doc.holds(path) else entry.path + ("text",),
+                           f"'{entry.id}' in {language} as a thread on {caps.platform}: {exc}",
+                           exc.code,
+                           "shorten the text, or put the details on the official page and "
+                           "link to it")
+                parts = ()
+            self._threads[key] = parts if len(parts) > 1 else ()
+        return self._threads[key]
 
     def _content(self, entry, override_key, account, platform, langs, feed, deps, event):
         """What a job says: the same for every account of the entry that shares its

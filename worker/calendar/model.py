@@ -86,6 +86,8 @@ class Entry:
     overrides: Mapping[str, Override]
     archived: bool
     path: tuple  # ("entries", index)
+    #: a text too long for a platform that threads goes out as a thread there
+    thread: bool = False
 
 
 @dataclasses.dataclass(frozen=True)

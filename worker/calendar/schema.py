@@ -149,6 +149,9 @@ ENTRY = Obj(
         "event": EVENT,
         "overrides": Obj(name="overrides", doc="per platform (x, facebook...) or per account "
                          "(x:ayto-calp)", keys=r"^[a-z]+(:[A-Za-z0-9_.@-]+)?$", values=_override),
+        "thread": Bool(doc="true: where the text is too long for one post, it goes out as a "
+                       "thread of numbered replies on X, Bluesky, Mastodon and Threads (each "
+                       "part within the network's limit; corrections answer the first part)"),
         "archived": Bool(doc="true once the post went out and its time has passed: kept for "
                          "corrections, not scheduled again, not linted as 'in the past'"),
     },

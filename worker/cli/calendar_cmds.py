@@ -65,11 +65,12 @@ def plan(paths, config_dir, now, as_json):
         from rich.table import Table
 
         table = Table(title="pregonero plan", show_lines=False)
-        for column in ("due (local)", "account", "lang", "kind", "job", "text"):
+        for column in ("due (local)", "account", "lang", "kind", "job"):
             table.add_column(column, overflow="fold")
+        table.add_column("text", overflow="fold", min_width=60)
         for job in all_jobs(plans):
             table.add_row(job.due_local, job.account, job.language, job.kind, job.entry,
-                          job.text.replace("\n", " ⏎ ")[:90])
+                          _shown_text(job))
         console = Console(width=max(Console().width, 140))
         console.print(table)
         for source in plans:
@@ -78,6 +79,14 @@ def plan(paths, config_dir, now, as_json):
         for line in _cost_lines(costs):
             console.print(line, highlight=False)
     raise SystemExit(1 if failed else 0)
+
+
+def _shown_text(job) -> str:
+    """The text as it will be published, whole, with its line breaks (editors proofread
+    here); a thread post by post, each as it will go out."""
+    if job.thread:
+        return f"thread of {len(job.thread)} posts:\n" + "\n┄┄┄\n".join(job.thread)
+    return job.text
 
 
 def _x_costs(plans, config) -> dict | None:

@@ -220,6 +220,11 @@ class CorrectionPlanner:
         if stored.state == ORPHANED:
             new = None
         caps = caps or self.caps_for(old.account, old.platform)
+        if old.thread:
+            # one post of a thread cannot be edited into the whole corrected text: the
+            # correction answers the first post, where the thread starts (the retraction
+            # deletes every post: ``worker.engine.thread_posts``)
+            caps = _no_edit(caps)
         reason = ovr.retraction_reason(self.store, old.calendar, old.entry) if new is None else None
         steps = steps_for(old, new, caps, now=now, published=published_at(stored),
                           edits=edits_so_far(stored), meta=self.meta(old.calendar),

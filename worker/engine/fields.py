@@ -34,6 +34,8 @@ STATE = {
     "ref": "the platform's reference of the published post (PostRef JSON)",
     "pa": "when it was published (ms)",
     "lat": "how late it went out (ms after its planned instant)",
+    "tp": "a thread's posts already out, in order (PostRef JSON list): a resumed attempt "
+          "sends the rest (``worker.engine.thread_posts``)",
 }
 
 #: why and until when it is held (``worker.engine.holds``)

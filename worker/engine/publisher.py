@@ -38,13 +38,13 @@ import structlog
 from adapters.base import (Adapter, AuthError, Image, NotSupported, PostRef, PostRequest,
                            RateLimited, Rejected, Unavailable, Unknowable)
 from worker.corrections.send import CorrectionSend
-from worker.engine import gates
+from worker.engine import gates, thread_posts
 from worker.image_files import ImageRefused, with_images
 from worker.jobs import Job
 from worker.net.guard import NetPolicy
 from worker.engine.store import Store, StoredJob
 from worker.engine.clock import now_ms, to_ms
-from worker.engine.states import DISPATCHED, UNCERTAIN
+from worker.engine.states import DISPATCHED, PUBLISHING, UNCERTAIN
 
 log = structlog.get_logger("pregonero.publish")
 
@@ -129,7 +129,10 @@ class PlainPost:
         return build_request(stored.job)
 
     def lookup_request(self, stored: StoredJob) -> PostRequest:
-        return build_request(stored.job)
+        whole = build_request(stored.job)
+        if stored.job.thread:  # the part in doubt: the first one not recorded as out
+            return thread_posts.next_request(stored.job, whole, stored.fields)
+        return whole
 
     def published(self, stored: StoredJob, ref: PostRef | None) -> None:
         pass
@@ -324,7 +327,10 @@ class Publisher:
         common = {"job_id": job.id, "account": job.account, "attempt_id": attempt_id}
         try:
             with self.heartbeats.beating(job.id, attempt_id):
-                ref = self._send(request, adapter)
+                if job.thread and not stored.corrects:
+                    ref = self._send_thread(stored, attempt_id, request, adapter)
+                else:
+                    ref = self._send(request, adapter)
         except RateLimited as exc:
             delay_s = (exc.retry_after_s if exc.retry_after_s is not None else s.rate_limit_default_s)
             delay_s += random.uniform(0, s.rate_limit_jitter_s)
@@ -353,15 +359,39 @@ class Publisher:
 
     @staticmethod
     def _send(request: PostRequest, adapter: Adapter):
-        """One call to the platform: publish, or (correction jobs) correct / reply / retract."""
+        """One call to the platform: publish, or (correction jobs) correct / reply / retract;
+        a retraction of a thread deletes each of its posts, the last first."""
         if request.action == "correct":
             return adapter.correct(request)
         if request.action == "reply":
             return adapter.reply(request)
         if request.action == "retract":
-            adapter.retract(request)
+            for deletion in thread_posts.retractions(request):
+                adapter.retract(deletion)
             return request.target
         return adapter.publish(request)
+
+    def _send_thread(self, stored: StoredJob, attempt_id: str, whole: PostRequest,
+                     adapter: Adapter) -> PostRef:
+        """The posts of a thread not out yet, each answering the one before, each recorded
+        on the job before the next is sent (``worker.engine.thread_posts``). An error stops
+        the thread where it is: its handling (retry, lookup, failure) resumes it there."""
+        job = stored.job
+        refs = thread_posts.progress(stored.fields)
+        for index in range(len(refs), len(job.thread)):
+            part = thread_posts.part_request(job, whole, index, refs[-1] if refs else None)
+            try:
+                refs.append(self._send(part, adapter))
+            except Exception:
+                log.warning("thread_interrupted", job_id=job.id, part=index + 1,
+                            parts=len(job.thread), account=job.account)
+                raise
+            if len(refs) < len(job.thread):
+                self.store.record_thread_part(job.id, attempt_id, PUBLISHING,
+                                              thread_posts.progress_value(refs),
+                                              f"thread: post {len(refs)} of {len(job.thread)} "
+                                              f"out ({refs[-1].post_id})")
+        return thread_posts.head_ref(refs)
 
     def _published(self, stored: StoredJob, attempt_id: str, ref, lateness_ms: int,
                    why: str = "published") -> None:
@@ -398,6 +428,18 @@ class Publisher:
             log.warning("publish_uncertain", reason=f"lookup failed: {type(exc).__name__}: {exc}",
                         **common)
             return
+        if ref is not None and stored.job.thread and not stored.corrects:
+            refs = thread_posts.progress(stored.fields) + [ref]
+            if len(refs) < len(stored.job.thread):
+                # the post in doubt is out, the thread is not: record it, send the rest now
+                self.store.record_thread_part(job_id, attempt_id, UNCERTAIN,
+                                              thread_posts.progress_value(refs),
+                                              f"thread: lookup found post {len(refs)} of "
+                                              f"{len(stored.job.thread)} ({ref.post_id})")
+                self._retry(stored, attempt_id, 0, "lookup found a post of the thread: the "
+                            "rest goes now", stored.tries, common)
+                return
+            ref = thread_posts.head_ref(refs)
         if ref is not None:
             started_ms = int(stored.fields.get("as") or now_ms())
             lateness_ms = started_ms - to_ms(stored.job.due_utc)

@@ -264,6 +264,13 @@ class Store:
                                f"late success of attempt {attempt_id}", due=REMOVE,
                                lease=REMOVE, held=REMOVE, fields=fields, delete=("t",))
 
+    def record_thread_part(self, job_id: str, attempt_id: str, state: str, progress: str,
+                           why: str) -> bool:
+        """A post of a thread is out (``worker.engine.thread_posts``): its reference joins
+        the job's progress, if the attempt is still the job's, with an audit line."""
+        return self.transition(job_id, state, state, "worker", why, check=("at", attempt_id),
+                               fields={"tp": progress})
+
     def mark_uncertain(self, job_id: str, attempt_id: str, why: str, recheck_ms: int,
                        by: str = "worker", errored: bool = False) -> bool:
         """``errored``: the call ended in an unexpected error (``ue`` names the attempt), as
