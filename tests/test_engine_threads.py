@@ -188,3 +188,43 @@ def test_a_rate_limit_on_a_later_post_resumes_the_thread_where_it_stopped(world)
         (head,) = [p for p in view[job.account] if p.text == job.thread[0]]
         assert [p.text for p in _chain(head)] == list(job.thread)
     hold_still(lambda: len(world.records()) == len(keys), 0.3, what="nothing more sent")
+
+
+def test_a_thread_stopped_half_way_when_the_date_changes_finishes_as_begun_then_is_corrected(
+        world):
+    world.x_age = dt.timedelta(hours=2)
+    slowed: set[str] = set()
+
+    def slow_part_two_on_x(request):
+        key = request.idempotency_key
+        if key.endswith("/2") and "/x:ayto-test/es#" in key and key not in slowed:
+            slowed.add(key)
+            return RateLimited("429", retry_after_s=2.0)
+        return None
+
+    world.engine.fail_plan = slow_part_two_on_x
+    plans = world.compile()
+    x_es = next(j for j in plans[0].jobs if j.id.endswith("/x:ayto-test/es"))
+    apply_plan(world.store, [FakeSourcePlan(plans[0].path, True, (dataclasses.replace(
+        x_es, due_utc=utc_in(0.5)),))], dt.datetime.now(UTC))
+    wait_for(lambda: world.store.get(x_es.id).fields.get("tp"), what="the first post out")
+    first_version = world.store.get(x_es.id).job.thread
+
+    # the deadline moves while the thread waits for its retry: it is neither re-rendered
+    # (its second post would contradict its first) nor cancelled
+    world.set_fact("plazo_fin", "2027-08-27")
+    apply_plan(world.store, [FakeSourcePlan(plans[0].path, True, (dataclasses.replace(
+        x_es, due_utc=utc_in(0.5)),))], dt.datetime.now(UTC))
+    world.sync()
+    assert world.store.get(x_es.id).job.thread == first_version
+
+    wait_for(lambda: world.store.state(x_es.id) == "published", what="the thread finished")
+    world.sync()
+    world.wait_settled()
+    view = fold(world.records())
+    (head,) = [p for p in view["x:ayto-test"] if p.text == first_version[0]]
+    chain = _chain(head)
+    assert [p.text for p in chain] == list(first_version)
+    # the correction answers the first post
+    (correction,) = [r for r in head.replies if "27 de agosto" in r.text]
+    assert "«viernes 20 de agosto de 2027»" in correction.text

@@ -97,6 +97,13 @@ class StoredJob:
         return int(raw) if raw is not None else None
 
 
+#: a pending job none of whose thread is out yet (``tp`` absent): a thread stopped half-way
+#: (waiting for its retry, paused) is neither re-rendered nor cancelled, it finishes as it
+#: began, and the change then corrects or retracts it as any published post
+#: (``worker.engine.thread_posts``)
+NOT_PARTLY_OUT = ("tp", "~")
+
+
 @dataclasses.dataclass(frozen=True)
 class Claim:
     """A job the dispatcher has claimed: send it with this token, to start at ``send_at_ms``."""
@@ -129,12 +136,14 @@ class Store:
     # --- the generic guarded transition -------------------------------------------------------
 
     def transition(self, job_id: str, expect: str, to: str, by: str, why: str, *,
-                   check: tuple[str, str] | None = None, due=KEEP, lease=KEEP, held=KEEP,
+                   check: tuple[str, str] | tuple[tuple[str, str], ...] | None = None, due=KEEP, lease=KEEP, held=KEEP,
                    fields: Mapping[str, object] | None = None, delete: Iterable[str] = (),
                    client=None) -> bool:
         """Move ``job_id`` from one of ``expect`` ('a|b') to ``to`` atomically, with audit.
 
-        Returns False (and changes nothing) if the state or the ``check`` field differs.
+        Returns False (and changes nothing) if the state or the ``check`` field differs
+        (``check``: a field and its accepted values, 'a|b', '~' for absent; or several such
+        pairs, all of which must hold).
         With ``client`` (a pipeline) the call is only queued and True is returned: read the
         outcome (``[1, from]`` or ``[0, current]``) from ``pipeline.execute()``.
         """
@@ -142,7 +151,10 @@ class Store:
         pairs: list[str] = ["u", str(at)]
         for name, value in (fields or {}).items():
             pairs += [name, str(value)]
-        check_field, check_values = check or ("", "")
+        if check and isinstance(check[0], tuple):
+            check_field, check_values = (",".join(part) for part in zip(*check))
+        else:
+            check_field, check_values = check or ("", "")
         args = [job_id, expect, to, by, why, at, check_field, check_values,
                 _zop(due), _zop(lease), _zop(held), self.audit_maxlen, len(pairs) // 2,
                 *pairs, *delete]
@@ -155,8 +167,8 @@ class Store:
     def add_job(self, job: Job, path: str, by: str, why: str = "added", client=None) -> bool:
         """Store a new job as ``scheduled`` (also revives a cancelled or failed one)."""
         return self.transition(job.id, "-|cancelled|failed", SCHEDULED, by, why,
-                               due=to_ms(job.due_utc), lease=REMOVE, held=REMOVE,
-                               fields=planned_fields(job, path), client=client,
+                               check=NOT_PARTLY_OUT, due=to_ms(job.due_utc), lease=REMOVE,
+                               held=REMOVE, fields=planned_fields(job, path), client=client,
                                delete=("t", "at", "r", "ref", "lat", "gs", "n", "pj", "ue", "kd"))
 
     def update_job(self, job: Job, path: str, by: str, why: str) -> bool:
@@ -165,11 +177,13 @@ class Store:
         due_ms = to_ms(job.due_utc)
         fields = planned_fields(job, path)
         if self.transition(job.id, "scheduled|dispatched|held", SCHEDULED, by, why,
-                           check=("r", "|".join(("~", *RECHECKED_HOLDS, GOLIVE_REFUSED,
-                                                       CHANGE_HOLDS))), due=due_ms, lease=REMOVE,
+                           check=(("r", "|".join(("~", *RECHECKED_HOLDS, GOLIVE_REFUSED,
+                                                        CHANGE_HOLDS))), NOT_PARTLY_OUT),
+                           due=due_ms, lease=REMOVE,
                            held=REMOVE, fields=fields, delete=("t", "r", "gs", "gr")):
             return True
-        return self.transition(job.id, HELD, HELD, by, why, check=("r", "|".join(DECISION_HOLDS)),
+        return self.transition(job.id, HELD, HELD, by, why,
+                               check=(("r", "|".join(DECISION_HOLDS)), NOT_PARTLY_OUT),
                                held=due_ms, fields=fields)
 
     def refresh_hold(self, job: Job, path: str, by: str, why: str) -> bool:
@@ -179,29 +193,31 @@ class Store:
         held for the decision it was waiting for, at its new instant. False when the job is
         not held for one of those reasons."""
         fields = planned_fields(job, path)
-        if self.transition(job.id, HELD, HELD, by, why, check=("r", "|".join(RECHECKED_HOLDS)),
-                           fields=fields):
+        if self.transition(job.id, HELD, HELD, by, why,
+                           check=(("r", "|".join(RECHECKED_HOLDS)), NOT_PARTLY_OUT), fields=fields):
             return True
         # a go-live between two checks of its page (its re-check claimed and on its way): the
         # message in flight carries the old text, so it is voided and the check comes again
         if self.transition(job.id, "scheduled|dispatched", HELD, by, why,
-                           check=("r", GOLIVE_WAITING), due=now_ms(), lease=REMOVE,
+                           check=(("r", GOLIVE_WAITING), NOT_PARTLY_OUT), due=now_ms(), lease=REMOVE,
                            fields=fields, delete=("t",)):
             self.wake()
             return True
         # a go-live whose official URL was refused: its new version (check_url fixed, most
         # likely) is checked at once; refused again, it is held again with a new alert
         if self.transition(job.id, HELD, SCHEDULED, by, f"{why}: go-live checked again",
-                           check=("r", GOLIVE_REFUSED), due=now_ms(), held=REMOVE,
+                           check=(("r", GOLIVE_REFUSED), NOT_PARTLY_OUT), due=now_ms(), held=REMOVE,
                            fields=fields, delete=("r", "gr")):
             self.wake()
             return True
-        return self.transition(job.id, HELD, HELD, by, why, check=("r", "|".join(DECISION_HOLDS)),
+        return self.transition(job.id, HELD, HELD, by, why,
+                               check=(("r", "|".join(DECISION_HOLDS)), NOT_PARTLY_OUT),
                                held=to_ms(job.due_utc), fields=fields)
 
     def cancel_job(self, job_id: str, by: str, why: str) -> bool:
         return self.transition(job_id, "scheduled|dispatched|held", CANCELLED, by, why,
-                               due=REMOVE, lease=REMOVE, held=REMOVE, delete=("t",))
+                               check=NOT_PARTLY_OUT, due=REMOVE, lease=REMOVE, held=REMOVE,
+                               delete=("t",))
 
     def flag_posted(self, job_id: str, to: str, by: str, why: str,
                     planned: Job | None = None, client=None) -> bool:

@@ -1,7 +1,8 @@
 -- A generic guarded transition of one job.
 -- KEYS: job, audit, due, leases, held
 -- ARGV: 1 id, 2 expected states ('a|b', '-' = absent, '*' = any existing), 3 to-state, 4 by,
---       5 why, 6 now_ms, 7 check field ('' = none), 8 accepted values ('a|b', '~' = absent),
+--       5 why, 6 now_ms, 7 check field ('' = none; 'f,g' = several), 8 accepted values
+--       ('a|b', '~' = absent; 'a|b,~' = per field),
 --       9/10/11 due/lease/held op ('' keep, '-' remove, else score), 12 audit maxlen,
 --       13 n field pairs to set, then the pairs, then the fields to delete.
 -- Returns {1, from} or {0, current_state, actual_check_value}.
@@ -22,8 +23,15 @@ elseif not member(cur, expect) then
   return {0, cur}
 end
 if checkf ~= '' then
-  local actual = redis.call('HGET', jobkey, checkf) or '~'
-  if not member(actual, checkv) then return {0, cur, actual} end
+  -- one or more fields ('r,tp'), each with its accepted values ('a|b,~')
+  local values = {}
+  for v in string.gmatch(checkv .. ',', '([^,]*),') do values[#values + 1] = v end
+  local i = 0
+  for f in string.gmatch(checkf, '[^,]+') do
+    i = i + 1
+    local actual = redis.call('HGET', jobkey, f) or '~'
+    if not member(actual, values[i] or '') then return {0, cur, actual} end
+  end
 end
 local args = {'s', to}
 for i = 0, nset - 1 do
