@@ -1,7 +1,7 @@
 """The API versions an account is pinned to, and when each stops working: data, with where
 every date comes from.
 
-LinkedIn and Meta (Facebook, Instagram) version their APIs and retire old versions on a
+LinkedIn and Meta (Facebook, Instagram, Threads) version their APIs and retire old versions on a
 published schedule; the others (X v2, Mastodon, Bluesky, Telegram) have no pinned versions.
 A deployment pins a version per account (``options.linkedin_version``,
 ``options.graph_version``) so that an upgrade is a reviewed config change, never a surprise;
@@ -34,6 +34,7 @@ ALERT_DAYS = 30
 
 GRAPH_SOURCE = "https://developers.facebook.com/docs/graph-api/changelog/versions/"
 LINKEDIN_SOURCE = "https://learn.microsoft.com/linkedin/marketing/integrations/migrations"
+THREADS_SOURCE = "https://developers.facebook.com/docs/threads/changelog"
 LINKEDIN_POLICY = ("https://learn.microsoft.com/linkedin/marketing/versioning (each monthly "
                    "version is supported for at least one year)")
 
@@ -132,8 +133,18 @@ LINKEDIN = VersionTable(
     after_sunset="LinkedIn refuses every call on a retired version (HTTP 426): the account "
                  "cannot publish until its version is raised")
 
+# Threads API (graph.threads.net): one version so far, v1.0, served since the API opened in
+# June 2024, with no sunset announced; Meta versions it apart from the Graph API (its own
+# path, its own changelog). Listed so that accounts check and status name it, and say so the
+# day a second version appears and a date is set for this one.
+THREADS = VersionTable(
+    platform="threads", option="graph_version", default="v1.0",
+    versions=(KnownVersion("v1.0", None, THREADS_SOURCE),),
+    after_sunset="Meta has announced no retirement of a Threads API version yet")
+
 #: by the platform of an account
-TABLES: dict[str, VersionTable] = {"facebook": GRAPH, "instagram": GRAPH, "linkedin": LINKEDIN}
+TABLES: dict[str, VersionTable] = {"facebook": GRAPH, "instagram": GRAPH, "linkedin": LINKEDIN,
+                                   "threads": THREADS}
 
 
 def table_for(platform: str) -> VersionTable | None:

@@ -65,6 +65,9 @@ class Capabilities:
     requires_image: bool = False
     #: links are clickable in the text (not on Instagram)
     clickable_links: bool = True
+    #: a link's preview card is described by the client, not built by the platform from the
+    #: page (Bluesky): the engine reads the page and sends the card (``PostRequest.card``)
+    card_from_client: bool = False
     #: how a correction of a published post is made when editing is not possible
     correction_fallback: Literal["reply", "comment", "alert"] = "reply"
 
@@ -95,6 +98,18 @@ class Image:
             return self.data
         with open(self.path, "rb") as handle:
             return handle.read()
+
+
+@dataclasses.dataclass(frozen=True)
+class LinkCard:
+    """The preview card of a post's link, for platforms whose clients describe it themselves
+    (Bluesky's ``app.bsky.embed.external``): what the linked page says of itself, read by the
+    engine (``worker.engine.link_cards``). ``thumb``: the page's image, already fetched."""
+
+    uri: str
+    title: str
+    description: str
+    thumb: Image | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -151,6 +166,8 @@ class PostRequest:
     #: ``worker.jobs.EventInfo`` (start_utc, end_utc, all_day, title, place, stream_url,
     #: description) plus optional "calendar" and "uid"; None for ordinary posts
     event: Mapping[str, object] | None = None
+    #: the link's preview card, where the platform needs it from the client (None: none)
+    card: LinkCard | None = None
 
     def require_target(self) -> PostRef:
         """The post a correct, reply or retract acts on; a request without one is a bug."""

@@ -17,7 +17,9 @@ post a lost answer created, and the retry would post it twice.)
 Images are uploaded first (``uploadBlob``), each in a call of its own that creates nothing a
 citizen sees, so a timeout there is a safe retry; only ``createRecord`` is the write whose lost
 answer makes the outcome unknown. Each image carries its ``aspectRatio``, read from the file's
-header, so bsky.app lays posters out uncropped.
+header, so bsky.app lays posters out uncropped. A post without images whose request carries
+a link card (``PostRequest.card``, read from the page by the engine) embeds it as
+``app.bsky.embed.external``, its image uploaded first the same way.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ from atproto_core.uri import AtUri
 
 from .platform import PlatformAdapter, error_for_status
 from .accounts import AccountConfig
-from .base import (AccountStatus, AdapterError, AuthError, Duplicate, NotSupported,
+from .base import (AccountStatus, AdapterError, AuthError, Duplicate, LinkCard, NotSupported,
                    OutcomeUnknown, PostRef, PostRequest, Rejected, Unavailable)
 from .credentials import Secret, mask_secrets
 from .imagetypes import image_dimensions
@@ -87,7 +89,8 @@ class BlueskyAdapter(PlatformAdapter):
         self.check_content(request)
         images = [self._read_image(image) for image in request.images]
         reply_to, root = self._reply_ref(request.target) if request.target else (None, None)
-        embed = self._image_embed(request, images) if images else None
+        embed = self._image_embed(request, images) if images else \
+            self._card_embed(request.card) if request.card else None
         did = self._did()
         text = _rich_text(request.text, self._mention_dids(request.text))
         created = self._call(lambda client: client.send_post(
@@ -305,6 +308,19 @@ class BlueskyAdapter(PlatformAdapter):
             embedded.append(models.AppBskyEmbedImages.Image(alt=image.alt, image=uploaded.blob,
                                                             aspect_ratio=ratio))
         return models.AppBskyEmbedImages.Main(images=embedded)
+
+    def _card_embed(self, card: LinkCard):
+        """The link card (app.bsky.embed.external), its image uploaded now like a post's
+        images (nothing is posted yet); an image the PDS refuses leaves a card without one."""
+        thumb = None
+        if card.thumb is not None and card.thumb.data:
+            try:
+                thumb = self._call(lambda client: client.upload_blob(card.thumb.data),
+                                   write=False).blob
+            except Rejected as exc:
+                log.info("bluesky_card_image_refused", account=self.account, reason=str(exc))
+        return models.AppBskyEmbedExternal.Main(external=models.AppBskyEmbedExternal.External(
+            uri=card.uri, title=card.title, description=card.description, thumb=thumb))
 
     def _read_image(self, image) -> bytes:
         try:

@@ -76,14 +76,18 @@ MASTODON = Capabilities(
 # can be deleted (com.atproto.repo.deleteRecord). Up to 4 images (app.bsky.embed.images),
 # alt text: the lexicon sets no limit; 2000 is the official app's limit. Each image is a blob
 # of "image/*" of at most 2,000,000 bytes (app.bsky.embed.images maxSize; 1,000,000 before
-# 2026-04-08, atproto commit d8801e2; tests/twins/notes/bluesky.md).
+# 2026-04-08, atproto commit d8801e2; tests/twins/notes/bluesky.md). A link shows as a card
+# only when the post's record embeds one (app.bsky.embed.external: uri, title, description,
+# optional thumb): the official app builds it itself from the page before posting.
 BLUESKY = Capabilities(
     platform="bluesky", text_limit=300, counting="graphemes", count=grapheme_length,
     edit=EditSupport(False), max_images=4, image_types=KNOWN_TYPES,
     image_max_bytes=2_000_000, alt_text_limit=2000,
     language_strategy="per_language", correction_fallback="reply",
-    can_thread=True,
+    can_thread=True, card_from_client=True,
 )
+#: a link card's image on Bluesky (app.bsky.embed.external, thumb: image/*, maxSize 1000000)
+BLUESKY_CARD_THUMB_MAX_BYTES = 1_000_000
 
 # Telegram channels (Bot API): message text 1-4096 characters after entity parsing, counted in
 # UTF-16 code units like all Bot API offsets; captions of media 0-1024 (the linter applies

@@ -175,6 +175,10 @@ class OutboxAdapter:
             }
             if request.event is not None:
                 record["event"] = dict(request.event)
+            if request.card is not None:  # what the post's link card shows (Bluesky)
+                record["card"] = {"uri": request.card.uri, "title": request.card.title,
+                                  "description": request.card.description,
+                                  "image": request.card.thumb is not None}
             return record
 
         record = line_file(self.path).append(build)

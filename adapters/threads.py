@@ -26,6 +26,7 @@ import re
 import time
 from typing import Callable
 
+from . import api_versions
 from .accounts import AccountConfig
 from .base import (AccountStatus, AdapterError, AuthError, NotSupported, PostRef, PostRequest, Rejected)
 from .containers import Containers, PublishingQuota
@@ -35,7 +36,8 @@ from .platform import PlatformAdapter, utc_now
 __all__ = ["ThreadsAdapter", "THREADS_HOST", "THREADS_VERSION"]
 
 THREADS_HOST = "https://graph.threads.net"
-THREADS_VERSION = "v1.0"
+#: the version a Threads account calls unless its ``graph_version`` says otherwise
+THREADS_VERSION = api_versions.THREADS.default
 #: how many recent posts (or replies) ``lookup`` reads
 LOOKUP_PAGE = 25
 #: lookup ignores posts older than the request's due time minus this

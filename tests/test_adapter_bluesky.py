@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import io
 import json
 import logging
 import time
@@ -16,8 +17,8 @@ import respx
 
 from adapters.factory import make_adapter
 from adapters.accounts import AccountConfig
-from adapters.base import (AuthError, Image, NotSupported, OutcomeUnknown, PostRef, Rejected,
-                           Unavailable)
+from adapters.base import (AuthError, Image, LinkCard, NotSupported, OutcomeUnknown, PostRef,
+                           Rejected, Unavailable)
 from adapters.bluesky import BlueskyAdapter
 from tests.contract.cases import CASES, TOKEN, request, run_case
 
@@ -392,3 +393,46 @@ def test_a_mention_links_to_the_account_it_names_and_an_unknown_handle_stays_pla
     assert [(m["features"][0]["did"], data[m["index"]["byteStart"]:m["index"]["byteEnd"]])
             for m in mentions] == [("did:plc:policiacalp0001", b"@policia-calp.bsky.social")]
     assert len(record["facets"]) == 2 and resolve.call_count == 2  # the link too
+
+
+def _png_bytes() -> bytes:
+    from PIL import Image as Picture
+
+    out = io.BytesIO()
+    Picture.new("RGB", (120, 63), "white").save(out, "PNG")
+    return out.getvalue()
+
+
+def test_bluesky_embeds_the_card_with_its_image_uploaded_before_the_post(adapter, http):
+    logged_in(http)
+    upload = http.post(f"{PDS}/xrpc/com.atproto.repo.uploadBlob").mock(
+        return_value=httpx.Response(200, json={"blob": {"$type": "blob", "ref": {"$link": NEW_CID},
+                                                        "mimeType": "image/png", "size": 900}}))
+    create = http.post(CREATE_RECORD).mock(return_value=httpx.Response(200, json=record_json()))
+    card = LinkCard("https://sede.calp.es/ayudas", "Ayudas al alquiler joven 2027",
+                    "Solicitudes hasta el 9 de abril.", Image("https://sede.calp.es/c.png", "",
+                                                              data=_png_bytes()))
+    post = dataclasses.replace(request("publish", account=ACCOUNT,
+                                       text="Bases: https://sede.calp.es/ayudas"),
+                               link="https://sede.calp.es/ayudas", card=card)
+    adapter.publish(post)
+    assert upload.called and upload.calls[0].request.content.startswith(b"\x89PNG")
+    embed = sent_json(create)["record"]["embed"]
+    assert embed["$type"] == "app.bsky.embed.external"
+    external = embed["external"]
+    assert (external["uri"], external["title"], external["description"]) == (
+        card.uri, card.title, card.description)
+    assert external["thumb"]["ref"]["$link"] == NEW_CID
+    # the link in the text stays a clickable facet
+    assert json.loads(create.calls[0].request.content)["record"]["facets"]
+
+
+@pytest.mark.parametrize("field", ["title", "description"])
+def test_the_card_texts_reach_bluesky_as_the_page_wrote_them(adapter, http, field):
+    logged_in(http)
+    create = http.post(CREATE_RECORD).mock(return_value=httpx.Response(200, json=record_json()))
+    card = LinkCard("https://calp.es/", "Festes de Sant Joan · Calp", "Programa d’actes")
+    adapter.publish(dataclasses.replace(request("publish", account=ACCOUNT),
+                                        link="https://calp.es/", card=card))
+    assert sent_json(create)["record"]["embed"]["external"][field] == getattr(card, field)
+    assert "thumb" not in sent_json(create)["record"]["embed"]["external"]

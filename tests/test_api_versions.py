@@ -8,8 +8,8 @@ import json
 
 from click.testing import CliRunner
 
-from adapters.api_versions import (ALERT_DAYS, GRAPH, LINKEDIN, WARN_DAYS, pinned_version,
-                                   version_status)
+from adapters.api_versions import (ALERT_DAYS, GRAPH, LINKEDIN, THREADS, WARN_DAYS,
+                                   pinned_version, version_status)
 from adapters.accounts import AccountConfig
 from worker.cli.accounts_cmd import check_account
 from worker.cli.main import cli
@@ -47,7 +47,7 @@ def test_the_defaults_are_current_with_no_warning_on_the_day_they_were_chosen():
 
 
 def test_every_date_says_where_it_comes_from_and_estimates_say_so():
-    for table in (GRAPH, LINKEDIN):
+    for table in (GRAPH, LINKEDIN, THREADS):
         for known in table.versions:
             assert known.source.startswith("https://"), known
         assert [v.version for v in table.versions] == sorted(
@@ -57,6 +57,16 @@ def test_every_date_says_where_it_comes_from_and_estimates_say_so():
     newer = version_status("linkedin", "202701", TODAY)  # newer than the table
     assert newer.level == "ok" and newer.sunset == dt.date(2028, 1, 1)
     assert "estimated" in version_status("linkedin", "202607", dt.date(2027, 5, 1)).detail
+
+
+def test_threads_has_its_own_table_and_its_one_version_has_no_sunset_announced():
+    from adapters.threads import THREADS_VERSION
+
+    assert pinned_version("threads", {}) == THREADS_VERSION == THREADS.default == "v1.0"
+    status = version_status("threads", "v1.0", TODAY)
+    assert status.level == "ok" and "no sunset announced" in status.detail
+    # the Graph API's numbers mean nothing on graph.threads.net
+    assert version_status("threads", "v26.0", TODAY).level != "retired"
 
 
 def test_a_version_older_than_the_table_is_retired_and_an_unknown_one_asks_a_person():

@@ -74,6 +74,20 @@ def test_plan_says_what_the_calendar_costs_on_x_in_text_and_json(tmp_path):
     assert sum(a["posts"] for a in costs["accounts"]) == len(x_jobs) > 0
 
 
+def test_lint_says_what_the_calendar_costs_on_x_and_its_json_carries_the_same_figures(tmp_path):
+    (tmp_path / "cal.yaml").write_text(BASE, encoding="utf-8")
+    args = ["lint", str(tmp_path / "cal.yaml"), "--config", str(FIXTURES / "config"),
+            "--now", "2027-01-10T09:00:00Z"]
+    result = CliRunner().invoke(cli, args)
+    # the figures go with the summary, on stderr: stdout stays one finding per line
+    assert "X API cost of this plan" in result.stderr and "x:ayto-test:" in result.stderr
+    assert "X API cost" not in result.stdout
+    linted = json.loads(CliRunner().invoke(cli, [*args, "--format", "json"]).stdout)["x_costs"]
+    planned = json.loads(CliRunner().invoke(
+        cli, ["plan", *args[1:], "--json"]).stdout)["x_costs"]
+    assert linted == planned and linted["accounts"][0]["posts"] > 0
+
+
 def test_a_price_that_is_not_a_number_is_a_config_error_at_its_line(tmp_path):
     config = tmp_path / "config"
     shutil.copytree(FIXTURES / "config", config)

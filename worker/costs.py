@@ -49,9 +49,14 @@ def has_link(text: str) -> bool:
     return bool(extract_urls_with_indices(text))
 
 
-def x_costs(jobs: Iterable[Job], prices: Mapping[str, float]) -> list[AccountCost]:
-    """The cost of the planned X posts, per account (sorted by account)."""
-    counts: dict[str, list[int]] = {}
+#: per X account: posts, posts with a link, image descriptions
+Counts = dict[str, list[int]]
+
+
+def x_counts(jobs: Iterable[Job], into: Counts | None = None) -> Counts:
+    """What the X API will bill in ``jobs`` (whole jobs, or the linter's drafts, which carry
+    the same fields), per account, added to ``into``."""
+    counts: Counts = {} if into is None else into
     for job in jobs:
         if job.platform != "x":
             continue
@@ -60,10 +65,20 @@ def x_costs(jobs: Iterable[Job], prices: Mapping[str, float]) -> list[AccountCos
         row[0] += len(posts)
         row[1] += sum(has_link(text) for text in posts)
         row[2] += sum(1 for image in job.images if image.alt)
+    return counts
+
+
+def priced(counts: Mapping[str, list[int]], prices: Mapping[str, float]) -> list[AccountCost]:
+    """The cost of ``counts`` at ``prices``, per account (sorted by account)."""
     return [AccountCost(account, posts, linked, alts,
                         (posts - linked) * prices["post_create"]
                         + linked * prices["post_create_url"] + alts * prices["media_metadata"])
             for account, (posts, linked, alts) in sorted(counts.items())]
+
+
+def x_costs(jobs: Iterable[Job], prices: Mapping[str, float]) -> list[AccountCost]:
+    """The cost of the planned X posts, per account (sorted by account)."""
+    return priced(x_counts(jobs), prices)
 
 
 def x_unit_costs(prices: Mapping[str, float]) -> UnitCosts:

@@ -20,12 +20,14 @@ from worker.analysis import analyze_file
 from worker.calendar.findings import Finding
 from worker.calendar_root import given_folder
 from worker.config_model import Config
+from worker.costs import Counts, x_counts
 
 #: Below this many files one process is quicker than starting workers (~50 ms each).
 PARALLEL_FROM = 40
 
-#: What a worker sends back for its files: (path, findings) per file, entries, jobs.
-_Chunk = tuple[list[tuple[str, tuple[Finding, ...]]], int, int]
+#: What a worker sends back for its files: (path, findings) per file, entries, jobs, and
+#: what the X API will bill for them (``worker.costs.x_counts``).
+_Chunk = tuple[list[tuple[str, tuple[Finding, ...]]], int, int, Counts]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -36,6 +38,8 @@ class LintResult:
     findings: tuple[Finding, ...]
     entries: int
     jobs: int
+    #: per X account, what the X API will bill (``worker.costs``)
+    x_counts: Counts = dataclasses.field(default_factory=dict)
 
     @property
     def errors(self) -> int:
@@ -119,16 +123,26 @@ def _lint_chunk(paths: Sequence[str], config: Config | None, now: dt.datetime,
                 named: Sequence[str] = ()) -> _Chunk:
     per_file = []
     entries = jobs = 0
+    counts: Counts = {}
     for path in paths:
         result = analyze_file(path, config, now, given_folder=given_folder(path, named))
         per_file.append((path, result.findings))
         entries += len(result.compiled)
-        jobs += sum(len(c.drafts) for c in result.compiled if not c.entry.archived)
-    return per_file, entries, jobs
+        for compiled in result.compiled:
+            if not compiled.entry.archived:
+                jobs += len(compiled.drafts)
+                x_counts(compiled.drafts, into=counts)
+    return per_file, entries, jobs, counts
 
 
 def _merge(files: list[str], chunks: list[_Chunk]) -> LintResult:
     """One result, findings in the order the files were given (as a sequential run)."""
     by_file = {path: found for chunk in chunks for path, found in chunk[0]}
     findings = tuple(f for path in files for f in by_file[path])
-    return LintResult(len(files), findings, sum(c[1] for c in chunks), sum(c[2] for c in chunks))
+    counts: Counts = {}
+    for chunk in chunks:
+        for account, row in chunk[3].items():
+            total = counts.setdefault(account, [0, 0, 0])
+            total[:] = [a + b for a, b in zip(total, row)]
+    return LintResult(len(files), findings, sum(c[1] for c in chunks), sum(c[2] for c in chunks),
+                      counts)

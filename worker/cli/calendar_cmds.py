@@ -33,14 +33,19 @@ def lint(paths, config_dir, now, fmt, workers):
     files = calendar_files_or_exit(named)
     result = lint_files(files, config, now, workers, named=named)
     findings, errors, warnings = result.findings, result.errors, result.warnings
+    costs = _x_costs_of(result.x_counts, config)
     if fmt == "json":
-        click.echo(json.dumps({"files": len(files), "errors": errors, "warnings": warnings,
-                               "findings": [f.as_dict() for f in findings]},
-                              ensure_ascii=False, indent=2))
+        out = {"files": len(files), "errors": errors, "warnings": warnings,
+               "findings": [f.as_dict() for f in findings]}
+        if costs is not None:
+            out["x_costs"] = costs
+        click.echo(json.dumps(out, ensure_ascii=False, indent=2))
     else:
         for finding in findings:
             click.echo(finding.format())
         click.echo(f"{len(files)} file(s): {errors} error(s), {warnings} warning(s)", err=True)
+        for line in _cost_lines(costs):  # with the summary: stdout stays the findings
+            click.echo(line, err=True)
     raise SystemExit(1 if errors else 0)
 
 
@@ -90,13 +95,20 @@ def _shown_text(job) -> str:
 
 
 def _x_costs(plans, config) -> dict | None:
-    """The X API cost of the plan, per account, and the unit costs of what may follow
-    (``worker.costs``); None when the plan has no X post."""
+    """The X API cost of the plan (``_x_costs_of``)."""
+    from worker.costs import x_counts
+
+    return _x_costs_of(x_counts(all_jobs(plans)), config)
+
+
+def _x_costs_of(counts, config) -> dict | None:
+    """The X API cost of ``counts`` (``worker.costs.x_counts``), per account, and the unit
+    costs of what may follow; None when there is no X post."""
     from adapters.pricing import X_PRICES_SOURCE, x_prices
-    from worker.costs import x_costs, x_unit_costs
+    from worker.costs import priced, x_unit_costs
 
     prices = x_prices(config.x_prices if config is not None else None)
-    accounts = x_costs(all_jobs(plans), prices)
+    accounts = priced(counts, prices)
     if not accounts:
         return None
     return {"accounts": [a.as_dict() for a in accounts],

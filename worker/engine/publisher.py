@@ -38,7 +38,7 @@ import structlog
 from adapters.base import (Adapter, AuthError, Image, NotSupported, PostRef, PostRequest,
                            RateLimited, Rejected, Unavailable, Unknowable)
 from worker.corrections.send import CorrectionSend
-from worker.engine import gates, thread_posts
+from worker.engine import gates, link_cards, thread_posts
 from worker.image_files import ImageRefused, with_images
 from worker.jobs import Job
 from worker.net.guard import NetPolicy
@@ -78,6 +78,8 @@ class EngineSettings:
     golive_expect_text: Mapping[str, str] = dataclasses.field(default_factory=dict)
     #: a job held for its account's publishing quota (Instagram) is asked about again after
     quota_recheck_s: float = 15 * 60.0
+    #: reading a link's page for its card (Bluesky: ``worker.engine.link_cards``), at most
+    link_card_timeout_s: float = 3.0
 
 
 def idempotency_key(job: Job) -> str:
@@ -251,6 +253,9 @@ class Publisher:
         request = self._checked(stored, token, request)
         if request is None:
             return
+        request = link_cards.with_card(request, adapter.capabilities,
+                                       policy=self.network_policy(),
+                                       timeout_s=self.settings.link_card_timeout_s)
         attempt_id = self._begin(stored, token)
         if attempt_id is None:
             return

@@ -30,17 +30,19 @@ PROGRESS = "tp"
 def part_request(job: Job, whole: PostRequest, index: int,
                  previous: PostRef | None) -> PostRequest:
     """The request for part ``index`` (0-based) of ``job``'s thread, ``whole`` being the job's
-    request: the images go with the first post; the link with the post that states it."""
+    request: the images go with the first post; the link (and its card) with the post that
+    states it."""
     text = job.thread[index]
     states_link = whole.link is not None and whole.link in text
     first_with_link = next((i for i, part in enumerate(job.thread)
                             if whole.link and whole.link in part), 0)
+    with_link = states_link or index == first_with_link
     return dataclasses.replace(
         whole, text=text, action="publish" if index == 0 else "reply", target=previous,
         idempotency_key=whole.idempotency_key if index == 0
         else f"{whole.idempotency_key}/{index + 1}",
         images=whole.images if index == 0 else (),
-        link=whole.link if states_link or index == first_with_link else None)
+        link=whole.link if with_link else None, card=whole.card if with_link else None)
 
 
 def progress(fields: Mapping[str, str]) -> list[PostRef]:

@@ -55,6 +55,10 @@ class FetchResult:
     status: int | None = None
     #: the body, decoded, cut at the size cap
     text: str = ""
+    #: the body as it came (an image's bytes), cut at the size cap
+    content: bytes = b""
+    #: the answer's Content-Type
+    content_type: str = ""
     truncated: bool = False
     #: the URL that gave the answer, after redirects
     final_url: str = ""
@@ -243,6 +247,7 @@ def fetch(url: str, *, policy: NetPolicy, timeout_s: float, max_bytes: int | Non
             if adapter.aborted:
                 raise _Transient(_too_slow(timeout_s))
             return FetchResult(status=response.status_code, text=_decode(body, response.encoding),
+                               content=body, content_type=response.headers.get("Content-Type", ""),
                                truncated=truncated, final_url=prepared.url, hops=tuple(hops))
         refusal = Refusal("url-redirects", f"redirects more than {policy.max_redirects} times")
         return FetchResult(hops=tuple(hops), refusal=refusal,

@@ -28,6 +28,8 @@ class VisiblePost:
     images: tuple[str, ...] = ()
     edited: bool = False
     replies: list["VisiblePost"] = dataclasses.field(default_factory=list)
+    #: the title of its link's card, where the post embeds one (Bluesky)
+    card: str | None = None
 
 
 def fold(records: Iterable[Mapping]) -> dict[str, list[VisiblePost]]:
@@ -68,7 +70,8 @@ def fold(records: Iterable[Mapping]) -> dict[str, list[VisiblePost]]:
 def _post(record: Mapping) -> VisiblePost:
     return VisiblePost(record.get("account", ""), str(record.get("post_id", "")),
                        record.get("text", ""),
-                       tuple(i.get("alt", "") for i in record.get("images") or ()))
+                       tuple(i.get("alt", "") for i in record.get("images") or ()),
+                       card=(record.get("card") or {}).get("title"))
 
 
 def outbox_events(records: Iterable[Mapping]) -> list[dict]:
@@ -137,7 +140,8 @@ def _render(post: VisiblePost, lines: list[str], depth: int, width: int) -> None
     import textwrap
 
     marks = (" [edited]" if post.edited else "") + \
-        (f" [{len(post.images)} image(s), alt text: {post.images[0]!r}]" if post.images else "")
+        (f" [{len(post.images)} image(s), alt text: {post.images[0]!r}]" if post.images else "") + \
+        (f" [link card: {post.card!r}]" if post.card else "")
     pad = "  " * depth
     lines.extend(textwrap.wrap(" ".join(post.text.split()) + marks, width,
                                initial_indent=pad + ("↳ " if depth > 1 else "- "),
